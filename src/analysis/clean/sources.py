@@ -1,0 +1,132 @@
+"""Raw-source definitions: which files, which columns (with the header aliases banks use), which checks.
+
+A definition is a YAML file in ``sources/`` (see ``sources/README.md``), validated on load.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from analysis import config
+from analysis.io.parse import nfkc
+from analysis.yamlio import load_model
+
+ColumnType = Literal["id", "name", "text", "int", "number", "percent", "bool", "date", "datetime", "month", "category"]
+
+
+class Column(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: ColumnType
+    title: str = Field(description="Chinese name shown in reports and templates")
+    aliases: list[str] = Field(default_factory=list, description="headers accepted for this column")
+    required: bool = True  # the column must be present in every file
+    nullable: bool = False  # a cell may be empty
+    min: float | None = None
+    max: float | None = None
+    values: dict[str, str] | dict[str, int] | None = None  # accepted label -> canonical code
+    mask: bool = False  # free text that may carry personal data
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _category_has_values(self):
+        if self.type == "category" and not self.values:
+            raise ValueError("a category column needs 'values' (label: code)")
+        if self.type not in ("category", "int") and self.values:
+            raise ValueError("'values' is only for category and int columns")
+        return self
+
+
+class NotBefore(BaseModel):
+    """Row check: ``column`` may not be earlier than ``reference`` by more than the tolerance."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["not_before"]
+    column: str
+    reference: str
+    tolerance_seconds: float = 0
+
+
+class Source(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    title: str
+    description: str = ""
+    grain: str
+    files: list[str] = Field(min_length=1, description="glob patterns relative to the raw folder")
+    key: list[str] = Field(default_factory=list, description="columns that identify a record")
+    columns: dict[str, Column]
+    checks: list[NotBefore] = Field(default_factory=list)
+    optional: bool = False  # a missing source is reported, not an error
+
+    @field_validator("name")
+    @classmethod
+    def _identifier(cls, v: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", v):
+            raise ValueError("must be a lower-case identifier")
+        return v
+
+    @model_validator(mode="after")
+    def _references(self):
+        for k in self.key:
+            if k not in self.columns:
+                raise ValueError(f"key column {k!r} is not among the columns")
+        for chk in self.checks:
+            for c in (chk.column, chk.reference):
+                if c not in self.columns:
+                    raise ValueError(f"check refers to unknown column {c!r}")
+        seen: dict[str, str] = {}
+        for name, col in self.columns.items():
+            for alias in [name, *col.aliases]:
+                norm = header_key(alias)
+                if norm in seen and seen[norm] != name:
+                    raise ValueError(f"header {alias!r} is an alias of both {seen[norm]!r} and {name!r}")
+                seen[norm] = name
+        return self
+
+    def match_headers(self, header: list[str]) -> dict[int, str]:
+        """Map header positions to canonical column names (unknown headers are left out)."""
+        lookup = self.alias_lookup()
+        return {i: lookup[header_key(h)] for i, h in enumerate(header) if header_key(h) in lookup}
+
+    def alias_lookup(self) -> dict[str, str]:
+        return {header_key(a): name for name, col in self.columns.items() for a in [name, *col.aliases]}
+
+    def header_score(self, header: list[str]) -> int:
+        return len(set(self.match_headers(header).values()))
+
+    def files_in(self, raw_dir: Path) -> list[Path]:
+        found: set[Path] = set()
+        for pattern in self.files:
+            found.update(p for p in Path(raw_dir).glob(pattern) if p.is_file() and not p.name.startswith(("~$", ".")))
+        return sorted(found)
+
+
+_HEADER_NOISE = re.compile(r"[\s_\-:：*（）()\[\]【】]")
+
+
+def header_key(text: str) -> str:
+    """How headers are compared: NFKC, case-folded, without spaces, underscores, colons or brackets."""
+    return _HEADER_NOISE.sub("", nfkc(str(text))).casefold()
+
+
+def load_source(path: Path | str) -> Source:
+    return load_model(path, Source)
+
+
+@cache
+def load_sources(sources_dir: Path = config.SOURCES_DIR) -> dict[str, Source]:
+    """All source definitions, by name, in file-name order."""
+    out: dict[str, Source] = {}
+    for path in sorted(Path(sources_dir).glob("*.yaml")):
+        src = load_source(path)
+        if src.name in out:
+            raise ValueError(f"{path}: source {src.name!r} is defined twice")
+        out[src.name] = src
+    return out

@@ -1,0 +1,81 @@
+"""The command line: ``python -m analysis <command>``. Nothing imports this module.
+
+Each command is a pair: ``_add_<name>(subparsers)`` declares its arguments and ``_cmd_<name>(args)``
+calls the library. Heavy libraries are imported inside the commands so ``--help`` stays quick.
+Exit codes: 0 success, 1 the job ran but something failed (a notebook, a check), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from analysis import config
+
+
+class InputError(Exception):
+    """Bad input detected by a command; printed as ``error: ...`` with exit code 2."""
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------------------- generate
+def _add_generate(sub) -> None:
+    p = sub.add_parser("generate", help="write the synthetic sample bank's raw exports")
+    p.add_argument("--out", type=Path, default=config.RAW_DIR, help="output folder (default: data/raw)")
+    p.add_argument("--seed", type=int, default=config.DEFAULT_SEED, help="random seed (same seed, same files)")
+    p.add_argument("--scale", choices=["sample", "large"], default="sample", help="sample: the bundled bank; large: 10 million call records as Parquet")
+
+
+def _cmd_generate(args) -> int:
+    from analysis import generate
+
+    generate.main(out=args.out, seed=args.seed, scale=args.scale)
+    return 0
+
+
+# ------------------------------------------------------------------------------------------- clean
+def _add_clean(sub) -> None:
+    p = sub.add_parser("clean", help="load, clean and validate every raw source into Parquet")
+    p.add_argument("--raw", type=Path, default=config.RAW_DIR, help="raw exports (read only; default: data/raw)")
+    p.add_argument("--out", type=Path, default=config.PROCESSED_DIR, help="output folder (default: data/processed)")
+    p.add_argument("--only", action="append", metavar="SOURCE", help="clean only this source (repeatable)")
+
+
+def _cmd_clean(args) -> int:
+    from analysis.clean.engine import clean_all
+
+    reports = clean_all(args.raw, args.out, only=args.only)
+    rejected = sum(r.rejected for r in reports.values())
+    print(f"clean tables in {args.out}; {rejected:,} rejected rows in {config.rejected_dir(args.out)}")
+    return 0
+
+
+COMMANDS = ["generate", "clean"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        globals()[f"_add_{name.replace('-', '_')}"](sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from analysis.io.read import SourceError
+    from analysis.yamlio import ConfigError
+
+    args = build_parser().parse_args(argv)
+    handler = globals()[f"_cmd_{args.command.replace('-', '_')}"]
+    try:
+        return handler(args)
+    except (InputError, SourceError, ConfigError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
