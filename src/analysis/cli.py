@@ -27,13 +27,14 @@ def _add_generate(sub) -> None:
     p = sub.add_parser("generate", help="write the synthetic sample bank's raw exports")
     p.add_argument("--out", type=Path, default=config.RAW_DIR, help="output folder (default: data/raw)")
     p.add_argument("--seed", type=int, default=config.DEFAULT_SEED, help="random seed (same seed, same files)")
-    p.add_argument("--scale", choices=["sample", "large"], default="sample", help="sample: the bundled bank; large: 10 million call records as Parquet")
+    p.add_argument("--scale", choices=["sample", "large"], default="sample", help="sample: the bundled bank; large: call records as Parquet for benchmarks")
+    p.add_argument("--rows", type=int, default=10_000_000, help="with --scale large: how many call records (default 10 million)")
 
 
 def _cmd_generate(args) -> int:
     from analysis import generate
 
-    generate.main(out=args.out, seed=args.seed, scale=args.scale)
+    generate.main(out=args.out, seed=args.seed, scale=args.scale, rows=args.rows)
     return 0
 
 
