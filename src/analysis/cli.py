@@ -55,7 +55,46 @@ def _cmd_clean(args) -> int:
     return 0
 
 
-COMMANDS = ["generate", "clean"]
+# --------------------------------------------------------------------------------------------- run
+def _add_run(sub) -> None:
+    p = sub.add_parser("run", help="clean, run every notebook, publish offline HTML reports and reports/index.html")
+    p.add_argument("--raw", type=Path, default=config.RAW_DIR, help="raw exports (read only; default: data/raw)")
+    p.add_argument("--processed", type=Path, default=config.PROCESSED_DIR, help="clean tables folder (default: data/processed)")
+    p.add_argument("--out", type=Path, default=config.REPORTS_DIR, help="reports folder (default: reports)")
+    p.add_argument("--period", default=config.DEFAULT_PERIOD, help="reporting period: 2016, 2016-06 or 2016Q2 (default: %(default)s)")
+    p.add_argument("--jobs", type=int, default=None, help="notebooks run at once (default: the number of CPUs)")
+    p.add_argument("--only", action="append", metavar="NAME", help="run only this notebook (01_data_quality or data_quality; repeatable); the index keeps the others' last results")
+    p.add_argument("--notebooks", type=Path, default=config.NOTEBOOKS_DIR, help="notebooks folder (default: notebooks)")
+    p.add_argument("--no-clean", dest="clean", action="store_false", help="use the clean tables already in --processed instead of cleaning first")
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="stop a notebook cell that runs longer than this (default: no limit)")
+
+
+def _cmd_run(args) -> int:
+    from analysis.periods import Period
+    from analysis.report.runner import run_suite
+
+    try:
+        Period.parse(args.period)
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
+    if args.jobs is not None and args.jobs < 1:
+        raise InputError(f"--jobs must be at least 1, got {args.jobs}")
+    manifest = run_suite(
+        raw_dir=args.raw,
+        processed_dir=args.processed,
+        reports_dir=args.out,
+        notebooks_dir=args.notebooks,
+        period=args.period,
+        jobs=args.jobs,
+        only=args.only,
+        clean=args.clean,
+        timeout=args.timeout,
+        echo=lambda line: print(line, flush=True),
+    )
+    return 0 if manifest["status"] == "ok" else 1
+
+
+COMMANDS = ["generate", "clean", "run"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,6 +8,7 @@ Parameters arrive as literals (papermill injects them); empty strings mean the c
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +37,19 @@ class Context:
         """Where a notebook writes an export (Excel, CSV): inside the reports folder."""
         out = self.reports_dir / "exports"
         out.mkdir(parents=True, exist_ok=True)
-        return out / filename
+        path = out / filename
+        _record_export(path)
+        return path
+
+
+def _record_export(path: Path) -> None:
+    """Tell the report runner which export a notebook writes, so the index can link it to its report.
+
+    The runner sets ``ANALYSIS_EXPORT_LOG`` to a file per notebook; outside a run it is unset."""
+    log = os.environ.get("ANALYSIS_EXPORT_LOG")
+    if log:
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"{path.resolve()}\n")
 
 
 def context(period: str | int = config.DEFAULT_PERIOD, processed_dir: str | Path = "", reports_dir: str | Path = "") -> Context:

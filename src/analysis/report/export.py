@@ -1,0 +1,273 @@
+"""Executed notebook -> one self-contained HTML page that opens offline.
+
+The page uses the template in ``templates/offline/``: JupyterLab's cell rendering without its
+``<head>`` (which loads require.js and MathJax from a CDN), code cells and prompts hidden, images
+embedded as ``data:`` URIs, and the house style (``templates/report.css``). A failed notebook's page
+shows a banner naming the error, the output up to the failing cell and its traceback.
+
+One :class:`PageExporter` per process: building nbconvert's exporter (template lookup, Jinja
+environment) costs far more than rendering a page, so workers keep theirs.
+
+Pages are written with :func:`write_atomic`: a temporary file in the same folder, then
+``os.replace``, so a failed or interrupted run never leaves a half-written page where a good one was.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+
+from analysis import config
+
+SUITE_NAME = "服务提升年分析 · Service-improvement analysis"
+PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"
+FAILED_CELL_TAG = "analysis-failed-cell"
+# A figure or axes returned as a cell's last value shows as "<Axes: ...>"; that is noise on a page.
+_MATPLOTLIB_REPR = re.compile(r"^\s*(\[)?<(Axes|Figure|matplotlib\.[\w.]+|seaborn\.[\w.]+)[ :>].*>(\])?\s*$", re.S)
+
+
+@dataclass
+class ErrorInfo:
+    """What failed: the exception and, when a cell failed, that cell."""
+
+    ename: str
+    evalue: str
+    cell_index: int | None = None  # index in the executed notebook (papermill's markers removed)
+    exec_count: int | None = None
+    source: str = ""  # the failing cell's code
+    detail: str = ""  # a traceback from outside the notebook (kernel died, export failed)
+
+    def summary(self) -> str:
+        text = f"{self.ename}: {self.evalue}" if self.evalue else self.ename
+        return text if len(text) <= 300 else text[:297] + "..."
+
+    def to_dict(self) -> dict:
+        return {"ename": self.ename, "evalue": self.evalue, "cell_index": self.cell_index, "exec_count": self.exec_count, "source": self.source, "detail": self.detail}
+
+
+def period_label(period: str | None) -> str:
+    """The period as a reader says it: ``2016`` -> ``2016 年``, ``2016Q2`` -> ``2016 年 1–6 月``."""
+    if not period:
+        return ""
+    from analysis.periods import Period
+
+    try:
+        p = Period.parse(period)
+    except ValueError:
+        return str(period)
+    return f"{p.year} 年" if p.is_full_year else f"{p.year} 年 1–{p.last_month} 月"
+
+
+def now_text(when: datetime | None = None) -> str:
+    return (when or datetime.now().astimezone()).strftime("%Y-%m-%d %H:%M")
+
+
+def first_error(nb: nbformat.NotebookNode) -> ErrorInfo | None:
+    """The first error output in an executed notebook (ignoring papermill's marker cells)."""
+    index = 0
+    for cell in nb.cells:
+        if PAPERMILL_ERROR_TAG in cell.get("metadata", {}).get("tags", []):
+            continue
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error" and not (out.get("ename") == "SystemExit" and out.get("evalue") in ("", "0")):
+                return ErrorInfo(out.get("ename", "Error"), out.get("evalue", ""), index, cell.get("execution_count"), cell.get("source", ""))
+        index += 1
+    return None
+
+
+def prepare(nb: nbformat.NotebookNode, error: ErrorInfo | None = None) -> nbformat.NotebookNode:
+    """A copy of an executed notebook arranged for reading.
+
+    Drops papermill's error marker cells (the page has its own banner), code cells without output
+    (parameters, imports), matplotlib object reprs, and everything after a failing cell (those cells
+    never ran); strips the first markdown cell's ``# title`` line (the page header shows the title);
+    tags the failing cell so it is outlined.
+    """
+    nb = copy.deepcopy(nb)
+    cells = [c for c in nb.cells if PAPERMILL_ERROR_TAG not in c.get("metadata", {}).get("tags", [])]
+    if error is not None and error.cell_index is not None and error.cell_index < len(cells):
+        cells = cells[: error.cell_index + 1]
+        failed = cells[-1]
+        failed.setdefault("metadata", {}).setdefault("tags", [])
+        if FAILED_CELL_TAG not in failed.metadata["tags"]:
+            failed.metadata["tags"].append(FAILED_CELL_TAG)
+    kept = []
+    for i, cell in enumerate(cells):
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.get("outputs", []) if not _is_matplotlib_repr(o)]
+            if not cell.outputs:
+                continue
+        if cell.cell_type == "markdown" and not kept:
+            cell.source = re.sub(r"\A\s*#\s[^\n]*\n?", "", cell.source, count=1)
+            if not cell.source.strip():
+                continue
+        kept.append(cell)
+    nb.cells = kept
+    return nb
+
+
+def _is_matplotlib_repr(output) -> bool:
+    if output.get("output_type") != "execute_result":
+        return False
+    data = output.get("data", {})
+    return set(data) == {"text/plain"} and bool(_MATPLOTLIB_REPR.match(str(data["text/plain"])))
+
+
+class PageExporter:
+    """Renders executed notebooks to offline HTML pages. Create one per process and reuse it."""
+
+    def __init__(self) -> None:
+        from nbconvert import HTMLExporter
+
+        self._exporter = HTMLExporter(
+            template_name="offline",
+            extra_template_basedirs=[str(config.TEMPLATES_DIR)],
+            extra_template_paths=[str(config.TEMPLATES_DIR)],
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+            embed_images=True,
+        )
+
+    def render(
+        self,
+        nb: nbformat.NotebookNode,
+        *,
+        title: str,
+        notebook: str,
+        period: str | None = None,
+        status: str = "ok",
+        seconds: float | None = None,
+        fingerprint: str = "",
+        error: ErrorInfo | None = None,
+        notebook_dir: Path | str | None = None,
+        generated: datetime | None = None,
+        index_href: str = "index.html",
+    ) -> str:
+        """The HTML page of an executed notebook (``error``: the failure to show, if it failed)."""
+        from analysis import __version__
+
+        page_nb = prepare(nb, error)
+        anchor = None
+        if error is not None and error.cell_index is not None:
+            failed = [c for c in page_nb.cells if FAILED_CELL_TAG in c.get("metadata", {}).get("tags", [])]
+            if failed and failed[0].get("id"):
+                anchor = f"cell-id={failed[0]['id']}"
+        err = None
+        if error is not None:
+            err = {**error.to_dict(), "cell_anchor": anchor}
+        resources = {
+            "metadata": {"name": notebook, "path": str(notebook_dir or config.NOTEBOOKS_DIR)},
+            "analysis": {
+                "title": title,
+                "notebook": notebook,
+                "period_label": period_label(period),
+                "status": status,
+                "seconds": seconds,
+                "generated": now_text(generated),
+                "fingerprint": fingerprint or "",
+                "error": err,
+                "suite": SUITE_NAME,
+                "version": __version__,
+                "index_href": index_href,
+                "image_alt": f"{title} 图表",
+            },
+        }
+        html, _ = self._exporter.from_notebook_node(page_nb, resources=resources)
+        return html
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
+def write_atomic(path: Path | str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; published pages are for others to read
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+# ------------------------------------------------------------------------------ offline checks
+_RESOURCE_ATTRS = {"src", "srcset", "poster", "data", "background", "xlink:href"}
+_CSS_URL = re.compile(r"url\(\s*(['\"]?)\s*(?!data:|#)([^'\")\s]+)", re.I)
+_CSS_IMPORT = re.compile(r"@import\b", re.I)
+
+
+class _OfflineChecker(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.problems: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        where = f"line {self.getpos()[0]}"
+        if tag == "script" and attrs.get("src") is not None:
+            self.problems.append(f"{where}: <script src={attrs['src']!r}> loads a script")
+        if tag == "link":
+            href = attrs.get("href") or ""
+            if not href.startswith("data:"):
+                self.problems.append(f"{where}: <link href={href!r}> loads a resource")
+        if tag in ("iframe", "frame", "embed", "object", "base"):
+            target = attrs.get("src") or attrs.get("data") or attrs.get("href") or ""
+            if target and not target.startswith(("data:", "#")):
+                self.problems.append(f"{where}: <{tag}> points at {target!r}")
+        if tag != "a":
+            for name in _RESOURCE_ATTRS & set(attrs):
+                value = (attrs[name] or "").strip()
+                if tag == "meta" or value.startswith(("data:", "#")):
+                    continue
+                self.problems.append(f"{where}: <{tag} {name}={value[:80]!r}> is not embedded")
+        if attrs.get("style"):
+            self._css(attrs["style"], where)
+        if tag == "style":
+            self._in_style = True
+
+    def handle_endtag(self, tag):
+        if tag == "style":
+            self._in_style = False
+
+    def handle_data(self, data):
+        if self._in_style:
+            self._css(data, f"line {self.getpos()[0]}")
+
+    def _css(self, css: str, where: str) -> None:
+        for m in _CSS_URL.finditer(css):
+            self.problems.append(f"{where}: CSS url({m.group(2)[:80]}) is not embedded")
+        if _CSS_IMPORT.search(css):
+            self.problems.append(f"{where}: CSS @import")
+
+
+def offline_problems(html: str) -> list[str]:
+    """Everything in a page that would need a network or a file beside it: scripts with ``src``,
+    stylesheets or icons by link, images/frames not embedded as ``data:`` URIs, CSS ``url()`` and
+    ``@import``. Hyperlinks (``<a href>``) are navigation, not resources, and are allowed. Empty = OK."""
+    checker = _OfflineChecker()
+    checker.feed(html)
+    checker.close()
+    return checker.problems

@@ -1,0 +1,660 @@
+"""Run the notebooks and publish them: ``python -m analysis run``.
+
+Steps: clean the raw exports (``analysis.clean.engine.clean_all``), then execute every notebook in
+``notebooks/`` (``NN_name.ipynb``, by file name) with papermill's Python API, several at once in a
+pool of worker processes; each worker executes a notebook and exports it to an offline HTML page
+(one :class:`~analysis.report.export.PageExporter` per worker), then the parent writes
+``index.html`` and the run manifest ``manifest.json``.
+
+Why a pool of long-lived workers: starting Python and importing papermill/nbconvert costs seconds,
+more than running a small notebook. The workers are forked from a forkserver that imported them once.
+
+Parameters reach a notebook only if its ``parameters`` cell declares them (papermill writes the
+names into code unescaped, so names are checked against the declared ones and must be identifiers).
+The runner offers ``period``, ``processed_dir`` and ``reports_dir`` (absolute paths as strings).
+
+A failing notebook does not stop the others: its page shows the output up to the failing cell and
+the traceback, the index marks it, and the run's status is ``failed`` (the command exits 1).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import keyword
+import os
+import platform
+import re
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import nbformat
+
+from analysis import config
+from analysis.report.export import ErrorInfo, first_error, write_atomic
+
+STANDARD_PARAMETERS = ("period", "processed_dir", "reports_dir")
+# Folders are where the inputs are, not what they are: the fingerprint hashes the tables instead,
+# so the same data and period give the same fingerprint on every machine.
+FOLDER_PARAMETERS = ("processed_dir", "reports_dir")
+EXPORT_LOG_ENV = "ANALYSIS_EXPORT_LOG"  # analysis.notebook.Context.export_path records files here
+MANIFEST_NAME = "manifest.json"
+INDEX_NAME = "index.html"
+_LITERAL_TYPES = (str, int, float, bool, type(None))
+
+
+# ------------------------------------------------------------------------------------- notebooks
+@dataclass
+class NotebookInfo:
+    path: Path
+    title: str
+    inputs: list[str]
+    declared: dict[str, object]  # the parameters cell's names and default values
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+    @property
+    def short(self) -> str:
+        """The name without its ``NN_`` ordering prefix."""
+        return re.sub(r"^\d+_", "", self.name)
+
+
+def declared_parameters(nb: nbformat.NotebookNode, path: Path | str = "<notebook>") -> dict[str, object]:
+    """Names and default values assigned in the cell tagged ``parameters`` ({} if there is none).
+
+    The cell must hold literal assignments only (``period = "2016"``); anything else is an error
+    naming the notebook and line, because papermill injects values after that cell and a computed
+    default would silently hide the injected one."""
+    cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.get("metadata", {}).get("tags", [])]
+    if not cells:
+        return {}
+    if len(cells) > 1:
+        raise ValueError(f"{path}: {len(cells)} cells are tagged 'parameters'; tag exactly one")
+    source = cells[0].source
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise ValueError(f"{path}: parameters cell line {exc.lineno}: {exc.msg}") from exc
+    declared: dict[str, object] = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+            target, value = stmt.targets[0].id, stmt.value
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
+            target, value = stmt.target.id, stmt.value
+        else:
+            raise ValueError(f"{path}: parameters cell line {stmt.lineno}: only `name = literal` assignments are allowed")
+        try:
+            declared[target] = ast.literal_eval(value)
+        except ValueError as exc:
+            raise ValueError(f"{path}: parameters cell line {stmt.lineno}: {target} must be a literal (derive values in the next cell)") from exc
+    return declared
+
+
+def read_info(path: Path | str) -> NotebookInfo:
+    """A notebook's title, input tables and declared parameters (from its metadata and cells)."""
+    path = Path(path)
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as exc:  # nbformat raises several kinds for broken JSON
+        raise ValueError(f"{path}: not a readable notebook: {exc}") from exc
+    meta = nb.metadata.get("analysis", {}) or {}
+    inputs = meta.get("inputs", [])
+    if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
+        raise ValueError(f'{path}: metadata "analysis.inputs" must be a list of clean table names, got {inputs!r}')
+    title = meta.get("title") or nb.metadata.get("title") or path.stem
+    return NotebookInfo(path=path, title=str(title), inputs=list(inputs), declared=declared_parameters(nb, path))
+
+
+def discover(notebooks_dir: Path | str = config.NOTEBOOKS_DIR) -> list[Path]:
+    """The notebooks of the suite, by file name (``NN_name.ipynb`` sorts in reading order)."""
+    notebooks_dir = Path(notebooks_dir)
+    if not notebooks_dir.is_dir():
+        raise FileNotFoundError(f"{notebooks_dir}: no notebooks folder")
+    return sorted(p for p in notebooks_dir.glob("*.ipynb") if not p.name.startswith((".", "_")))
+
+
+def select(paths: list[Path], only: list[str] | None) -> list[Path]:
+    """The notebooks named in ``only`` (by stem, ``01_data_quality``, or without the number,
+    ``data_quality``); all of them when ``only`` is empty. Unknown names are an error."""
+    if not only:
+        return list(paths)
+    chosen: list[Path] = []
+    for raw in only:
+        name = raw.removesuffix(".ipynb")
+        hits = [p for p in paths if name in (p.stem, re.sub(r"^\d+_", "", p.stem))]
+        if not hits:
+            known = ", ".join(p.stem for p in paths) or "(none)"
+            raise ValueError(f"no notebook named {raw!r}; known: {known}")
+        chosen.extend(h for h in hits if h not in chosen)
+    return sorted(chosen)
+
+
+def select_parameters(info: NotebookInfo, given: dict[str, object], *, optional: tuple[str, ...] = STANDARD_PARAMETERS) -> dict[str, object]:
+    """The parameters to inject into a notebook: those of ``given`` that its parameters cell declares.
+
+    Names in ``optional`` (the runner's standard ones) are skipped when not declared; any other
+    undeclared name is refused, as is a name that is not a plain identifier or a value that is not a
+    literal (str, int, float, bool, None)."""
+    chosen: dict[str, object] = {}
+    for name, value in given.items():
+        if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+            raise ValueError(f"{info.path}: refusing parameter name {name!r}: not a Python identifier")
+        if name not in info.declared:
+            if name in optional:
+                continue
+            declared = ", ".join(info.declared) or "(no parameters cell)"
+            raise ValueError(f"{info.path}: unknown parameter {name!r}; the parameters cell declares: {declared}")
+        if not isinstance(value, _LITERAL_TYPES):
+            raise ValueError(f"{info.path}: parameter {name} must be a str, number, bool or None, got {type(value).__name__}")
+        chosen[name] = value
+    return chosen
+
+
+# ---------------------------------------------------------------------------------- fingerprints
+def sha256_file(path: Path | str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def fingerprint(inputs: list[str], processed_dir: Path | str, parameters: dict[str, object], *, cache: dict[Path, str] | None = None) -> tuple[str, dict[str, str | None]]:
+    """sha256 over the Parquet files of the input tables and the parameters (folders excluded).
+
+    Returns the fingerprint and each table's file hash (None: the table is missing). The payload is
+    canonical JSON: ``{"inputs": {table: sha256}, "parameters": {name: value}}`` with sorted keys."""
+    cache = {} if cache is None else cache
+    hashes: dict[str, str | None] = {}
+    for name in sorted(set(inputs)):
+        path = config.table_path(name, processed_dir)
+        if path not in cache:
+            cache[path] = sha256_file(path) if path.exists() else None
+        hashes[name] = cache[path]
+    params = {k: v for k, v in parameters.items() if k not in FOLDER_PARAMETERS}
+    payload = json.dumps({"inputs": hashes, "parameters": params}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest(), hashes
+
+
+# ------------------------------------------------------------------------------------- execution
+def execute(path: Path | str, parameters: dict[str, object], *, cwd: Path | str | None = None, timeout: float | None = None) -> tuple[nbformat.NotebookNode, ErrorInfo | None]:
+    """Execute one notebook with papermill on the project kernel.
+
+    Returns the executed notebook and the error (None if it ran through). A failing cell does not
+    raise: the notebook comes back executed up to that cell, with the traceback in its outputs. When
+    the kernel itself fails (cannot start, dies, a cell times out) the notebook comes back empty and
+    the error carries the traceback and the kernel's own log. ``parameters`` must already be checked
+    (:func:`select_parameters`)."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    path = Path(path)
+    with tempfile.TemporaryDirectory(prefix="analysis-nb-") as tmp:
+        out, kernel_log = Path(tmp) / path.name, Path(tmp) / "kernel.log"
+        try:
+            nb = pm.execute_notebook(
+                str(path),
+                str(out),
+                parameters=parameters,
+                kernel_name=config.KERNEL_NAME,
+                progress_bar=False,
+                log_output=False,
+                request_save_on_cell_execute=False,
+                cwd=str(cwd or path.parent),
+                execution_timeout=timeout,
+                config=_kernel_config(),
+                kernel_manager_class=_logged_kernel_manager(kernel_log),
+            )
+            return nb, None
+        except PapermillExecutionError as exc:
+            nb = nbformat.read(out, as_version=4)
+            return nb, first_error(nb) or ErrorInfo(exc.ename, exc.evalue)
+        except Exception as exc:
+            detail = traceback.format_exc(limit=6)
+            log = kernel_log.read_text(encoding="utf-8", errors="replace").strip() if kernel_log.exists() else ""
+            if log:
+                detail += "\nkernel log (last lines):\n" + "\n".join(log.splitlines()[-30:])
+            return _empty_notebook(), ErrorInfo(type(exc).__name__, str(exc), detail=detail)
+
+
+def _logged_kernel_manager(log_path: Path):
+    """A kernel manager class whose kernel writes its own stdout/stderr to ``log_path``.
+
+    The kernel process's log is not notebook output (cells' output arrives over the kernel protocol)
+    but start-up and shutdown chatter ("KeyboardInterrupt caught in kernel" when jupyter_client
+    interrupts it before shutting it down); it goes to a file, kept for errors, not to the terminal."""
+    from jupyter_client.manager import AsyncKernelManager, KernelManager
+
+    class LoggedKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw):
+            with open(log_path, "ab") as fh:  # the kernel process gets its own copy of the descriptor
+                kw.setdefault("stdout", fh)
+                kw.setdefault("stderr", fh)
+                return await KernelManager._async_start_kernel(self, **kw)
+
+    return LoggedKernelManager
+
+
+def _kernel_config():
+    """Kernel manager settings: CurveZMQ transport encryption when the kernel supports it (ipykernel 7
+    warns on stderr about plain TCP otherwise, and notebook runs must be silent on stderr)."""
+    import zmq
+    from traitlets.config import Config
+
+    return Config({"KernelManager": {"transport_encryption": "auto" if zmq.has("curve") else "disabled"}})
+
+
+def _empty_notebook() -> nbformat.NotebookNode:
+    return nbformat.v4.new_notebook()
+
+
+@dataclass
+class Job:
+    """One notebook to run and publish (sent to a worker process)."""
+
+    name: str
+    path: str
+    title: str
+    html_path: str
+    reports_dir: str
+    parameters: dict[str, object]
+    fingerprint: str
+    inputs: dict[str, str | None]
+    timeout: float | None = None
+
+
+@dataclass
+class Result:
+    name: str
+    title: str
+    status: str  # "ok" | "failed"
+    period: str | None
+    seconds: float
+    execute_seconds: float
+    started: str
+    finished: str
+    fingerprint: str
+    inputs: dict[str, str | None]
+    parameters: dict[str, object]
+    html: str | None  # relative to the reports folder
+    exports: list[str] = field(default_factory=list)  # relative to the reports folder
+    error: dict | None = None
+    notebook_sha256: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+_EXPORTER = None
+_EVENTS = None  # a multiprocessing queue in pool workers; a callable in the serial mode
+
+
+def _init_worker(events) -> None:
+    global _EVENTS
+    _EVENTS = events
+    # Build the exporter now, while the pool is starting, not inside the first notebook's time.
+    _page_exporter()
+
+
+def _page_exporter():
+    global _EXPORTER
+    if _EXPORTER is None:
+        from analysis.report.export import PageExporter
+
+        _EXPORTER = PageExporter()
+    return _EXPORTER
+
+
+def _emit(kind: str, name: str, **data) -> None:
+    event = {"kind": kind, "name": name, "at": time.time(), **data}
+    if _EVENTS is None:
+        return
+    if callable(_EVENTS):
+        _EVENTS(event)
+    else:
+        _EVENTS.put(event)
+
+
+def _now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def run_job(job: Job) -> Result:
+    """Execute one notebook and publish its page (runs in a worker process). Never raises for a
+    notebook's own failure; the result says what happened."""
+    _emit("start", job.name)
+    started, t0 = _now(), time.perf_counter()
+    reports_dir = Path(job.reports_dir)
+    fd, log_path = tempfile.mkstemp(prefix="analysis-exports-", suffix=".txt")
+    os.close(fd)
+    previous_log = os.environ.get(EXPORT_LOG_ENV)
+    os.environ[EXPORT_LOG_ENV] = log_path
+    try:
+        nb, error = execute(job.path, job.parameters, timeout=job.timeout)
+        execute_seconds = time.perf_counter() - t0
+        exports = _read_export_log(log_path, reports_dir)
+    finally:
+        if previous_log is None:
+            os.environ.pop(EXPORT_LOG_ENV, None)
+        else:
+            os.environ[EXPORT_LOG_ENV] = previous_log
+        Path(log_path).unlink(missing_ok=True)
+
+    status = "failed" if error else "ok"
+    period = job.parameters.get("period")
+    html_path = Path(job.html_path)
+    try:
+        html = _page_exporter().render(
+            nb,
+            title=job.title,
+            notebook=Path(job.path).name,
+            period=str(period) if period is not None else None,
+            status=status,
+            seconds=execute_seconds,
+            fingerprint=job.fingerprint,
+            error=error,
+            notebook_dir=Path(job.path).parent,
+        )
+        write_atomic(html_path, html)
+    except Exception as exc:  # the page could not be made: the previous page (if any) stays intact
+        detail = traceback.format_exc(limit=8)
+        if error is None:
+            error = ErrorInfo("ExportError", f"the page could not be written: {type(exc).__name__}: {exc}", detail=detail)
+        else:
+            error.detail = (error.detail + "\n" if error.detail else "") + f"and the page could not be written:\n{detail}"
+        status = "failed"
+    result = Result(
+        name=job.name,
+        title=job.title,
+        status=status,
+        period=str(period) if period is not None else None,
+        seconds=round(time.perf_counter() - t0, 3),
+        execute_seconds=round(execute_seconds, 3),
+        started=started,
+        finished=_now(),
+        fingerprint=job.fingerprint,
+        inputs=job.inputs,
+        parameters=job.parameters,
+        html=html_path.relative_to(reports_dir).as_posix() if html_path.exists() else None,
+        exports=exports,
+        error=error.to_dict() if error else None,
+        notebook_sha256=sha256_file(job.path),
+    )
+    _emit("finish", job.name, status=status, seconds=result.seconds, error=error.summary() if error else None)
+    return result
+
+
+def _read_export_log(log_path: str, reports_dir: Path) -> list[str]:
+    """The export files a notebook wrote (recorded by ``Context.export_path``), relative to the reports folder."""
+    try:
+        lines = Path(log_path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    found: list[str] = []
+    for line in lines:
+        p = Path(line.strip())
+        if not line.strip() or not p.exists():
+            continue
+        try:
+            rel = p.resolve().relative_to(reports_dir.resolve()).as_posix()
+        except ValueError:  # written outside the reports folder: not publishable from the index
+            continue
+        if rel not in found:
+            found.append(rel)
+    return found
+
+
+# ------------------------------------------------------------------------------------- the suite
+def package_versions() -> dict[str, str | None]:
+    """Installed versions of the project's pinned dependencies (None: not installed)."""
+    from importlib import metadata
+
+    try:
+        reqs = metadata.requires("analysis") or []
+    except metadata.PackageNotFoundError:
+        reqs = []
+    if not reqs:
+        import tomllib
+
+        pyproject = config.PROJECT_ROOT / "pyproject.toml"
+        if pyproject.exists():
+            project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
+            reqs = list(project.get("dependencies", []))
+            for extra in project.get("optional-dependencies", {}).values():
+                reqs.extend(extra)
+    versions: dict[str, str | None] = {}
+    for req in reqs:
+        m = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", req)
+        if not m:
+            continue
+        name = m.group(1)
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return dict(sorted(versions.items(), key=lambda kv: kv[0].lower()))
+
+
+def raw_input_hashes(processed_dir: Path | str) -> dict[str, str]:
+    """sha256 of every raw file the clean step read, from its ``clean_report.json`` ({} if absent)."""
+    path = config.clean_report_path(processed_dir)
+    if not path.exists():
+        return {}
+    report = json.loads(path.read_text(encoding="utf-8"))
+    hashes: dict[str, str] = {}
+    for source in report.values():
+        for f in source.get("files", []):
+            hashes[f["file"]] = f["sha256"]
+    return dict(sorted(hashes.items()))
+
+
+def _format_event(event: dict, t_start: float, width: int) -> str:
+    at = event["at"] - t_start
+    if event["kind"] == "start":
+        return f"[{at:7.1f}s] start   {event['name']}"
+    status = "ok" if event["status"] == "ok" else "FAILED"
+    line = f"[{at:7.1f}s] {status:<7} {event['name']:<{width}} {event['seconds']:6.1f} s"
+    if event.get("error"):
+        line += f"  {event['error']}"
+    return line
+
+
+def run_suite(
+    *,
+    raw_dir: Path | str = config.RAW_DIR,
+    processed_dir: Path | str = config.PROCESSED_DIR,
+    reports_dir: Path | str = config.REPORTS_DIR,
+    notebooks_dir: Path | str = config.NOTEBOOKS_DIR,
+    period: str = config.DEFAULT_PERIOD,
+    jobs: int | None = None,
+    only: list[str] | None = None,
+    clean: bool = True,
+    timeout: float | None = None,
+    echo=print,
+) -> dict:
+    """Clean, run the notebooks, publish pages, ``index.html`` and ``manifest.json``.
+
+    Returns the manifest; its ``status`` is ``failed`` when a notebook of this run failed."""
+    from analysis.periods import Period
+    from analysis.report.index import write_index
+
+    Period.parse(period)  # a bad period is bad input, before anything runs
+    raw_dir, processed_dir = Path(raw_dir).resolve(), Path(processed_dir).resolve()
+    reports_dir, notebooks_dir = Path(reports_dir).resolve(), Path(notebooks_dir).resolve()
+    paths = select(discover(notebooks_dir), only)
+    if not paths:
+        raise FileNotFoundError(f"{notebooks_dir}: no notebooks (NN_name.ipynb) to run")
+    started, t_start = _now(), time.time()
+
+    if clean:
+        from analysis.clean.engine import clean_all
+
+        echo(f"clean: {raw_dir} -> {processed_dir}")
+        clean_all(raw_dir, processed_dir, echo=lambda line: echo(f"  {line}"))
+
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    offered = {"period": str(period), "processed_dir": str(processed_dir), "reports_dir": str(reports_dir)}
+    hash_cache: dict[Path, str] = {}
+    job_list: list[Job] = []
+    results: dict[str, Result] = {}
+    for path in paths:
+        html_path = reports_dir / f"{path.stem}.html"
+        try:
+            info = read_info(path)
+            params = select_parameters(info, offered)
+        except ValueError as exc:
+            results[path.stem] = _unreadable(path, html_path, reports_dir, exc)
+            continue
+        fp, inputs = fingerprint(info.inputs, processed_dir, params, cache=hash_cache)
+        job_list.append(Job(info.name, str(path), info.title, str(html_path), str(reports_dir), params, fp, inputs, timeout))
+
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(job_list) or 1))
+    width = max(len(p.stem) for p in paths)
+    echo(f"run: {len(paths)} notebook(s), {workers} worker(s), period {period} -> {reports_dir}")
+    for name, res in results.items():
+        echo(_format_event({"kind": "finish", "name": name, "at": time.time(), "status": res.status, "seconds": 0.0, "error": res.error["evalue"]}, t_start, width))
+    show = lambda event: echo(_format_event(event, t_start, width))  # noqa: E731
+    for res in _run_jobs(job_list, workers, show):
+        results[res.name] = res
+
+    this_run = [results[p.stem].to_dict() for p in paths]
+    entries = _merge_previous(reports_dir, this_run, notebooks_dir) if only else this_run
+    failed = [r["name"] for r in this_run if r["status"] != "ok"]
+    manifest = {
+        "suite": "analysis",
+        "version": _version(),
+        "status": "failed" if failed else "ok",
+        "started": started,
+        "finished": _now(),
+        "seconds": round(time.time() - t_start, 3),
+        "parameters": {
+            "period": str(period),
+            "raw_dir": str(raw_dir),
+            "processed_dir": str(processed_dir),
+            "reports_dir": str(reports_dir),
+            "notebooks_dir": str(notebooks_dir),
+            "jobs": workers,
+            "only": list(only) if only else None,
+            "clean": clean,
+        },
+        "python": sys.version.split()[0],
+        "python_full": sys.version,
+        "platform": platform.platform(),
+        "packages": package_versions(),
+        "raw_inputs": raw_input_hashes(processed_dir),
+        "reports": entries,
+    }
+    write_atomic(reports_dir / MANIFEST_NAME, json.dumps(manifest, ensure_ascii=False, indent=1))
+    write_index(manifest, reports_dir)
+    ok = len(this_run) - len(failed)
+    echo(f"reports: {reports_dir / INDEX_NAME}  ({ok} ok, {len(failed)} failed) in {manifest['seconds']:.1f} s")
+    return manifest
+
+
+def _version() -> str:
+    from analysis import __version__
+
+    return __version__
+
+
+def _unreadable(path: Path, html_path: Path, reports_dir: Path, exc: Exception) -> Result:
+    """A notebook that cannot even be read or parameterised: a failed result and an error page."""
+    error = ErrorInfo(type(exc).__name__, str(exc))
+    now = _now()
+    try:
+        html = _page_exporter().render(_empty_notebook(), title=path.stem, notebook=path.name, status="failed", error=error, notebook_dir=path.parent)
+        write_atomic(html_path, html)
+    except Exception:  # noqa: BLE001  (the index still marks it)
+        pass
+    return Result(
+        name=path.stem, title=path.stem, status="failed", period=None, seconds=0.0, execute_seconds=0.0, started=now, finished=now,
+        fingerprint="", inputs={}, parameters={}, html=html_path.relative_to(reports_dir).as_posix() if html_path.exists() else None,
+        error=error.to_dict(), notebook_sha256=sha256_file(path) if path.exists() else None,
+    )
+
+
+def _run_jobs(job_list: list[Job], workers: int, show):
+    """Run the jobs, ``workers`` at a time; yields results as they finish."""
+    global _EVENTS
+    if not job_list:
+        return
+    if workers == 1:
+        previous, _EVENTS = _EVENTS, show
+        try:
+            for job in job_list:
+                yield run_job(job)
+        finally:
+            _EVENTS = previous
+        return
+
+    import multiprocessing
+    import queue as queue_mod
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    # forkserver: workers fork from a clean server that imported papermill and nbconvert once, not
+    # from this process (which may hold threads from Arrow or a kernel client).
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["analysis.report.runner", "papermill", "nbconvert"])
+    events = ctx.Queue()
+
+    def drain() -> None:
+        while True:
+            try:
+                show(events.get_nowait())
+            except queue_mod.Empty:
+                return
+
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(events,))
+    try:
+        futures = {pool.submit(run_job, job): job for job in job_list}
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for fut in done:
+                drain()
+                job = futures[fut]
+                try:
+                    yield fut.result()
+                except (BrokenProcessPool, Exception) as exc:  # the worker process itself died
+                    now = _now()
+                    show({"kind": "finish", "name": job.name, "at": time.time(), "status": "failed", "seconds": 0.0, "error": f"{type(exc).__name__}: {exc}"})
+                    html_path = Path(job.html_path)
+                    yield Result(
+                        name=job.name, title=job.title, status="failed", period=str(job.parameters.get("period")) if "period" in job.parameters else None,
+                        seconds=0.0, execute_seconds=0.0, started=now, finished=now, fingerprint=job.fingerprint, inputs=job.inputs,
+                        parameters=job.parameters, html=html_path.relative_to(job.reports_dir).as_posix() if html_path.exists() else None,
+                        error=ErrorInfo(type(exc).__name__, str(exc), detail=traceback.format_exc(limit=8)).to_dict(),
+                    )
+            drain()
+        pool.shutdown(wait=True)
+        drain()
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        events.close()
+
+
+def _merge_previous(reports_dir: Path, this_run: list[dict], notebooks_dir: Path) -> list[dict]:
+    """With ``--only``: this run's entries plus the previous manifest's entries for the other
+    notebooks that still exist, in notebook order."""
+    path = reports_dir / MANIFEST_NAME
+    previous: list[dict] = []
+    if path.exists():
+        try:
+            previous = json.loads(path.read_text(encoding="utf-8")).get("reports", [])
+        except (json.JSONDecodeError, AttributeError):
+            previous = []
+    ran = {r["name"] for r in this_run}
+    existing = {p.stem for p in discover(notebooks_dir)}
+    kept = [{**r, "kept": True} for r in previous if r.get("name") not in ran and r.get("name") in existing]
+    return sorted(this_run + kept, key=lambda r: r["name"])

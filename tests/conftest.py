@@ -1,0 +1,150 @@
+"""Shared fixtures.
+
+- ``processed_dir``: the bundled sample bank (data/raw) cleaned once per session (per xdist worker)
+  into a temporary folder.
+- ``run_notebook(name, **params)``: executes ``notebooks/<name>.ipynb`` with papermill against
+  ``processed_dir`` and returns the executed notebook (an nbformat ``NotebookNode``); cached per
+  session, so several tests can assert on one run. ``name`` is the stem (``01_data_quality``) or the
+  part after the number (``data_quality``). Keyword arguments override the parameters (only names
+  the notebook's parameters cell declares are accepted). A failing notebook raises
+  ``NotebookFailed`` with the traceback. Mark tests that use it
+  ``@pytest.mark.notebook`` and ``@pytest.mark.xdist_group("notebooks")`` so one worker keeps the cache.
+- ``notebook_text(nb)``: all text a notebook displayed (streams, text/plain, markdown, HTML), for
+  asserting on values a notebook reports.
+- ``fixture_suite``: ``python -m analysis run`` on the tiny notebooks in tests/fixtures/notebooks
+  (one works, one fails), published once per session; used by the report and browser tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from analysis import config
+
+TESTS_DIR = Path(__file__).resolve().parent
+FIXTURES_DIR = TESTS_DIR / "fixtures"
+FIXTURE_NOTEBOOKS = FIXTURES_DIR / "notebooks"
+
+
+class NotebookFailed(AssertionError):
+    """A notebook raised while running under ``run_notebook``."""
+
+
+@pytest.fixture(scope="session")
+def processed_dir(tmp_path_factory) -> Path:
+    """The bundled raw data cleaned into a temporary folder (once per session and worker)."""
+    from analysis.clean.engine import clean_all
+
+    if not config.RAW_DIR.is_dir() or not any(config.RAW_DIR.iterdir()):
+        pytest.skip(f"no bundled sample data in {config.RAW_DIR}")
+    out = tmp_path_factory.mktemp("processed")
+    clean_all(config.RAW_DIR, out, echo=lambda line: None)
+    return out
+
+
+@pytest.fixture(scope="session")
+def notebook_reports_dir(tmp_path_factory) -> Path:
+    """Where notebooks run by ``run_notebook`` write their exports."""
+    return tmp_path_factory.mktemp("notebook-reports")
+
+
+@pytest.fixture(scope="session")
+def run_notebook(processed_dir, notebook_reports_dir):
+    from analysis.report.runner import discover, execute, read_info, select, select_parameters
+
+    cache: dict[tuple[str, str], tuple] = {}
+
+    def run(name: str, **params):
+        matches = select(discover(config.NOTEBOOKS_DIR), [name])  # unknown name: ValueError
+        if len(matches) != 1:
+            raise ValueError(f"{name!r} names {len(matches)} notebooks: {[m.name for m in matches]}")
+        path = matches[0]
+        info = read_info(path)
+        given = {"period": config.DEFAULT_PERIOD, "processed_dir": str(processed_dir), "reports_dir": str(notebook_reports_dir), **params}
+        chosen = select_parameters(info, given)  # refuses names the parameters cell does not declare
+        key = (path.name, json.dumps(chosen, sort_keys=True, default=str))
+        if key not in cache:
+            cache[key] = execute(path, chosen)
+        nb, error = cache[key]
+        if error is not None:
+            tb = ""
+            if error.cell_index is not None:
+                outs = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+                tb = "\n".join(outs[0].get("traceback", [])) if outs else ""
+            from nbconvert.filters import strip_ansi
+
+            raise NotebookFailed(f"{path.name} failed: {error.summary()}\n{strip_ansi(tb or error.detail)}")
+        return nb
+
+    return run
+
+
+def _notebook_text(nb) -> str:
+    parts: list[str] = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                parts.append(out.get("text", ""))
+            for mime in ("text/plain", "text/markdown", "text/html"):
+                value = out.get("data", {}).get(mime)
+                if value:
+                    parts.append(value if isinstance(value, str) else "".join(value))
+    return "\n".join(parts)
+
+
+@pytest.fixture(scope="session")
+def notebook_text():
+    return _notebook_text
+
+
+# --------------------------------------------------------------------- the fixture notebooks' suite
+def make_fixture_processed(folder: Path) -> Path:
+    """A stand-in clean folder for the fixture notebooks: an ``outlets.parquet`` whose bytes are
+    b"fixture outlets" (the fingerprint only hashes bytes) and a ``clean_report.json`` naming two raw
+    files with known hashes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "outlets.parquet").write_bytes(b"fixture outlets")
+    report = {
+        "outlets": {"source": "outlets", "files": [{"file": "outlets.csv", "sha256": hashlib.sha256(b"outlets raw").hexdigest()}]},
+        "calls": {"source": "calls", "files": [{"file": "calls/2016-01.csv", "sha256": hashlib.sha256(b"calls raw").hexdigest()}]},
+        "media_events": {"source": "media_events", "files": [], "missing": True},
+    }
+    (folder / "clean_report.json").write_text(json.dumps(report), encoding="utf-8")
+    return folder
+
+
+def run_cli(argv: list[str]) -> tuple[int, str]:
+    """``python -m analysis ...`` in this process; returns the exit code and what it printed."""
+    from analysis.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        rc = main(argv)
+    return rc, out.getvalue()
+
+
+@pytest.fixture(scope="session")
+def fixture_suite(tmp_path_factory):
+    """The fixture notebooks published by the CLI with two workers (the pool path)."""
+    base = tmp_path_factory.mktemp("fixture-suite")
+    processed = make_fixture_processed(base / "processed")
+    reports = base / "reports"
+    rc, stdout = run_cli(["run", "--notebooks", str(FIXTURE_NOTEBOOKS), "--processed", str(processed), "--out", str(reports), "--no-clean", "--jobs", "2"])
+    manifest = json.loads((reports / "manifest.json").read_text(encoding="utf-8"))
+    return SimpleNamespace(rc=rc, stdout=stdout, base=base, processed=processed, reports=reports, manifest=manifest)
+
+
+@pytest.fixture
+def fixture_suite_copy(fixture_suite, tmp_path):
+    """A private copy of the published fixture suite, for tests that run again on top of it."""
+    reports = tmp_path / "reports"
+    shutil.copytree(fixture_suite.reports, reports)
+    return SimpleNamespace(processed=fixture_suite.processed, reports=reports)
