@@ -1,0 +1,102 @@
+"""analysis.report.display: show_table and say."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from analysis.report import display
+from analysis.report.display import say, show_table
+
+
+@pytest.fixture
+def league() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "unit": ["城东支行", "城西支行", "县域支行"],
+            "total": [96.2449, 88.5, 1234.5678],
+            "n": pd.array([1200, 980, None], dtype="Int64"),
+            "rate": [0.9123, 0.5, float("nan")],
+            "met": [True, False, True],
+            "day": pd.to_datetime(["2016-01-31", "2016-02-29", "2016-03-31"]),
+        }
+    )
+
+
+def _cells(html: str) -> list[str]:
+    return [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>.*?</td>", html, re.S)]
+
+
+def test_titles_formats_and_defaults(league):
+    html = show_table(league, columns={"unit": "支行", "total": "总分", "rate": "达标率"}, formats={"rate": "{:.1%}"}).to_html()
+    heads = [re.sub(r"<[^>]+>", "", h).strip() for h in re.findall(r"<th[^>]*>.*?</th>", html, re.S)]
+    assert heads == ["支行", "总分", "n", "达标率", "met", "day"]  # index hidden: no row-header cells
+    cells = _cells(html)
+    # row 1: total 96.2449 -> default "{:,.2f}" = 96.24; n 1200 -> "1,200"; 0.9123 -> "91.2%"
+    assert cells[:6] == ["城东支行", "96.24", "1,200", "91.2%", "是", "2016-01-31"]
+    # row 3: 1234.5678 -> "1,234.57"; missing n and rate -> "—"
+    assert cells[12:18] == ["县域支行", "1,234.57", "—", "—", "是", "2016-03-31"]
+    assert cells[6 + 4] == "否"
+
+
+def test_formats_accept_new_titles_and_functions(league):
+    html = show_table(league[["unit", "total"]], columns={"total": "总分"}, formats={"总分": lambda v: f"{v:.0f} 分"}).to_html()
+    assert _cells(html)[:2] == ["城东支行", "96 分"]
+
+
+def test_values_are_not_changed(league):
+    styler = show_table(league, formats={"total": "{:.0f}"})
+    assert styler.data["total"].tolist() == league["total"].tolist()  # display only
+
+
+def test_alignment_caption_gradient(league):
+    html = show_table(league[["unit", "total"]], columns={"unit": "支行", "total": "总分"}, caption="综合得分", gradient=["总分"]).to_html()
+    assert "<caption>综合得分</caption>" in html
+    assert "text-align: left" in html and "text-align: right" in html
+    # the gradient colours every cell of the column, and the largest value darkest
+    colours = re.findall(r"#T_\w+_row(\d)_col1[^{]*\{[^}]*background-color: (#[0-9a-f]{6})", html)
+    assert len({row for row, _ in colours}) == 3
+    shade = {int(row): int(c[1:3], 16) + int(c[3:5], 16) + int(c[5:7], 16) for row, c in colours}
+    assert shade[2] < shade[0] < shade[1]  # 1234.6 darkest, then 96.2, 88.5 lightest
+
+
+def test_gradient_dict_takes_a_colour_map(league):
+    html = show_table(league[["unit", "total"]], gradient={"total": "RdYlGn"}).to_html()
+    assert "background-color" in html
+
+
+def test_index_kept_on_request(league):
+    html = show_table(league.set_index("unit")[["total"]], index=True).to_html()
+    assert "城东支行</th>" in html
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"columns": {"totl": "总分"}}, "columns not in the table: \\['totl'\\]"),
+        ({"formats": {"totl": "{:.1f}"}}, "formats names a column not in the table: 'totl'"),
+        ({"gradient": ["totl"]}, "gradient names a column not in the table: 'totl'"),
+    ],
+)
+def test_typos_are_errors(league, kwargs, message):
+    with pytest.raises(KeyError, match=message):
+        show_table(league, **kwargs)
+
+
+def test_gradient_needs_numbers(league):
+    with pytest.raises(TypeError, match="not numeric"):
+        show_table(league, gradient=["unit"])
+    with pytest.raises(TypeError, match="not a string"):
+        show_table(league, gradient="total")
+
+
+def test_say_displays_markdown(monkeypatch):
+    shown = []
+    monkeypatch.setattr(display, "_display", shown.append)
+    assert say("**城东支行** 以 {score:.1f} 分领先", score=96.249) is None
+    assert shown[0].data == "**城东支行** 以 96.2 分领先"
+    say("braces {kept} without values")
+    assert shown[1].data == "braces {kept} without values"
+    assert type(shown[0]).__name__ == "Markdown"
