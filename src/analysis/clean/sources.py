@@ -31,6 +31,7 @@ class Column(BaseModel):
     max: float | None = None
     values: dict[str, str] | dict[str, int] | None = None  # accepted label -> canonical code
     mask: bool = False  # free text that may carry personal data
+    references: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$", description="source.column whose values this column must be among, e.g. outlets.outlet_id")
     description: str = ""
 
     @model_validator(mode="after")
@@ -89,6 +90,10 @@ class Source(BaseModel):
                     raise ValueError(f"header {alias!r} is an alias of both {seen[norm]!r} and {name!r}")
                 seen[norm] = name
         return self
+
+    def references(self) -> dict[str, str]:
+        """Column -> ``source.column`` it must refer to."""
+        return {name: col.references for name, col in self.columns.items() if col.references}
 
     def match_headers(self, header: list[str]) -> dict[int, str]:
         """Map header positions to canonical column names (unknown headers are left out)."""
