@@ -84,7 +84,7 @@ class Source(BaseModel):
                     raise ValueError(f"check refers to unknown column {c!r}")
         seen: dict[str, str] = {}
         for name, col in self.columns.items():
-            for alias in [name, *col.aliases]:
+            for alias in [name, col.title, *col.aliases]:
                 norm = header_key(alias)
                 if norm in seen and seen[norm] != name:
                     raise ValueError(f"header {alias!r} is an alias of both {seen[norm]!r} and {name!r}")
@@ -101,7 +101,7 @@ class Source(BaseModel):
         return {i: lookup[header_key(h)] for i, h in enumerate(header) if header_key(h) in lookup}
 
     def alias_lookup(self) -> dict[str, str]:
-        return {header_key(a): name for name, col in self.columns.items() for a in [name, *col.aliases]}
+        return {header_key(a): name for name, col in self.columns.items() for a in [name, col.title, *col.aliases]}
 
     def header_score(self, header: list[str]) -> int:
         return len(set(self.match_headers(header).values()))
