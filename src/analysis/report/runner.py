@@ -297,9 +297,21 @@ _EXPORTER = None
 _EVENTS = None  # a multiprocessing queue in pool workers; a callable in the serial mode
 
 
+_BUSY = False  # a worker is running a job (Ctrl-C then interrupts the notebook, which cleans up)
+
+
+def _on_sigint(signum, frame) -> None:
+    if _BUSY:
+        raise KeyboardInterrupt
+    raise SystemExit(130)  # an idle worker leaves quietly instead of printing a traceback
+
+
 def _init_worker(events) -> None:
+    import signal
+
     global _EVENTS
     _EVENTS = events
+    signal.signal(signal.SIGINT, _on_sigint)
     # Build the exporter now, while the pool is starting, not inside the first notebook's time.
     _page_exporter()
 
@@ -330,6 +342,15 @@ def _now() -> str:
 def run_job(job: Job) -> Result:
     """Execute one notebook and publish its page (runs in a worker process). Never raises for a
     notebook's own failure; the result says what happened."""
+    global _BUSY
+    _BUSY = True
+    try:
+        return _run_job(job)
+    finally:
+        _BUSY = False
+
+
+def _run_job(job: Job) -> Result:
     _emit("start", job.name)
     started, t0 = _now(), time.perf_counter()
     reports_dir = Path(job.reports_dir)
@@ -602,8 +623,12 @@ def _run_jobs(job_list: list[Job], workers: int, show):
 
     # forkserver: workers fork from a clean server that imported papermill and nbconvert once, not
     # from this process (which may hold threads from Arrow or a kernel client).
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["analysis.report.runner", "papermill", "nbconvert"])
+    # (Windows has no forkserver: spawn there.)
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["analysis.report.runner", "papermill", "nbconvert"])
+    else:
+        ctx = multiprocessing.get_context("spawn")
     events = ctx.Queue()
 
     def drain() -> None:
