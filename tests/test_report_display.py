@@ -55,6 +55,8 @@ def test_alignment_caption_gradient(league):
     html = show_table(league[["unit", "total"]], columns={"unit": "支行", "total": "总分"}, caption="综合得分", gradient=["总分"]).to_html()
     assert "<caption>综合得分</caption>" in html
     assert "text-align: left" in html and "text-align: right" in html
+    # titles aligned like their columns: text left, numbers right
+    assert re.search(r"#T_\w+ th\.col0 \{\s*text-align: left;", html) and re.search(r"#T_\w+ th\.col1 \{\s*text-align: right;", html)
     # the gradient colours every cell of the column, and the largest value darkest
     colours = re.findall(r"#T_\w+_row(\d)_col1[^{]*\{[^}]*background-color: (#[0-9a-f]{6})", html)
     assert len({row for row, _ in colours}) == 3

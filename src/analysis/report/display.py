@@ -108,6 +108,9 @@ def show_table(
         styler = styler.set_properties(subset=text_cols, **{"text-align": "left"})
     if num_cols:
         styler = styler.set_properties(subset=num_cols, **{"text-align": "right", "white-space": "nowrap"})
+    # Column titles aligned like their values ("th" becomes "th.col<i>": the title cell only).
+    heads = {c: [{"selector": "th", "props": f"text-align: {'right' if c in num_cols else 'left'};"}] for c in shown.columns}
+    styler = styler.set_table_styles(heads, overwrite=False)
     for key, colour_map in shade_by_orig.items():
         if not pd.api.types.is_numeric_dtype(df[key]):
             raise TypeError(f"show_table: gradient column {key!r} is not numeric")
