@@ -544,7 +544,8 @@ def unit_funnel(inputs: pd.DataFrame, which: str, *, target: float | None = None
 
 
 def funnel_outliers(funnel, which: str) -> pd.DataFrame:
-    """The units outside the 95% limits, for display: Chinese column titles, rates in the spec's units."""
+    """The units outside the 95% limits, most extreme first, for display: Chinese column titles, rates
+    and limits in the spec's units (percent for shares), z after the overdispersion adjustment."""
     spec = FUNNEL_SPECS[which]
     out = funnel.outside().copy()
     scale = 100 if spec["percent"] else 1
@@ -561,7 +562,7 @@ def funnel_outliers(funnel, which: str) -> pd.DataFrame:
             "99.8%控制限下限": out["lower_99.8"] * scale,
             "99.8%控制限上限": out["upper_99.8"] * scale,
             "判断": out["flag_zh"] + np.where(out["direction"] == "worse", "(差)", np.where(out["direction"] == "better", "(好)", "")),
-            "单侧精确P值": np.where(out["flag"].str.startswith("above"), out["p_high"], out["p_low"]),
+            "标准化偏离z": out["z_adjusted"],
         }
     )
     return show.reset_index(drop=True)
