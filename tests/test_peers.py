@@ -348,3 +348,61 @@ def test_unit_rate_inputs_counts_and_exclusions():
     assert s.loc["o1", ["numerator", "denominator"]].tolist() == [1, 2]
     assert s.loc["o2", ["numerator", "denominator"]].tolist() == [1, 1]
     assert r["satisfaction"].attrs["excluded"]["transactions not rated"] == 1
+
+
+def test_unit_funnel_and_outlier_table():
+    # 30 outlets with 1,000 rated transactions each at 90% satisfied, one at 80% (z = -0.1 / sqrt(0.09
+    # / 1000) ~ -10.5 against the overall rate: beyond 99.8%), one tiny outlet 3 of 5 (60%): inside.
+    n = 30
+    inputs = pd.DataFrame(
+        {
+            "outlet_id": [f"o{i}" for i in range(n)] + ["bad", "tiny"],
+            "outlet_name": [f"网点{i}" for i in range(n)] + ["差网点", "小网点"],
+            "area": ["urban"] * (n + 2),
+            "grade": ["basic"] * (n + 2),
+            "numerator": [900] * n + [800, 3],
+            "denominator": [1000] * n + [1000, 5],
+        }
+    )
+    f = peers.unit_funnel(inputs, "satisfaction", overdispersion=None)
+    # overall rate (27000 + 800 + 3) / (30000 + 1000 + 5) = 27803 / 31005
+    assert f.target == pytest.approx(27803 / 31005)
+    u = f.units.set_index("unit")
+    assert u.loc["bad", "flag"] == "below 99.8%" and u.loc["bad", "direction"] == "worse"
+    assert u.loc["tiny", "flag"] == "inside"
+    table = peers.funnel_outliers(f, "satisfaction")
+    assert list(table["网点"]) == ["差网点"]
+    assert list(table.columns) == ["网点", "类别", "满意笔数", "期望数", "参评笔数", "满意度(%)", "95%控制限", "99.8%控制限", "判断"]
+    assert table.loc[0, "满意度(%)"] == pytest.approx(80.0)
+    assert table.loc[0, "期望数"] == pytest.approx(1000 * 27803 / 31005)
+    assert table.loc[0, "判断"] == "低于99.8%控制限(差)" and table.loc[0, "类别"] == "市区·基础网点"
+    assert "1个网点差于95%控制限(其中1个超出99.8%控制限)" in peers.funnel_summary(f, "satisfaction")
+
+
+def test_attention_list_and_display_tables(units):
+    g = peers.group_comparison(units, ["mystery_shopper", "waits_over_10min"])
+    # 城西 is last of the urban group on both metrics (80 points; 30% waits); 丙县 last on waits only
+    att = peers.attention_list(g, min_metrics=2)
+    assert list(att["网点"]) == ["城西"] and att.loc[0, "后25%指标数"] == 2
+    html = peers.group_table(g).to_html()
+    assert "市区·基础网点" in html and "等候超10分钟占比(%)" in html
+    big_four = peers.read_long(RAW_2015)
+    html = peers.peer_table(big_four, "2015").to_html()
+    assert "点均大堂经理人数(人)" in html and "23,433" in html and "未配备大堂服务人员的网点占比(%)" in html
+
+
+def test_notebook_is_thin_and_parameterised():
+    import nbformat
+
+    nb = nbformat.read(config.NOTEBOOKS_DIR / "04_peers.ipynb", as_version=4)
+    assert nb.metadata["kernelspec"]["name"] == "analysis"
+    assert nb.metadata["analysis"]["title"].startswith("同业对标")
+    assert {"peers", "complaint_bulletins", "teller_ratings"} <= set(nb.metadata["analysis"]["inputs"])
+    assert nb.cells[0].cell_type == "markdown"
+    params = nb.cells[1]
+    assert "parameters" in params.metadata.get("tags", [])
+    import ast
+
+    for node in ast.parse(params.source).body:  # literals only
+        assert isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")

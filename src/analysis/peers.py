@@ -521,9 +521,9 @@ def unit_rate_inputs(
 
 #: How each unit rate is put on a funnel: distribution, scale, direction, Chinese title and axis.
 FUNNEL_SPECS = {
-    "complaints": {"kind": "poisson", "per": 10_000, "higher_is_better": False, "metric": "complaints_per_10k_txn", "title": "每万笔柜面交易投诉量", "x": "柜面交易笔数", "y": "投诉量(件/万笔)", "percent": False},
-    "waits": {"kind": "binomial", "per": 1, "higher_is_better": False, "metric": "waits_over_10min", "title": "等候超过10分钟的客户占比", "x": "叫号客户数", "y": "等候超10分钟占比(%)", "percent": True},
-    "satisfaction": {"kind": "binomial", "per": 1, "higher_is_better": True, "metric": "teller_satisfaction", "title": "柜员服务评价满意度", "x": "参评笔数", "y": "满意度(%)", "percent": True},
+    "complaints": {"kind": "poisson", "per": 10_000, "higher_is_better": False, "metric": "complaints_per_10k_txn", "title": "每万笔柜面交易投诉量", "num": "投诉件数", "den": "柜面交易笔数", "x": "柜面交易笔数", "y": "投诉量(件/万笔)", "percent": False},
+    "waits": {"kind": "binomial", "per": 1, "higher_is_better": False, "metric": "waits_over_10min", "title": "等候超过10分钟的客户占比", "num": "等候超10分钟人数", "den": "叫号客户数", "x": "叫号客户数", "y": "等候超10分钟占比(%)", "percent": True},
+    "satisfaction": {"kind": "binomial", "per": 1, "higher_is_better": True, "metric": "teller_satisfaction", "title": "柜员服务评价满意度", "num": "满意笔数", "den": "参评笔数", "x": "参评笔数", "y": "满意度(%)", "percent": True},
 }
 
 
@@ -545,24 +545,29 @@ def unit_funnel(inputs: pd.DataFrame, which: str, *, target: float | None = None
 
 def funnel_outliers(funnel, which: str) -> pd.DataFrame:
     """The units outside the 95% limits, most extreme first, for display: Chinese column titles, rates
-    and limits in the spec's units (percent for shares), z after the overdispersion adjustment."""
+    and limits ("lower – upper") in the spec's units (percent for shares), and 期望数, the count expected
+    at the overall rate for the outlet's volume ("17 complaints where 5.1 were expected")."""
     spec = FUNNEL_SPECS[which]
     out = funnel.outside().copy()
     scale = 100 if spec["percent"] else 1
+
+    def limits_text(level: str) -> pd.Series:
+        lo, hi = out[f"lower_{level}"] * scale, out[f"upper_{level}"] * scale
+        return lo.map("{:,.2f}".format) + " – " + hi.map("{:,.2f}".format)
+
+    area = out["area"].map(AREA_ZH).fillna(out["area"])
+    grade = out["grade"].map(GRADE_ZH).fillna(out["grade"])
     show = pd.DataFrame(
         {
             "网点": out["label"],
-            "区域": out["area"].map(AREA_ZH).fillna(out["area"]),
-            "等级": out["grade"].map(GRADE_ZH).fillna(out["grade"]),
-            "分子": out["numerator"].astype("int64"),
-            "分母": out["denominator"].astype("int64"),
+            "类别": area + "·" + grade,
+            spec["num"]: out["numerator"].astype("int64"),
+            "期望数": out["expected"],
+            spec["den"]: out["denominator"].astype("int64"),
             spec["y"]: out["rate"] * scale,
-            "95%控制限下限": out["lower_95"] * scale,
-            "95%控制限上限": out["upper_95"] * scale,
-            "99.8%控制限下限": out["lower_99.8"] * scale,
-            "99.8%控制限上限": out["upper_99.8"] * scale,
+            "95%控制限": limits_text("95"),
+            "99.8%控制限": limits_text("99.8"),
             "判断": out["flag_zh"] + np.where(out["direction"] == "worse", "(差)", np.where(out["direction"] == "better", "(好)", "")),
-            "标准化偏离z": out["z_adjusted"],
         }
     )
     return show.reset_index(drop=True)
@@ -618,6 +623,9 @@ def unit_metrics(outlets: pd.DataFrame, mystery_shopper: pd.DataFrame, staffing:
     return out
 
 
+#: The metrics each outlet is compared on within its peer group.
+UNIT_METRICS = ["mystery_shopper", "teller_satisfaction", "waits_over_10min", "complaints_per_10k_txn", "lobby_staff"]
+
 BANDS = [(75, "前25%"), (50, "25%-50%"), (25, "50%-75%"), (0, "后25%")]
 
 
@@ -667,3 +675,111 @@ def group_summary(comparison: pd.DataFrame) -> pd.DataFrame:
     g = comparison.dropna(subset=["value"]).groupby(["group", "metric", "metric_zh"], sort=False)
     out = g.agg(n=("value", "size"), median=("value", "median"), low=("value", "min"), high=("value", "max")).reset_index()
     return out
+
+
+def attention_list(comparison: pd.DataFrame, min_metrics: int = 2) -> pd.DataFrame:
+    """Outlets in the bottom quarter (后25%) of their peer group on at least ``min_metrics`` metrics,
+    most such metrics first: 网点, 所属支行 (when present), 对标组, 后25%指标数, and which metrics."""
+    low = comparison[comparison["band"] == "后25%"]
+    if low.empty:
+        return pd.DataFrame(columns=["网点", "对标组", "后25%指标数", "指标"])
+    grp = low.groupby(["outlet_id", "outlet_name", "group"], sort=False)
+    out = grp.agg(count=("metric", "size"), metrics=("metric_zh", lambda s: "、".join(s))).reset_index()
+    out = out[out["count"] >= min_metrics].sort_values(["count", "outlet_id"], ascending=[False, True])
+    return out.rename(columns={"outlet_name": "网点", "group": "对标组", "count": "后25%指标数", "metrics": "指标"}).drop(columns="outlet_id").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------- display helpers
+def bullets(lines: Iterable[str]) -> str:
+    """Sentences as a Markdown bullet list (for ``IPython.display.Markdown``)."""
+    return "\n".join(f"- {line}" for line in lines)
+
+
+def _display_value(info: MetricInfo, values: pd.Series) -> tuple[pd.Series, str, int]:
+    fmt = _Fmt(info, values)
+    title = info.zh + ("(%)" if info.percent else (f"({info.unit_zh})" if info.unit_zh else ""))
+    return (values * 100 if info.percent else values), title, fmt.d
+
+
+def peer_table(peers_df: pd.DataFrame, period: str, *, catalogue: Catalogue | None = None):
+    """The peers' figures for a period as the plan prints them: one row per entity, one column per
+    metric (Chinese title and unit), each followed by the entity's rank on it; a pandas Styler."""
+    cat = catalogue or load_catalogue()
+    data = peers_df[LONG_COLUMNS]
+    result = compare(data, cat.lower_better() & set(data["metric"]))
+    result = result[result["period"] == str(period)]
+    table = pd.DataFrame({"机构": pd.unique(result["entity"])})
+    formats = {}
+    for metric, g in result.groupby("metric", sort=False):
+        values, title, d = _display_value(cat.info(metric), g.set_index("entity")["value"])
+        table[title] = table["机构"].map(values)
+        table[f"{cat.info(metric).zh}排名"] = table["机构"].map(g.set_index("entity")["rank"]).astype("Int64")
+        formats[title] = f"{{:,.{d}f}}"
+    return table.style.format(formats, na_rep="").hide(axis="index")
+
+
+def regulator_table(readings: pd.DataFrame):
+    """``regulator_readings`` as a display table (Chinese titles), a pandas Styler."""
+    show = pd.DataFrame(
+        {
+            "期间": readings["period"],
+            "范围": readings["scope"].map(_scope_zh),
+            "指标": readings["metric_zh"],
+            "本行": readings["value"],
+            "排名(少者为先)": readings["rank"],
+            "家数": readings["n"],
+            "最少": readings["best"],
+            "公布中位数": readings["published_median"],
+            "重算中位数": readings["median_of_group"],
+            "与公布中位数之差": readings["gap_to_published_median"],
+        }
+    )
+    return show.style.format({"本行": "{:,.4g}", "公布中位数": "{:,.4g}", "重算中位数": "{:,.4g}", "与公布中位数之差": "{:+,.4g}"}, na_rep="").hide(axis="index")
+
+
+def group_table(comparison: pd.DataFrame, *, catalogue: Catalogue | None = None):
+    """Per peer group: outlets and each metric's group median (shares in %); a pandas Styler."""
+    cat = catalogue or load_catalogue()
+    s = group_summary(comparison)
+    pct = s["metric"].map(lambda m: cat.info(m).percent)
+    s["median"] = s["median"].where(~pct, s["median"] * 100)
+    s["metric_zh"] = s["metric_zh"] + np.where(pct, "(%)", "")
+    order = list(dict.fromkeys(s["metric_zh"]))
+    wide = s.pivot_table(index="group", columns="metric_zh", values="median", sort=False)[order]
+    n = comparison.drop_duplicates("outlet_id").groupby("group", sort=False).size()
+    wide.insert(0, "网点数", n.reindex(wide.index))
+    wide = wide.reset_index().rename(columns={"group": "对标组"})
+    return wide.style.format({c: "{:,.2f}" for c in order}).hide(axis="index")
+
+
+def export_group_comparison(comparison: pd.DataFrame, path: Path | str) -> Path:
+    """Every outlet x metric of ``group_comparison`` to an Excel sheet (Chinese headers, frozen header)."""
+    path = Path(path)
+    show = comparison.rename(
+        columns={
+            "outlet_id": "网点编号", "outlet_name": "网点", "area": "区域代码", "grade": "等级代码", "group": "对标组",
+            "metric": "指标代码", "metric_zh": "指标", "value": "数值", "rank": "组内排名", "n": "组内网点数",
+            "group_median": "组中位数", "gap_to_median": "与组中位数之差", "better_than_median": "优于组中位数",
+            "percentile": "组内百分位", "band": "分档",
+        }
+    )
+    with pd.ExcelWriter(path, engine="xlsxwriter", engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False}}) as xw:
+        show.to_excel(xw, sheet_name="网点分组对标", index=False)
+        ws = xw.sheets["网点分组对标"]
+        ws.freeze_panes(1, 0)
+        num = xw.book.add_format({"num_format": "#,##0.0000"})
+        pct = xw.book.add_format({"num_format": "0.0"})
+        for i, c in enumerate(show.columns):
+            if c in ("数值", "组中位数", "与组中位数之差"):
+                ws.set_column(i, i, 14, num)
+            elif c == "组内百分位":
+                ws.set_column(i, i, 10, pct)
+            else:
+                ws.set_column(i, i, 16 if c in ("网点", "指标") else 10)
+    return path
+
+
+def plot_args(which: str) -> dict:
+    """Title, axis labels and percent scaling for ``analysis.plots.funnel.plot_funnel``."""
+    spec = FUNNEL_SPECS[which]
+    return {"title": spec["title"], "xlabel": spec["x"], "ylabel": spec["y"], "percent": spec["percent"]}
