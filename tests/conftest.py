@@ -26,8 +26,14 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import settings
 
 from analysis import config
+
+# CI has 2 cores and the notebook tests load them: time limits per example would make property
+# tests flaky without making them stricter.
+settings.register_profile("suite", deadline=None, print_blob=True)
+settings.load_profile("suite")
 
 TESTS_DIR = Path(__file__).resolve().parent
 FIXTURES_DIR = TESTS_DIR / "fixtures"
