@@ -164,7 +164,10 @@ def _clean_one(
     first_id = next((c for c, d in src.columns.items() if d.type in ("id", "name")), None)
     if first_id is not None and n:
         firsts = original[[c for c in src.columns if src.columns[c].type in ("id", "name")]].fillna("")
-        joined = firsts.apply(lambda r: " ".join(r), axis=1).map(parse.nfkc).str.lower()
+        # Column-wise concatenation: the same text as " ".join(row), without a Python call per row
+        # (DataFrame.apply(axis=1) was a third of the whole clean step on the sample bank).
+        joined = firsts.iloc[:, 0].str.cat([firsts.iloc[:, i] for i in range(1, firsts.shape[1])], sep=" ")
+        joined = joined.map(parse.nfkc).str.lower()
         summary_rows = np.flatnonzero(joined.str.contains("|".join(SUMMARY_TOKENS), regex=True).to_numpy())
     else:
         summary_rows = np.array([], dtype=int)
