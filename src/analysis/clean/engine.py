@@ -363,9 +363,19 @@ _DTYPES = {
 }
 
 
-def clean_all(raw_dir: Path | str = config.RAW_DIR, out_dir: Path | str = config.PROCESSED_DIR, *, only: list[str] | None = None, echo=print) -> dict[str, SourceReport]:
+def clean_all(
+    raw_dir: Path | str = config.RAW_DIR,
+    out_dir: Path | str = config.PROCESSED_DIR,
+    *,
+    only: list[str] | None = None,
+    echo=print,
+    executor=None,
+) -> dict[str, SourceReport]:
     """Clean every source: Parquet tables in ``out_dir``, rejected rows in ``out_dir/rejected``, and the
-    row accounting in ``out_dir/clean_report.json``. ``raw_dir`` is only read."""
+    row accounting in ``out_dir/clean_report.json``. ``raw_dir`` is only read.
+
+    ``executor`` (a ``concurrent.futures`` executor, optional): sources that do not depend on each
+    other are cleaned in parallel on it; the master data they refer to is always cleaned first."""
     raw_dir, out_dir = Path(raw_dir).resolve(), Path(out_dir).resolve()
     if out_dir == raw_dir or raw_dir in out_dir.parents:
         raise ValueError(f"the output folder {out_dir} may not be inside the raw folder {raw_dir} (raw data is read-only)")
@@ -376,30 +386,56 @@ def clean_all(raw_dir: Path | str = config.RAW_DIR, out_dir: Path | str = config
         raise ValueError(f"unknown source(s): {', '.join(unknown)}; known: {', '.join(sources)}")
     names = _in_dependency_order(names, sources)
     known: dict[str, frozenset] = {}
-    rej_dir = config.rejected_dir(out_dir)
-    rej_dir.mkdir(parents=True, exist_ok=True)
+    config.rejected_dir(out_dir).mkdir(parents=True, exist_ok=True)
     reports: dict[str, SourceReport] = {}
-    referenced = {t for s in sources.values() for t in s.references().values()}
-    for name in names:
-        src = sources[name]
-        res = clean_source(src, raw_dir, known)
-        for target in referenced:
-            ref_source, ref_col = target.split(".")
-            if ref_source == name:
-                known[target] = frozenset(res.table[ref_col].dropna())
-        _write_parquet(res.table, config.table_path(name, out_dir))
-        rej_path = rej_dir / f"{name}.csv"
-        if len(res.rejected):
-            res.rejected.to_csv(rej_path, index=False, encoding="utf-8-sig")
-        elif rej_path.exists():
-            rej_path.unlink()
-        reports[name] = res.report
-        echo(res.report.line())
+    referenced = frozenset(t for s in sources.values() for t in s.references().values())
+    for level in _dependency_levels(names, sources):
+        if executor is None or len(level) == 1:
+            done = (_clean_and_write(sources[n], raw_dir, out_dir, known, referenced) for n in level)
+        else:
+            from concurrent.futures import as_completed
+
+            futures = [executor.submit(_clean_and_write, sources[n], raw_dir, out_dir, known, referenced) for n in level]
+            done = (f.result() for f in as_completed(futures))
+        for report, provides in done:
+            known.update(provides)
+            reports[report.source] = report
+            echo(report.line())
+    reports = {n: reports[n] for n in names}
     path = config.clean_report_path(out_dir)
     previous = json.loads(path.read_text(encoding="utf-8")) if only and path.exists() else {}
     previous.update({k: asdict(v) for k, v in reports.items()})
     _atomic_write_text(path, json.dumps(previous, ensure_ascii=False, indent=1))
     return reports
+
+
+def _clean_and_write(src: Source, raw_dir: Path, out_dir: Path, known: dict[str, frozenset], referenced: frozenset[str]) -> tuple[SourceReport, dict[str, frozenset]]:
+    """Clean one source and write its table and rejected rows. Returns its report and the values it
+    provides to other sources' reference checks (``source.column`` -> values). Runs in a worker
+    process when ``clean_all`` has an executor."""
+    res = clean_source(src, raw_dir, known)
+    provides = {}
+    for target in referenced:
+        ref_source, ref_col = target.split(".")
+        if ref_source == src.name:
+            provides[target] = frozenset(res.table[ref_col].dropna())
+    _write_parquet(res.table, config.table_path(src.name, out_dir))
+    rej_path = config.rejected_dir(out_dir) / f"{src.name}.csv"
+    if len(res.rejected):
+        res.rejected.to_csv(rej_path, index=False, encoding="utf-8-sig")
+    elif rej_path.exists():
+        rej_path.unlink()
+    return res.report, provides
+
+
+def _dependency_levels(names: list[str], sources: dict[str, Source]) -> list[list[str]]:
+    """``names`` (in dependency order) grouped so that a source comes one level after everything it
+    refers to: the sources of one level can be cleaned at the same time."""
+    level: dict[str, int] = {}
+    for n in names:
+        refs = [t.split(".")[0] for t in sources[n].references().values()]
+        level[n] = 1 + max((level[r] for r in refs if r in level), default=-1)
+    return [[n for n in names if level[n] == i] for i in range(max(level.values(), default=-1) + 1)]
 
 
 def _in_dependency_order(names: list[str], sources: dict[str, Source]) -> list[str]:

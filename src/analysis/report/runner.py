@@ -1,10 +1,10 @@
 """Run the notebooks and publish them: ``python -m analysis run``.
 
-Steps: clean the raw exports (``analysis.clean.engine.clean_all``), then execute every notebook in
-``notebooks/`` (``NN_name.ipynb``, by file name) with papermill's Python API, several at once in a
-pool of worker processes; each worker executes a notebook and exports it to an offline HTML page
-(one :class:`~analysis.report.export.PageExporter` per worker), then the parent writes
-``index.html`` and the run manifest ``manifest.json``.
+Steps: clean the raw exports (``analysis.clean.engine.clean_all``, independent sources in parallel
+on the worker pool), then execute every notebook in ``notebooks/`` (``NN_name.ipynb``, by file
+name) with papermill's Python API, several at once on the same pool; each worker executes a
+notebook and exports it to an offline HTML page (one :class:`~analysis.report.export.PageExporter`
+per worker), then the parent writes ``index.html`` and the run manifest ``manifest.json``.
 
 Why a pool of long-lived workers: starting Python and importing papermill/nbconvert costs seconds,
 more than running a small notebook. The workers are forked from a forkserver that imported them once.
@@ -514,37 +514,40 @@ def run_suite(
     if not paths:
         raise FileNotFoundError(f"{notebooks_dir}: no notebooks (NN_name.ipynb) to run")
     started, t_start = _now(), time.time()
-
-    if clean:
-        from analysis.clean.engine import clean_all
-
-        echo(f"clean: {raw_dir} -> {processed_dir}")
-        clean_all(raw_dir, processed_dir, echo=lambda line: echo(f"  {line}"))
-
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    offered = {"period": str(period), "processed_dir": str(processed_dir), "reports_dir": str(reports_dir)}
-    hash_cache: dict[Path, str] = {}
-    job_list: list[Job] = []
-    results: dict[str, Result] = {}
-    for path in paths:
-        html_path = reports_dir / f"{path.stem}.html"
-        try:
-            info = read_info(path)
-            params = select_parameters(info, offered)
-        except ValueError as exc:
-            results[path.stem] = _unreadable(path, html_path, reports_dir, exc)
-            continue
-        fp, inputs = fingerprint(info.inputs, processed_dir, params, cache=hash_cache)
-        job_list.append(Job(info.name, str(path), info.title, str(html_path), str(reports_dir), params, fp, inputs, timeout))
-
-    workers = max(1, min(jobs or os.cpu_count() or 1, len(job_list) or 1))
+    workers = max(1, jobs or os.cpu_count() or 1)
+    if not clean:
+        workers = min(workers, len(paths))
     width = max(len(p.stem) for p in paths)
-    echo(f"run: {len(paths)} notebook(s), {workers} worker(s), period {period} -> {reports_dir}")
-    for name, res in results.items():
-        echo(_format_event({"kind": "finish", "name": name, "at": time.time(), "status": res.status, "seconds": 0.0, "error": res.error["evalue"]}, t_start, width))
     show = lambda event: echo(_format_event(event, t_start, width))  # noqa: E731
-    for res in _run_jobs(job_list, workers, show):
-        results[res.name] = res
+    results: dict[str, Result] = {}
+
+    with _Workers(workers, show) as pool:
+        if clean:
+            from analysis.clean.engine import clean_all
+
+            echo(f"clean: {raw_dir} -> {processed_dir}")
+            clean_all(raw_dir, processed_dir, echo=lambda line: echo(f"  {line}"), executor=pool.executor)
+
+        reports_dir.mkdir(parents=True, exist_ok=True)
+        offered = {"period": str(period), "processed_dir": str(processed_dir), "reports_dir": str(reports_dir)}
+        hash_cache: dict[Path, str] = {}
+        job_list: list[Job] = []
+        for path in paths:
+            html_path = reports_dir / f"{path.stem}.html"
+            try:
+                info = read_info(path)
+                params = select_parameters(info, offered)
+            except ValueError as exc:
+                results[path.stem] = _unreadable(path, html_path, reports_dir, exc)
+                continue
+            fp, inputs = fingerprint(info.inputs, processed_dir, params, cache=hash_cache)
+            job_list.append(Job(info.name, str(path), info.title, str(html_path), str(reports_dir), params, fp, inputs, timeout))
+
+        echo(f"run: {len(paths)} notebook(s), {workers} worker(s), period {period} -> {reports_dir}")
+        for name, res in results.items():
+            show({"kind": "finish", "name": name, "at": time.time(), "status": res.status, "seconds": 0.0, "error": res.error["evalue"]})
+        for res in pool.run(job_list):
+            results[res.name] = res
 
     this_run = [results[p.stem].to_dict() for p in paths]
     entries = _merge_previous(reports_dir, this_run, notebooks_dir) if only else this_run
@@ -602,71 +605,90 @@ def _unreadable(path: Path, html_path: Path, reports_dir: Path, exc: Exception) 
     )
 
 
-def _run_jobs(job_list: list[Job], workers: int, show):
-    """Run the jobs, ``workers`` at a time; yields results as they finish."""
-    global _EVENTS
-    if not job_list:
-        return
-    if workers == 1:
-        previous, _EVENTS = _EVENTS, show
-        try:
-            for job in job_list:
-                yield run_job(job)
-        finally:
-            _EVENTS = previous
-        return
+class _Workers:
+    """Where the work runs: a pool of ``workers`` processes, or this process when there is one.
 
-    import multiprocessing
-    import queue as queue_mod
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
+    The pool cleans the sources (``clean_all(executor=...)``) and then runs the notebooks. Workers
+    fork from a forkserver that imported papermill and nbconvert once, not from this process (which
+    may hold threads from Arrow or a kernel client); Windows has no forkserver: spawn there. Each
+    worker builds its page exporter when it starts and reports progress on a queue."""
 
-    # forkserver: workers fork from a clean server that imported papermill and nbconvert once, not
-    # from this process (which may hold threads from Arrow or a kernel client).
-    # (Windows has no forkserver: spawn there.)
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["analysis.report.runner", "papermill", "nbconvert"])
-    else:
-        ctx = multiprocessing.get_context("spawn")
-    events = ctx.Queue()
+    def __init__(self, workers: int, show) -> None:
+        self.workers, self.show = workers, show
+        self.executor = None
+        self._events = None
 
-    def drain() -> None:
-        while True:
+    def __enter__(self) -> _Workers:
+        if self.workers > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            if "forkserver" in multiprocessing.get_all_start_methods():
+                ctx = multiprocessing.get_context("forkserver")
+                ctx.set_forkserver_preload(["analysis.report.runner", "papermill", "nbconvert"])
+            else:
+                ctx = multiprocessing.get_context("spawn")
+            self._events = ctx.Queue()
+            self.executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_init_worker, initargs=(self._events,))
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self.executor is not None:
+            if exc_type is None:
+                self.executor.shutdown(wait=True)
+                self._drain()
+            else:  # Ctrl-C or an error: do not start anything more
+                self.executor.shutdown(wait=False, cancel_futures=True)
+            self._events.close()
+
+    def _drain(self) -> None:
+        import queue as queue_mod
+
+        while self._events is not None:
             try:
-                show(events.get_nowait())
-            except queue_mod.Empty:
+                self.show(self._events.get_nowait())
+            except (queue_mod.Empty, OSError, ValueError):
                 return
 
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(events,))
-    try:
-        futures = {pool.submit(run_job, job): job for job in job_list}
+    def run(self, job_list: list[Job]):
+        """Run the jobs; yields results as they finish."""
+        global _EVENTS
+        if not job_list:
+            return
+        if self.executor is None:
+            previous, _EVENTS = _EVENTS, self.show
+            try:
+                for job in job_list:
+                    yield run_job(job)
+            finally:
+                _EVENTS = previous
+            return
+
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        futures = {self.executor.submit(run_job, job): job for job in job_list}
         pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            self._drain()
             for fut in done:
-                drain()
                 job = futures[fut]
                 try:
                     yield fut.result()
-                except (BrokenProcessPool, Exception) as exc:  # the worker process itself died
-                    now = _now()
-                    show({"kind": "finish", "name": job.name, "at": time.time(), "status": "failed", "seconds": 0.0, "error": f"{type(exc).__name__}: {exc}"})
-                    html_path = Path(job.html_path)
-                    yield Result(
-                        name=job.name, title=job.title, status="failed", period=str(job.parameters.get("period")) if "period" in job.parameters else None,
-                        seconds=0.0, execute_seconds=0.0, started=now, finished=now, fingerprint=job.fingerprint, inputs=job.inputs,
-                        parameters=job.parameters, html=html_path.relative_to(job.reports_dir).as_posix() if html_path.exists() else None,
-                        error=ErrorInfo(type(exc).__name__, str(exc), detail=traceback.format_exc(limit=8)).to_dict(),
-                    )
-            drain()
-        pool.shutdown(wait=True)
-        drain()
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    finally:
-        events.close()
+                except Exception as exc:  # the worker process itself died (BrokenProcessPool) or could not run the job
+                    yield self._crashed(job, exc)
+        self._drain()
+
+    def _crashed(self, job: Job, exc: Exception) -> Result:
+        now = _now()
+        self.show({"kind": "finish", "name": job.name, "at": time.time(), "status": "failed", "seconds": 0.0, "error": f"{type(exc).__name__}: {exc}"})
+        html_path = Path(job.html_path)
+        return Result(
+            name=job.name, title=job.title, status="failed", period=str(job.parameters["period"]) if "period" in job.parameters else None,
+            seconds=0.0, execute_seconds=0.0, started=now, finished=now, fingerprint=job.fingerprint, inputs=job.inputs,
+            parameters=job.parameters, html=html_path.relative_to(job.reports_dir).as_posix() if html_path.exists() else None,
+            error=ErrorInfo(type(exc).__name__, str(exc), detail="".join(traceback.format_exception(exc, limit=8))).to_dict(),
+        )
 
 
 def _merge_previous(reports_dir: Path, this_run: list[dict], notebooks_dir: Path) -> list[dict]:
