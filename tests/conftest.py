@@ -114,13 +114,17 @@ def notebook_text():
 # --------------------------------------------------------------------- the fixture notebooks' suite
 def make_fixture_processed(folder: Path) -> Path:
     """A stand-in clean folder for the fixture notebooks: an ``outlets.parquet`` whose bytes are
-    b"fixture outlets" (the fingerprint only hashes bytes) and a ``clean_report.json`` naming two raw
-    files with known hashes."""
+    b"fixture outlets" (the fingerprint only hashes bytes) and a ``clean_report.json`` naming three raw
+    files with known hashes (one a workbook read as two sheets)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "outlets.parquet").write_bytes(b"fixture outlets")
     report = {
         "outlets": {"source": "outlets", "files": [{"file": "outlets.csv", "sha256": hashlib.sha256(b"outlets raw").hexdigest()}]},
         "calls": {"source": "calls", "files": [{"file": "calls/2016-01.csv", "sha256": hashlib.sha256(b"calls raw").hexdigest()}]},
+        "mystery_shopper": {"source": "mystery_shopper", "files": [
+            {"file": "神秘人检查_2016.xlsx[第一轮]", "sheet": "第一轮", "sha256": hashlib.sha256(b"workbook").hexdigest()},
+            {"file": "神秘人检查_2016.xlsx[第二轮]", "sheet": "第二轮", "sha256": hashlib.sha256(b"workbook").hexdigest()},
+        ]},
         "media_events": {"source": "media_events", "files": [], "missing": True},
     }
     (folder / "clean_report.json").write_text(json.dumps(report), encoding="utf-8")

@@ -126,10 +126,11 @@ def test_manifest_content(fixture_suite):
     assert m["packages"]["pandas"] == metadata.version("pandas")
     assert m["packages"]["papermill"] == metadata.version("papermill")
     assert m["packages"]["nbconvert"] == metadata.version("nbconvert")
-    # raw inputs: every file in the clean report, with its sha256
+    # raw inputs: every file in the clean report, with its sha256 (a workbook once, not per sheet)
     assert m["raw_inputs"] == {
         "calls/2016-01.csv": hashlib.sha256(b"calls raw").hexdigest(),
         "outlets.csv": hashlib.sha256(b"outlets raw").hexdigest(),
+        "神秘人检查_2016.xlsx": hashlib.sha256(b"workbook").hexdigest(),
     }
     assert m["parameters"]["period"] == "2016" and m["parameters"]["jobs"] == 2 and m["parameters"]["clean"] is False
     assert m["started"] <= m["finished"] and m["seconds"] > 0
@@ -372,7 +373,7 @@ def test_index_context_is_plain_data(fixture_suite):
     good = ctx["reports"][0]
     assert good["href"] == "01_good.html" and good["exports"][0]["name"] == "fixture_scores.xlsx" and good["exports"][0]["size"].endswith("KB")
     assert ctx["reports"][1]["error"] == "ValueError: 故意失败 deliberate failure"
-    assert [f["file"] for f in ctx["run"]["raw_inputs"]] == ["calls/2016-01.csv", "outlets.csv"]
+    assert [f["file"] for f in ctx["run"]["raw_inputs"]] == ["calls/2016-01.csv", "outlets.csv", "神秘人检查_2016.xlsx"]
     html = render_index(ctx)
     assert offline_problems(html) == [] and "<script" not in html
 

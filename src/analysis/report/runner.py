@@ -473,7 +473,10 @@ def raw_input_hashes(processed_dir: Path | str) -> dict[str, str]:
     hashes: dict[str, str] = {}
     for source in report.values():
         for f in source.get("files", []):
-            hashes[f["file"]] = f["sha256"]
+            name, sheet = f["file"], f.get("sheet")
+            if sheet and name.endswith(f"[{sheet}]"):  # one entry per workbook, not per sheet
+                name = name[: -len(f"[{sheet}]")]
+            hashes[name] = f["sha256"]
     return dict(sorted(hashes.items()))
 
 
