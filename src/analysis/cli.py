@@ -55,7 +55,35 @@ def _cmd_clean(args) -> int:
     return 0
 
 
-COMMANDS = ["generate", "clean"]
+# ----------------------------------------------------------------------------------------- targets
+def _add_targets(sub) -> None:
+    p = sub.add_parser("targets", help="campaign targets: actual, target, gap, projection and status")
+    p.add_argument("--period", default=config.DEFAULT_PERIOD, help="2016, 2016-06 or 2016Q2 (default: %(default)s)")
+    p.add_argument("--processed", type=Path, default=config.PROCESSED_DIR, help="clean tables (default: data/processed)")
+    p.add_argument("--targets", type=Path, default=config.TARGETS_DIR / "campaign-2016.yaml", help="targets file (default: targets/campaign-2016.yaml)")
+    p.add_argument("--sub-branch", help="judge every target for this sub-branch alone")
+    p.add_argument("--out", type=Path, required=True, help="CSV file to write (one row per target and scope)")
+
+
+def _cmd_targets(args) -> int:
+    from analysis import targets
+    from analysis.periods import Period
+
+    if not args.processed.is_dir():
+        raise InputError(f"{args.processed}: no such folder of clean tables (run `python -m analysis clean`)")
+    result = targets.evaluate(args.targets, Period.parse(args.period), args.processed, sub_branch=args.sub_branch)
+    table = result.table
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(args.out, index=False, encoding="utf-8-sig")
+    for _, row in table[table["status"] == "n/a"].iterrows():
+        _warn(f"target {row['target_id']} ({row['scope_label'] or row['scope']}): n/a: {row['note']}")
+    print(targets.compact_text(table, result.period))
+    counts = targets.status_counts(table)
+    print("  ".join(f"{k}: {v}" for k, v in counts.items()) + f"  ->  {args.out}")
+    return 0
+
+
+COMMANDS = ["generate", "clean", "targets"]
 
 
 def build_parser() -> argparse.ArgumentParser:
