@@ -497,3 +497,69 @@ def test_registry_is_closed_and_documented():
     for mid, spec in REGISTRY.items():
         assert spec.id == mid and spec.better in ("higher", "lower") and spec.scopes
         assert spec.title and spec.description
+
+
+def test_summary_and_excel(bank, tmp_path):
+    ev = _evaluate(bank, "2016-06")
+    text = targets.summary_sentence(ev.table, ev.period)
+    counts = targets.status_counts(ev.table)
+    assert text.startswith(f"截至 2016-06，15 项目标：达标 {counts['met']} 项")
+    assert "95599 20秒服务水平（有风险）" in text
+    md = targets.sentences_markdown(ev.table)
+    assert "**提高服务效率**" in md and md.count("\n- ") == 15
+    path = targets.to_excel(ev, tmp_path / "t.xlsx")
+    back = pd.read_excel(path, sheet_name="目标跟踪", keep_default_na=False)
+    assert len(back) == 15 and back.loc[1, "目标"] == "95599接通率" and back.loc[1, "实际"] == pytest.approx(0.905)
+
+
+def test_charts_render_without_missing_glyphs(bank, tmp_path):
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from analysis.plots import targets as pt
+
+    ev = _evaluate(bank, "2016-06")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a missing CJK glyph is a warning: fail on it
+        for group in ev.targets.groups:
+            axes = pt.plot_group(ev, group)
+            fig = axes.ravel()[0].figure
+            fig.savefig(tmp_path / f"{group}.png")
+            plt.close(fig)
+    # the efficiency group: five panels, the 95599 answer-rate panel shows the 90 % target line
+    axes = pt.plot_group(ev, "efficiency").ravel()
+    assert sum(ax.get_visible() for ax in axes) == 5
+    assert any(line.get_ydata()[0] == pytest.approx(0.9) for line in axes[1].get_lines() if line.get_linestyle() == ":")
+    styled = pt.style_status(targets.display_table(ev.table), ev.table["status"]).to_html()
+    assert "background-color: #2e7d32" in styled
+    plt.close("all")
+
+
+def test_notebook_runs_on_the_tiny_bank(bank, tmp_path, monkeypatch):
+    """Execute the notebook's code cells in this process (so the fake events module applies), with the
+    parameters papermill would inject; the status table and the Excel export must come out."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import nbformat
+
+    nb = nbformat.read(config.NOTEBOOKS_DIR / "02_targets.ipynb", as_version=4)
+    assert nb.metadata["kernelspec"]["name"] == "analysis"
+    assert nb.metadata["analysis"]["title"] == "目标跟踪 / Are we on track?"
+    params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1 and nb.cells.index(params[0]) == 1
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "commit notebooks without outputs"
+    ns: dict = {}
+    exec(params[0].source, ns)
+    assert set(ns) - {"__builtins__"} == {"period", "processed_dir", "reports_dir", "targets"}
+    ns.update(period="2016-06", processed_dir=str(bank), reports_dir=str(tmp_path / "reports"), targets="")
+    for cell in nb.cells[2:]:
+        if cell.cell_type == "code":
+            exec(compile(cell.source, "02_targets.ipynb", "exec"), ns)
+    table = ns["result"].table
+    assert len(table) == 15 and _row(ns["result"], "answer_rate_95599")["status"] == "met"
+    assert (tmp_path / "reports" / "exports" / "targets_2016-06.xlsx").exists()

@@ -767,3 +767,55 @@ def compact_text(table: pd.DataFrame, period: Period | str) -> str:
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in rows]
     return "\n".join(lines)
+
+
+def summary_sentence(table: pd.DataFrame, period: Period | str) -> str:
+    """'截至 2016-06，15 项目标：达标 6 项、进度正常 3 项、有风险 4 项、未达标 0 项、无数据 2 项。需要关注：…'"""
+    counts = status_counts(table)
+    parts = "、".join(f"{STATUS_LABELS[s]} {counts[s]} 项" for s in STATUSES)
+    text = f"截至 {period}，{len(table)} 项目标：{parts}。"
+    watch = table[table["status"].isin(["missed", "at risk"])]
+    if len(watch):
+        names = "、".join(
+            f"{(r['scope_label'] + ' ') if r['scope_kind'] == 'sub_branch' else ''}{r['title']}（{STATUS_LABELS[r['status']]}）"
+            for _, r in watch.iterrows())
+        text += f"需要关注：{names}。"
+    else:
+        text += "没有未达标或有风险的目标。"
+    return text
+
+
+def sentences_markdown(table: pd.DataFrame) -> str:
+    """Every row's sentence as a Markdown list, grouped under the group headings."""
+    lines = []
+    for group_title, rows in table.groupby("group_title", sort=False):
+        lines.append(f"**{group_title}**\n")
+        lines += [f"- {s}" for s in rows["sentence"]]
+        lines.append("")
+    return "\n".join(lines)
+
+
+_EXCEL_COLUMNS = {
+    "group_title": "分组", "title": "目标", "scope_label": "范围", "deadline": "期限", "window": "统计区间", "actual": "实际",
+    "actual_low": "实际下限", "actual_high": "实际上限", "target": "目标值", "baseline_value": "基线", "gap": "差距",
+    "gap_low": "差距下限", "gap_high": "差距上限", "projection": "预计期限时", "projection_basis": "预计依据", "status": "状态",
+    "p_value": "单侧p值", "rate_ratio": "与上年同期之比", "unit": "单位", "rule": "规则", "metric": "指标", "source": "来源", "note": "说明",
+    "sentence": "结论",
+}
+
+
+def to_excel(evaluation: Evaluation, path: Path | str) -> Path:
+    """Write the status table to an Excel file (frozen header, number formats; text never becomes a formula)."""
+    path = Path(path)
+    out = evaluation.table[list(_EXCEL_COLUMNS)].rename(columns=_EXCEL_COLUMNS)
+    out["状态"] = [f"{STATUS_LABELS[s]} {s}" for s in evaluation.table["status"]]
+    with pd.ExcelWriter(path, engine="xlsxwriter", engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False, "nan_inf_to_errors": True}}) as xw:
+        out.to_excel(xw, sheet_name="目标跟踪", index=False)
+        book, sheet = xw.book, xw.sheets["目标跟踪"]
+        number = book.add_format({"num_format": "#,##0.0000"})
+        sheet.freeze_panes(1, 0)
+        for i, col in enumerate(out.columns):
+            width = 40 if col in ("说明", "结论", "来源") else 14
+            sheet.set_column(i, i, width, number if out[col].dtype.kind == "f" else None)
+        sheet.autofilter(0, 0, len(out), len(out.columns) - 1)
+    return path
