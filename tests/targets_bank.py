@@ -143,25 +143,27 @@ def calls_table(source, engine="duckdb", threshold=20, short_abandon=0):
     return df
 
 
-WAITS_2016 = {"O1": (100, 8.0), "O2": (50, 14.0), "O3": (50, 9.0)}  # tickets, mean wait (minutes) every month
+# tickets issued, tickets called, mean wait of the called (minutes), every month; at O2 20 customers leave
+WAITS_2016 = {"O1": (100, 100, 8.0), "O2": (70, 50, 14.0), "O3": (50, 50, 9.0)}
 
 
-def waits_table(source):
+def waits_table(source, engine="duckdb"):
     assert Path(source).name == "queue_tickets.parquet"
     rows = []
     for m in range(1, 13):
-        for outlet, (tickets, wait) in WAITS_2016.items():
+        for outlet, (tickets, called, wait) in WAITS_2016.items():
             # two business types, same wait, half the tickets each
             for bt in ("high_counter", "low_counter"):
-                rows.append({"outlet_id": outlet, "date": pd.Timestamp(2016, m, 5), "business_type": bt, "tickets": tickets // 2,
-                             "mean_wait": wait, "p90_wait": wait * 2, "share_over_10min": 0.1})
+                rows.append({"outlet_id": outlet, "date": pd.Timestamp(2016, m, 5).date(), "business_type": bt, "tickets": tickets // 2,
+                             "called": called // 2, "left": (tickets - called) // 2, "mean_wait": wait, "p90_wait": wait * 2,
+                             "share_over_10min": 0.1})
     return pd.DataFrame(rows)
 
 
 RATINGS_2016 = {"O1": (120, 100, 95), "O2": (110, 100, 85), "O3": (60, 50, 40)}  # transactions, rated, satisfied a month
 
 
-def ratings_table(source):
+def ratings_table(source, engine="duckdb"):
     assert Path(source).name == "teller_ratings.parquet"
     rows = []
     for m in range(1, 13):

@@ -216,7 +216,8 @@ def test_at_least_projection_falls_short(bank):
 def test_at_most(bank):
     ev = _evaluate(bank, "2016-06")
     r = _row(ev, "outlet_wait")
-    # tickets x minutes a month: O1 100 x 8, O2 50 x 14, O3 50 x 9 -> (800 + 700 + 450) / 200 = 9.75
+    # called tickets x minutes a month: O1 100 x 8, O2 50 x 14, O3 50 x 9 -> (800 + 700 + 450) / 200 = 9.75
+    # (weighting by tickets issued, O2's 20 who left included, would give (800 + 980 + 450) / 220 = 10.14: wrong)
     assert r["actual"] == pytest.approx(9.75) and r["target"] == 10 and r["gap"] == pytest.approx(-0.25)
     assert r["status"] == "met" and r["direction"] == "lower"
 

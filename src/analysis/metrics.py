@@ -18,7 +18,7 @@ Which metrics are samples and which are exact (a census of every event) is part 
 
 | metric | value | uncertainty |
 | --- | --- | --- |
-| outlet_wait_mean | Σ(tickets × mean wait) / Σ tickets, minutes (``analysis.events.waits_table``) | exact: every ticket |
+| outlet_wait_mean | Σ(called × mean wait) / Σ called, minutes (``analysis.events.waits_table``) | exact: every ticket |
 | call_answer_rate | Σ answered / Σ offered (``analysis.events.calls_table``) | exact: every call |
 | call_service_level | Σ answered within the threshold (20 s) / Σ offered | exact: every call |
 | teller_satisfaction | Σ satisfied / Σ rated (``analysis.events.ratings_table``) | exact: every rating |
@@ -109,12 +109,12 @@ class Data:
         return self._events(("calls", threshold), "calls_table", "calls", engine=self.engine, threshold=threshold, short_abandon=0)
 
     def waits(self) -> pd.DataFrame:
-        """outlet_id, date, business_type, tickets, mean_wait (minutes), p90_wait, share_over_10min."""
-        return self._events("waits", "waits_table", "queue_tickets")
+        """outlet_id, date, business_type, tickets, called, mean_wait (minutes, over called tickets), p90_wait, ..."""
+        return self._events("waits", "waits_table", "queue_tickets", engine=self.engine)
 
     def ratings(self) -> pd.DataFrame:
         """outlet_id, month, transactions, rated, rating_rate, satisfied, satisfaction."""
-        return self._events("ratings", "ratings_table", "teller_ratings")
+        return self._events("ratings", "ratings_table", "teller_ratings", engine=self.engine)
 
     def outlets(self) -> pd.DataFrame:
         return self.table("outlets")
@@ -206,10 +206,12 @@ def outlet_wait_mean(data: Data, window: Period, sel: Selection, params: dict) -
     w = _restrict_outlets(w[_in_window(w["month"], window)], sel)
     if params.get("business_type"):
         w = w[w["business_type"] == params["business_type"]]
-    w = w[w["tickets"].fillna(0).gt(0) & w["mean_wait"].notna()]
-    w = w.assign(wait_total=w["tickets"].astype("float64") * w["mean_wait"].astype("float64"), tickets=w["tickets"].astype("float64"))
-    m = _ratio_measure(w, "wait_total", "tickets", "queue tickets")
-    m.note = f"{int(m.extra['den']):,} 张排队票"
+    # mean_wait is over the tickets whose customer was called (``called``); customers who left have no wait
+    weight = "called" if "called" in w.columns else "tickets"
+    w = w[w[weight].fillna(0).gt(0) & w["mean_wait"].notna()]
+    w = w.assign(wait_total=w[weight].astype("float64") * w["mean_wait"].astype("float64"), weight=w[weight].astype("float64"))
+    m = _ratio_measure(w, "wait_total", "weight", "called queue tickets")
+    m.note = f"{int(m.extra['den']):,} 张已叫号排队票"
     return m
 
 
@@ -390,7 +392,7 @@ REGISTRY: dict[str, MetricSpec] = {
     m.id: m
     for m in [
         MetricSpec("outlet_wait_mean", "网点客户平均等候时间", "outlet average waiting time", "minutes", "lower", ALL_SCOPES, outlet_wait_mean,
-                   {"business_type": None}, "Σ(tickets × mean wait) / Σ tickets over called tickets; analysis.events.waits_table"),
+                   {"business_type": None}, "Σ(called × mean wait) / Σ called: the mean wait of every called ticket; analysis.events.waits_table"),
         MetricSpec("call_answer_rate", "接通率", "answer rate", "share", "higher", frozenset({"center"}), call_answer_rate,
                    {"threshold": 20}, "answered by an agent / calls that asked for an agent; analysis.events.calls_table"),
         MetricSpec("call_service_level", "20秒服务水平", "20-second service level", "share", "higher", frozenset({"center"}), call_service_level,

@@ -344,7 +344,7 @@ def project_window(series: pd.DataFrame, window: Period, deadline_month: int, *,
 @dataclass
 class Evaluation:
     """One row per target and scope (``table``) and the monthly values behind each row (``series``:
-    row, month, value, kind = actual | trend | target)."""
+    row, target_id, scope_label, month, value, kind = actual | trend)."""
 
     period: Period
     targets: TargetFile
