@@ -367,7 +367,7 @@ def test_all_units_at_least(bank):
     june = _row(_evaluate(bank, "2016-06"), "lobby_staff")
     # June: O1 and O3 covered -> 2/3; two snapshots are too few for a trend -> flat
     assert june["actual"] == pytest.approx(2 / 3) and june["projection"] == pytest.approx(2 / 3)
-    assert june["status"] == "at risk" and "O2" in june["note"]
+    assert june["status"] == "at risk" and "1 个网点未达 1：城东乡镇网点" in june["note"]  # O2, by name
     sept = _row(_evaluate(bank, "2016-09"), "lobby_staff")
     # shares 1/3, 2/3, 2/3 at months 3, 6, 9: slope 1/18, intercept 2/9 -> December 2/9 + 12/18 = 8/9
     assert sept["projection"] == pytest.approx(8 / 9) and sept["projection_basis"] == "trend" and sept["status"] == "at risk"
@@ -380,7 +380,7 @@ def test_all_units_counts_outlets_without_a_record(bank):
     staffing[staffing["outlet_id"] != "O3"].to_parquet(st_path)
     r = _row(_evaluate(bank, "2016"), "lobby_staff")
     # O3 has no snapshot: it cannot show a lobby person, so 2 of 3 outlets -> missed (exact)
-    assert r["actual"] == pytest.approx(2 / 3) and r["n"] == 3 and "O3" in r["note"]
+    assert r["actual"] == pytest.approx(2 / 3) and r["n"] == 3 and "城西营业部" in r["note"]  # O3
     assert r["status"] == "missed"
 
 
@@ -450,6 +450,10 @@ def test_evaluate_for_one_sub_branch(bank):
     urban = _row(ev, "service_test_urban")  # only O1 is urban in S1: its June average (95 + 85) / 2
     assert urban["actual"] == pytest.approx(90.0) and urban["n"] == 1 and urban["status"] == "on track"  # one outlet: noise unknown
     assert _row(ev, "lobby_staff")["n"] == 2
+    # a whole-bank quota (ceil(90 · 2 / 23433) would be 1 for every sub-branch) is not split: count shown, n/a
+    quota = _row(ev, "model_outlets_top1000")
+    assert quota["status"] == "n/a" and quota["actual"] == 2 and "不分解" in quota["note"]
+    assert urban["scope_kind"] == "sub_branch" and urban["sentence"].startswith("城东支行 市区网点服务测评得分")
 
 
 def test_series_for_charts(bank):

@@ -557,7 +557,11 @@ def _judge_all_units(row, t, m, data, window, final, sel, params, series_rows):
     row.update(actual=share, actual_low=share, actual_high=share, target=1.0, gap=share - 1.0, gap_low=share - 1.0, gap_high=share - 1.0,
                projection=projection, projection_basis=basis, n=len(latest), unit="share")
     row["status"] = _status(final, share - 1.0, share - 1.0, share - 1.0, projection - 1.0, "higher")
-    listed = ", ".join(short[:8]) + (" …" if len(short) > 8 else "")
+    try:
+        names = data.outlets().set_index(data.outlets()["outlet_id"].astype("string"))["outlet_name"].astype("string")
+    except NoData:
+        names = pd.Series(dtype="string")
+    listed = "、".join(str(names.get(o, o)) for o in short[:8]) + (" …" if len(short) > 8 else "")
     row["note_extra"] = (f"{len(short)} 个网点未达 {target_value:g}：{listed}" if short else f"全部 {len(latest)} 个网点均达到 {target_value:g}")
     for _, r in by_month.iterrows():
         series_rows.append({"month": r["month"], "value": r["ok"], "kind": "actual"})
@@ -567,6 +571,12 @@ def _judge_all_units(row, t, m, data, window, final, sel, params, series_rows):
 
 
 def _judge_count(row, t, m, data, window, final, sel, params, series_rows):
+    if t.quota is not None and not sel.is_bank:
+        # a whole-bank quota rounded up would ask every sub-branch or area for a full unit: not split
+        row.update(actual=m.value, actual_low=m.value, actual_high=m.value, projection=m.value, projection_basis="yearly")
+        row["status"] = "n/a"
+        row["note_extra"] = f"全行配额不分解到{sel.label}（实际 {m.value:,.0f}）"
+        return
     if t.quota is not None:
         outlets = outlet_count(data, sel)
         target = t.quota.value_for(outlets)
@@ -625,7 +635,7 @@ def _selections(t: Target, data: Data, sub_branch: str | None) -> list:
                 outs = base.outlets & area.outlets
                 if not outs:
                     return []
-                return [Selection(label=f"{base.label}·{area.label}", kind="area", outlets=outs, sub_branches=base.sub_branches)]
+                return [Selection(label=base.label, kind="sub_branch", outlets=outs, sub_branches=base.sub_branches)]
             if t.scope.sub_branch and t.scope.sub_branch != sub_branch:
                 return []
             return [base]
@@ -654,7 +664,7 @@ def format_value(value: float, unit: str) -> str:
     if unit == "points":
         return f"{value:.1f} 分"
     if unit == "per10k":
-        return f"{value:.2f} 件/万笔"
+        return f"{value:,.2f} 件/万笔" if abs(value) >= 10 else f"{value:.3g} 件/万笔"
     if unit == "count":
         return f"{value:,.0f}"
     if unit == "days":
