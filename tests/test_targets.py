@@ -568,3 +568,33 @@ def test_notebook_runs_on_the_tiny_bank(bank, tmp_path, monkeypatch):
     table = ns["result"].table
     assert len(table) == 15 and _row(ns["result"], "answer_rate_95599")["status"] == "met"
     assert (tmp_path / "reports" / "exports" / "targets_2016-06.xlsx").exists()
+
+
+def test_lobby_opening_stock_counts(bank):
+    st_path = config.table_path("staffing", bank)
+    staffing = pd.read_parquet(st_path)
+    opening = staffing[staffing["as_of"] == pd.Timestamp(2016, 3, 31)].copy()
+    opening["as_of"] = pd.Timestamp(2015, 12, 31)
+    opening["lobby_managers"] = pd.array([2, 0, 0], dtype="Int64")  # O1, O2, O3 at the end of 2015
+    pd.concat([opening, staffing]).to_parquet(st_path)
+    january = _row(_evaluate(bank, "2016-01"), "lobby_staff")
+    assert january["actual"] == pytest.approx(1 / 3) and january["status"] == "at risk"  # the 2015 year-end stock
+    june = _row(_evaluate(bank, "2016-06"), "lobby_staff")
+    # shares 1/3, 1/3, 2/3 at months 0 (Dec 2015), 3, 6: slope 1/18, intercept 5/18 -> December 17/18
+    assert june["projection"] == pytest.approx(17 / 18) and june["projection_basis"] == "trend" and june["status"] == "at risk"
+
+
+def test_decrease_projection_follows_last_years_season(bank):
+    path = config.table_path("complaints", bank)
+    c = pd.read_parquet(path)
+    # keep half of the 95599 complaints of July-December 2015: 2015 has 120 in Jan-Jun and 180 in the year
+    late = (c["channel"] == "95599") & (c["received_at"] >= pd.Timestamp(2015, 7, 1)) & (c["received_at"] < pd.Timestamp(2016, 1, 1))
+    drop = c[late].iloc[::2].index
+    c.drop(index=drop).to_parquet(path)
+    r = _row(_evaluate(bank, "2016-06"), "complaints_95599")
+    # 2016 Jan-Jun: 72 on 72 (10k); counts grow like 2015's (x 180/120 = 1.5) -> 108, exposure like 2015's (x 2) -> 144
+    # tested against 2015's whole year: 180 on 120; projected rate 108 / 144 = 0.75 per 10k
+    assert r["rate_ratio"] == pytest.approx((72 / 72) / (120 / 60))
+    assert r["projection"] == pytest.approx(0.75)
+    ref = stats.binomtest(108, 108 + 180, 144 / (144 + 120), alternative="less").pvalue
+    assert r["projected_p_value"] == pytest.approx(ref, rel=1e-9)

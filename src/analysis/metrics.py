@@ -362,11 +362,12 @@ LOBBY_COLUMNS = ["lobby_directors", "lobby_managers", "lobby_assistants", "lobby
 
 
 def lobby_staff(data: Data, window: Period, sel: Selection, params: dict) -> Measure:
-    """Lobby staff per outlet at every snapshot in the window; outlets of the master data without a
-    snapshot appear with a missing value (so they count as not meeting an every-outlet rule)."""
+    """Lobby staff per outlet at every snapshot in the window and at the previous year-end (the
+    opening stock); outlets of the master data without a snapshot appear with a missing value (so
+    they count as not meeting an every-outlet rule)."""
     st = data.table("staffing")
     st = st.assign(month=_month_of(st["as_of"]))
-    st = _restrict_outlets(st[_in_window(st["month"], window)], sel)
+    st = _restrict_outlets(st[st["month"].isin([f"{window.year - 1}-12", *window.months])], sel)
     if st.empty:
         raise NoData("no staffing snapshots in the window")
     st = st.assign(value=st[LOBBY_COLUMNS].astype("float64").sum(axis=1, min_count=1))

@@ -32,8 +32,9 @@ Projection (to the deadline, from the run rate so far; equal to the actual once 
 - every-outlet rules: the share of outlets meeting the rule at each snapshot, with at least 3
   snapshots extended linearly to the deadline (a stock, so the value at the deadline); else the
   latest share.
-- the tested decrease: the year-to-date pace: counts and exposure scaled to the full window,
-  compared with the previous year's full window (projected rate ratio and p-value).
+- the tested decrease: the year-to-date pace with last year's seasonal shape: this year's counts and
+  exposure grow to the whole window as last year's did from the same span, and are tested against
+  last year's whole window (projected p-value; the projected rate ratio stays the year-to-date one).
 - yearly records (the survey, awards): the actual.
 
 Statuses (in this order):
@@ -520,9 +521,13 @@ def _judge_decrease(row, t, m, data, window, final, sel, params, series_rows):
         projected, proj = m.value, res
     else:
         full_prev = spec.compute(data, Period(window.year - 1, t.deadline.month), sel, params)
-        scale = t.deadline.month / window.last_month
-        proj = rate_decrease_test(m.count * scale, m.exposure * scale, full_prev.count, full_prev.exposure, t.alpha)
-        projected = m.value
+        # the rest of the year follows last year's seasonal shape: counts and exposure grow as last
+        # year's did from this span to the whole window (the plain month ratio when last year had none)
+        months = t.deadline.month / window.last_month
+        count_scale = full_prev.count / prev.count if prev.count > 0 else months
+        exposure_scale = full_prev.exposure / prev.exposure if prev.exposure > 0 else months
+        proj = rate_decrease_test(m.count * count_scale, m.exposure * exposure_scale, full_prev.count, full_prev.exposure, t.alpha)
+        projected = m.value * count_scale / exposure_scale
     row.update(actual=m.value, actual_low=np.nan, actual_high=np.nan, target=target, baseline_value=target, gap=m.value - target,
                gap_low=target * (res["rr_low"] - 1), gap_high=target * (res["rr_high"] - 1), projection=projected,
                p_value=res["p_value"], rate_ratio=res["rate_ratio"], rr_low=res["rr_low"], rr_high=res["rr_high"],
@@ -723,7 +728,7 @@ def sentence(row: dict | pd.Series) -> str:
 
 def status_counts(table: pd.DataFrame) -> pd.Series:
     """How many rows have each status, in the order met, on track, at risk, missed, n/a."""
-    return table["status"].value_counts().reindex(STATUSES, fill_value=0)
+    return table["status"].value_counts().reindex(STATUSES, fill_value=0).astype(int)
 
 
 def display_table(table: pd.DataFrame) -> pd.DataFrame:
