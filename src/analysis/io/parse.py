@@ -94,6 +94,8 @@ def parse_percent(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     has_pct = s.str.endswith("%", na=False) | s.str.endswith("％", na=False)
     stripped = s.where(~has_pct, s.str.rstrip("%％").str.strip())
     num, errors = parse_number(stripped)
+    lone_sign = has_pct & _missing_mask(stripped)  # "%" alone is not an empty cell
+    errors[lone_sign] = "x"
     errors[errors.notna()] = "not a percentage: " + s[errors.notna()].map(repr)
     bare = num.notna() & ~has_pct
     points = bool((num[bare].abs() > 1.5).any())
@@ -158,6 +160,8 @@ def parse_datetime(values: pd.Series, *, excel_serials: bool = True) -> tuple[pd
     s = normalize_text(values)
     missing = _missing_mask(s)
     iso = _to_iso(s)
+    # Years outside 1900-2199 are typos (or ids read as compact dates), and would overflow nanoseconds.
+    iso = iso.where(iso.str.slice(0, 4).between("1900", "2199"))
     out = pd.to_datetime(iso, format="%Y-%m-%d %H:%M:%S", errors="coerce").astype("datetime64[ns]")
     frac = iso.str.contains(r"\.\d+$", na=False)
     if frac.any():
