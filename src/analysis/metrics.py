@@ -97,10 +97,14 @@ class Data:
             path = config.table_path(source, self.processed_dir)
             if not path.exists():
                 raise NoData(f"no clean table {source!r} in {self.processed_dir} (run `python -m analysis clean`)")
+            import importlib
+
             try:
-                from analysis import events
-            except ModuleNotFoundError as exc:  # the events module is another part of the suite
-                raise NoData(f"analysis.events is not available ({exc})") from None
+                events = importlib.import_module("analysis.events")
+            except ModuleNotFoundError as exc:  # the events module itself absent; a missing dependency inside it still fails loudly
+                if exc.name != "analysis.events":
+                    raise
+                raise NoData("analysis.events is not available: the event-log metrics cannot be computed") from None
             self._cache[key] = getattr(events, fn_name)(path, **kwargs)
         return self._cache[key]
 
