@@ -83,7 +83,10 @@ def plot_target(evaluation: Evaluation, row: int, ax=None):
             ax.errorbar([at], [r["actual"]], yerr=[[r["actual"] - low], [high - r["actual"]]], fmt="s", color="#5c5c5c",
                         capsize=4, markersize=5, label=f"年初至今 {format_value(r['actual'], unit)}（单侧{(1 - r['alpha']) * 100:g}%界限）")
         ax.set_xlim(min(0.5, min(x) - 0.5), max(deadline_month, max(x)) + 0.5)
-        ax.set_xticks(range(1, deadline_month + 1, 2 if deadline_month > 6 else 1))
+        ticks = list(range(1, deadline_month + 1, 2 if deadline_month > 6 else 1))
+        if min(x) < 1:  # the previous year-end snapshot (a stock's opening value)
+            ticks = [0, *ticks]
+        ax.set_xticks(ticks, ["上年末" if t == 0 else str(t) for t in ticks])
         ax.set_xlabel(f"{year} 年月份")
         ax.legend(fontsize=7, loc="best", frameon=False)
     else:
