@@ -598,3 +598,41 @@ def test_decrease_projection_follows_last_years_season(bank):
     assert r["projection"] == pytest.approx(0.75)
     ref = stats.binomtest(108, 108 + 180, 144 / (144 + 120), alternative="less").pvalue
     assert r["projected_p_value"] == pytest.approx(ref, rel=1e-9)
+
+
+# ------------------------------------------------------------------------------ the bundled bank
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory) -> Path:
+    from analysis.clean.engine import clean_all
+
+    if not any(config.RAW_DIR.glob("*.xlsx")):
+        pytest.skip("the bundled sample bank (data/raw) is not present")
+    out = tmp_path_factory.mktemp("bundled-processed")
+    clean_all(config.RAW_DIR, out, echo=lambda s: None)
+    return out
+
+
+@pytest.mark.xdist_group("bundled-bank")
+def test_bundled_bank_targets(bundled):
+    import importlib.util
+
+    ev = targets.evaluate(targets.DEFAULT_TARGETS_FILE, "2016", bundled)
+    t = ev.table
+    assert len(t) == 15 and t.loc[t["target_id"] != "model_outlets_top100", "final"].all()  # the 2017 target has not started
+    has_events = importlib.util.find_spec("analysis.events") is not None
+    event_metrics = {"outlet_wait_mean", "call_answer_rate", "call_service_level", "teller_satisfaction"}
+    for _, r in t.iterrows():
+        if r["target_id"] in ("approval_time", "model_outlets_top100") or (r["metric"] in event_metrics and not has_events):
+            assert r["status"] == "n/a", r["target_id"]
+        else:
+            assert r["status"] in ("met", "on track", "at risk", "missed"), (r["target_id"], r["note"])
+    # the mystery-shopper target recomputed independently: mean of 2016 checks vs mean of 2015 checks + 2
+    ms = pd.read_parquet(config.table_path("mystery_shopper", bundled))
+    month = ms["checked_on"].dt.year.fillna(ms["year"])
+    r = _row(ev, "mystery_shopper")
+    assert r["actual"] == pytest.approx(ms.loc[month == 2016, "score"].mean())
+    assert r["target"] == pytest.approx(ms.loc[month == 2015, "score"].mean() + 2)
+    # complaints: 95599-channel counts in each year
+    c = pd.read_parquet(config.table_path("complaints", bundled))
+    c95 = c[c["channel"] == "95599"]
+    assert _row(ev, "complaints_95599")["n"] == (c95["received_at"].dt.year == 2016).sum()
