@@ -382,3 +382,51 @@ def find_personal_numbers(text: str) -> list[str]:
     """
     view = text.translate(_VIEW)
     return ["".join(view[p] for p in positions) for positions, _, _ in _number_spans(view)]
+
+
+def _texts_of(path) -> list[str]:
+    """The text a file carries, for :func:`scan_outputs` (images in notebooks are skipped)."""
+    import json
+    from pathlib import Path
+
+    from analysis.io.encoding import decode_bytes
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        df = pd.read_parquet(path)
+        return [" | ".join(df[c].astype("string").fillna("")) for c in df.columns] + [" | ".join(map(str, df.columns))]
+    if suffix in (".xlsx", ".xlsm"):
+        from openpyxl import load_workbook
+
+        wb = load_workbook(path, read_only=True, data_only=True)
+        try:
+            return [" | ".join("" if v is None else str(v) for row in ws.iter_rows(values_only=True) for v in row) for ws in wb.worksheets]
+        finally:
+            wb.close()
+    text, _ = decode_bytes(path.read_bytes(), str(path))
+    if suffix == ".ipynb":
+        nb = json.loads(text)
+        out = []
+        for cell in nb.get("cells", []):
+            out.append("".join(cell.get("source", "")))
+            for o in cell.get("outputs", []):
+                out.append("".join(o.get("text", "")))
+                for mime, data in o.get("data", {}).items():
+                    if not mime.startswith("image/"):
+                        out.append(data if isinstance(data, str) else "".join(data))
+        return out
+    return [text]
+
+
+def scan_outputs(paths) -> list[tuple[str, str]]:
+    """Personal numbers (resident ID, mobile, bank card) found in files: ``[(file, number), ...]``.
+
+    Reads Parquet (every column as text), Excel, notebooks (sources and text outputs) and any text
+    file (CSV, HTML, JSON; UTF-8 or GB18030). An empty list means nothing personal survived.
+    """
+    found = []
+    for p in paths:
+        for text in _texts_of(p):
+            found += [(str(p), n) for n in find_personal_numbers(text)]
+    return found
