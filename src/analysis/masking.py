@@ -44,6 +44,8 @@ is precise and conservative; the surname list is data (``resources/surnames.txt`
 - A full name after 客户 (``客户王小明来电``) only when the name is followed by punctuation, the end
   of the text, a number, or a word that commonly follows a name (来电, 致电, 反映, 投诉, 称, 表示,
   要求, 电话, 手机, 在, 于, 到, 的, ...): ``客户高度不满`` is not a name.
+- A bare full name opening a clause (at the start, or after punctuation or a space) and followed by a
+  reporting verb or a bracket: ``王建国反映`` -> ``王**反映``, ``：张伟（手机...）`` -> ``：张*（手机...）``.
 - Already anonymised forms (``李某``, ``王某某``, ``客户某某``) stay: the given name may not be 某.
 - A given name never contains a function character (的, 了, 是, 在, 不, 称, 说, ...), so ``客户于是
   投诉`` stays. When the "surname" of a full name before an honorific is itself a preposition that is
@@ -261,12 +263,15 @@ NOT_NAMES = frozenset("方面 高度 余额 金额 关系 安全 明确 明显 �
                       "于是 向我 向其 向本 司法 司机 管理 管辖 车辆 花费 武汉 江苏 宁波 常州 温州 邢台 段时 孔明 景区 "
                       "曾经 曾多 解释 解决 查询 查看 查到 连续 谈话 单位 单据 房贷 房屋 房产 宋体 计算 任务 任何 华为 "
                       "容易 尚未 燕郊 左右 高兴 高速 卫生 龙岗 米兰 全国 全款 全部 储蓄 蓝色 柳州 韦氏 卓越 杜绝 简单 "
-                      "应该 詹姆 邱县 宫颈 冷静 柴油 邵阳 易方 易购 郁闷".split())
+                      "应该 詹姆 邱县 宫颈 冷静 柴油 邵阳 易方 易购 郁闷 周末 周一 周二 周三 周四 周五 周六 周日 何时 何处 "
+                      "董事 高管 高层 金卡 金融 金条 马上 黄金 白金 钱款 石油 林业 田地 江城 龙卡 万元 千元 百元".split())
 # Words that commonly follow a name; a given name ends before them.
 FOLLOWERS = ("来电", "致电", "来访", "来行", "到行", "前来", "反映", "反应", "投诉", "称", "表示", "认为", "要求", "希望",
              "电话", "手机", "联系", "身份证", "证件", "卡号", "账号", "名下", "本人", "持", "办理", "前往", "在", "于",
              "到", "的", "因", "对", "向", "说", "等", "与", "和", "及", "通过", "使用", "已", "未", "多次", "再次",
              "态度", "服务", "没有", "拒绝", "告知", "解释", "让", "给", "帮", "工作", "遭遇", "发现", "收到", "告知", "咨询", "申请", "之", "家", "一")
+# Verbs that, right after a clause-opening name, make it a person: 王建国反映..., 张伟投诉...
+CLAUSE_VERBS = ("反映", "反应", "投诉", "称", "来电", "致电", "来访", "来信", "表示", "要求", "认为", "持")
 # Characters that never start or continue a given name (function words, 某 of anonymised forms).
 STOP = "某的了是在不也就都对从向因被把已未又再还很要称说到去来将和与及等为让请由给跟同之其这那我你他她它们老该此并但而或即于以所着过会能可没无非每各本经理员行户电话号码卡"
 AMBIGUOUS_SURNAMES = "于向"
@@ -283,7 +288,7 @@ def surnames() -> tuple[str, ...]:
 
 
 @cache
-def _name_patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern, re.Pattern]:
+def _name_patterns() -> tuple[re.Pattern, ...]:
     sn = surnames()
     singles = "".join(s for s in sn if len(s) == 1)
     compounds = "|".join(s for s in sn if len(s) > 1)
@@ -301,7 +306,10 @@ def _name_patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern, re.Pattern]:
     labelled_greedy = re.compile(rf"(?:{labels})[:：]?\s?(?=(?P<sur>{sur})(?P<given>{g}{{1,2}})(?![{MASK}]))")
     # 客户 + name followed by a boundary only.
     customer = re.compile(rf"客户[:：]?\s?(?=(?P<sur>{sur})(?P<given>{g}{{1,2}}?)(?![{MASK}])(?={end}))")
-    return honorific, labelled, labelled_greedy, customer
+    # A bare name opening a clause, followed by a reporting verb or a bracket: 王建国反映, 张伟（手机...）.
+    strong = "|".join(CLAUSE_VERBS)
+    clause = re.compile(rf"(?:^|(?<=[，。：:；;！？、\s（(“\"]))(?P<sur>{sur})(?P<given>{g}{{1,2}}?)(?![{MASK}])(?=(?:{strong}|[（(]))")
+    return honorific, labelled, labelled_greedy, customer, clause
 
 
 def _is_word(m: re.Match) -> bool:
@@ -311,9 +319,9 @@ def _is_word(m: re.Match) -> bool:
 
 
 def _mask_names(text: str) -> str:
-    honorific, labelled, labelled_greedy, customer = _name_patterns()
+    honorific, labelled, labelled_greedy, customer, clause = _name_patterns()
     spans: list[tuple[int, int]] = []
-    for rx in (labelled, customer):
+    for rx in (labelled, customer, clause):
         spans += [m.span("given") for m in rx.finditer(text) if not _is_word(m)]
     covered = {p for a, b in spans for p in range(a, b)}
     for m in labelled_greedy.finditer(text):
