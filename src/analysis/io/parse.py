@@ -27,10 +27,12 @@ def nfkc(text: str) -> str:
 
 
 def normalize_text(values: pd.Series) -> pd.Series:
-    """NFKC, zero-width characters removed, whitespace runs collapsed, trimmed. Missing stays missing."""
+    """NFKC, zero-width characters removed, whitespace runs collapsed, trimmed. Missing stays missing,
+    and a cell that is empty after trimming is missing too (an empty CSV field is not a value)."""
     s = values.astype("string")
     s = s.str.normalize("NFKC").str.replace(_ZERO_WIDTH, "", regex=True)
-    return s.str.replace(_WS, " ", regex=True).str.strip()
+    s = s.str.replace(_WS, " ", regex=True).str.strip()
+    return s.mask(s == "")
 
 
 def normalize_name(values: pd.Series) -> pd.Series:
@@ -156,6 +158,8 @@ def parse_datetime(values: pd.Series, *, excel_serials: bool = True) -> tuple[pd
     s = normalize_text(values)
     missing = _missing_mask(s)
     iso = _to_iso(s)
+    # Years outside 1900-2199 are typos (or ids read as compact dates), and would overflow nanoseconds.
+    iso = iso.where(iso.str.slice(0, 4).between("1900", "2199"))
     out = pd.to_datetime(iso, format="%Y-%m-%d %H:%M:%S", errors="coerce").astype("datetime64[ns]")
     frac = iso.str.contains(r"\.\d+$", na=False)
     if frac.any():
