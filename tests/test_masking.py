@@ -96,6 +96,7 @@ def test_masks(text, expected):
         "工单号 2016030500012345",  # starts with a year: not a card even if Luhn passes
         "共计 12345678901 笔",  # 11 digits starting 12: not a mobile number
         "网点编号33180101",
+        "p=0.4032818618598956",  # decimals (here Luhn-valid) are not a card number
         "李经理",
         "来访登记：王先生反映",
         "周末反映排队时间长",

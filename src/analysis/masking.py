@@ -25,7 +25,7 @@ readable); spans never cut a group, so a number inside a longer number is not a 
 - mainland mobile number: 11 digits ``1[3-9]x xxxx xxxx``, alone or after a country code ``86``/
   ``0086`` (``+86 138...``, ``008613812345678``). Kept: first 3 and last 4: ``138****5678``.
 
-Amounts (``5,000元``, ``12 000.50``), dates (``2016年3月5日``, ``2016-03-05``), counts, 6-digit codes,
+Amounts (``5,000元``, ``12 000.50``, the decimals of ``0.4032818618598956``), dates (``2016年3月5日``, ``2016-03-05``), counts, 6-digit codes,
 ticket numbers and any number failing the check digit / Luhn test are left alone.
 
 E-mail addresses: the local part keeps its first character: ``z***@example.com``.
@@ -95,7 +95,8 @@ _DIGITS_FULLWIDTH = "０１２３４５６７８９"
 # barrier no span crosses (this makes masking idempotent).
 _GROUP = r"[0-9*]*[0-9](?:[0-9*]*[0-9])?\**(?:[Xx](?![A-Za-z0-9]))?|\*+"
 _SEP = r"[ \-]{1,3}"
-_RUN = re.compile(rf"(?<![0-9*])(?:{_GROUP})(?:{_SEP}(?:{_GROUP}))*")
+# Not after "<digit>.": the decimals of a number (0.4032818618598956) are not a number of their own.
+_RUN = re.compile(rf"(?<![0-9*])(?<![0-9]\.)(?:{_GROUP})(?:{_SEP}(?:{_GROUP}))*")
 _GROUP_RE = re.compile(_GROUP)
 
 PROVINCES = frozenset(
