@@ -28,15 +28,10 @@ from analysis.io.read import RawTable, SourceError, read_tables
 
 SUMMARY_TOKENS = ("合计", "总计", "小计", "total")
 
-def _blank_is_missing(s: pd.Series) -> pd.Series:
-    """An empty cell (or a missing token such as "-") is missing, so "empty, but required" can fire for ids and names."""
-    return s.mask(s.isna() | s.str.lower().isin(parse.MISSING_TOKENS))
-
-
 _PARSERS = {
-    "id": lambda s, c: (_blank_is_missing(parse.normalize_id(s)), None),
-    "name": lambda s, c: (_blank_is_missing(parse.normalize_name(s)), None),
-    "text": lambda s, c: (_blank_is_missing(parse.normalize_text(s)), None),
+    "id": lambda s, c: (parse.normalize_id(s), None),
+    "name": lambda s, c: (parse.normalize_name(s), None),
+    "text": lambda s, c: (parse.normalize_text(s), None),
     "number": lambda s, c: parse.parse_number(s),
     "percent": lambda s, c: parse.parse_percent(s),
     "bool": lambda s, c: parse.parse_bool(s),
