@@ -176,6 +176,10 @@ def test_bank_layout_matches_the_clean_engine(tmp_path):
     raw = tmp_path / "raw"
     raw.mkdir()
     (raw / "投诉_2016.csv").write_bytes(BANK_CSV.encode("gbk"))
+    # clean checks outlet ids against the master data, so the two outlets must exist there.
+    (raw / "机构信息.csv").write_text(
+        "机构号,网点名称,支行号,支行名称,城乡属性,网点类型\n33180101,城东支行营业部,331801,城东支行,市区,旗舰网点\n"
+        "33180102,解放路分理处,331801,城东支行,市区,基础网点\n", encoding="utf-8-sig")
     clean_all(raw, tmp_path / "p", only=["complaints"], echo=lambda s: None)
     engine = load_table("complaints", tmp_path / "p").sort_values("source_line")
     mine = load_complaints(raw / "投诉_2016.csv").table.sort_values("source_line")
