@@ -56,15 +56,17 @@ def show_table(
 ) -> Styler:
     """A display-ready table.
 
-    - ``columns``: titles, ``{"total": "总分"}``; columns not named keep their name.
+    - ``columns``: titles, ``{"total": "总分"}``; columns not named keep their name. The dict may
+      name columns this table does not have, so one glossary of titles can serve many tables.
     - ``formats``: per column (original or new title), a format string (``"{:.1%}"``) or a function;
-      unnamed numeric columns get ``{:,.0f}`` (integers) or ``{:,.2f}`` (floats).
+      unnamed numeric columns get ``{:,.0f}`` (integers) or ``{:,.2f}`` (floats). Like ``columns``,
+      entries for columns the table does not have are ignored.
     - ``caption``: shown above the table.
     - ``gradient``: columns to shade, a list (colour map ``cmap``) or ``{column: colour map}``,
       e.g. ``{"total": "RdYlGn"}`` when higher is better.
     - ``index``: keep the index (hidden by default).
 
-    Raises ``KeyError`` naming any column that is not in the table (a typo would otherwise do nothing).
+    Raises ``KeyError`` when ``gradient`` names a column that is not in the table.
     """
     columns = dict(columns or {})
     formats = dict(formats or {})
@@ -73,21 +75,18 @@ def show_table(
     shades = dict(gradient) if isinstance(gradient, Mapping) else dict.fromkeys(gradient or [], cmap)
     present = set(map(str, df.columns))
     renamed = {str(k): v for k, v in columns.items()}
-    unknown = sorted(set(renamed) - present)
-    if unknown:
-        raise KeyError(f"show_table: columns not in the table: {unknown}; the table has {list(df.columns)}")
     titles = {str(c): renamed.get(str(c), str(c)) for c in df.columns}
     back = {new: old for old, new in titles.items()}
 
-    def original(name: str, what: str) -> str:
-        if name in present:
-            return name
-        if name in back:
-            return back[name]
-        raise KeyError(f"show_table: {what} names a column not in the table: {name!r}; the table has {list(df.columns)}")
+    def original(name: str) -> str | None:
+        return name if name in present else back.get(name)
 
-    fmt_by_orig = {original(str(k), "formats"): v for k, v in formats.items()}
-    shade_by_orig = {original(str(k), "gradient"): v for k, v in shades.items()}
+    fmt_by_orig = {original(str(k)): v for k, v in formats.items() if original(str(k)) is not None}
+    shade_by_orig = {}
+    for k, v in shades.items():
+        if original(str(k)) is None:
+            raise KeyError(f"show_table: gradient names a column not in the table: {k!r}; the table has {list(df.columns)}")
+        shade_by_orig[original(str(k))] = v
 
     shown = df.copy()
     shown.columns = [titles[str(c)] for c in df.columns]
