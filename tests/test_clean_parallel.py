@@ -8,22 +8,19 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 
 from analysis import config
-from analysis.clean.engine import _dependency_levels, _in_dependency_order, clean_all
+from analysis.clean.engine import _in_dependency_order, clean_all
 from analysis.clean.sources import load_sources
 
 SOURCES = ["staffing", "satisfaction", "media_events", "campaign"]
 
 
-def test_levels_put_master_data_first():
+def test_sources_refer_only_to_master_data_cleaned_first():
     sources = load_sources()
-    levels = _dependency_levels(_in_dependency_order(SOURCES, sources), sources)
-    assert levels[0] == ["outlets"]
-    assert sorted(levels[1]) == sorted(SOURCES)  # all refer to the outlets, not to each other
-    for level_no, level in enumerate(levels):
-        for name in level:
-            for target in sources[name].references().values():
-                ref = target.split(".")[0]
-                assert any(ref in earlier for earlier in levels[:level_no]), f"{name} refers to {ref}, cleaned later"
+    order = _in_dependency_order(SOURCES, sources)
+    assert order[0] == "outlets" and sorted(order[1:]) == sorted(SOURCES)
+    for i, name in enumerate(order):
+        for target in sources[name].references().values():
+            assert target.split(".")[0] in order[:i], f"{name} refers to {target}, cleaned later"
 
 
 def test_parallel_clean_equals_serial(tmp_path):

@@ -374,8 +374,8 @@ def clean_all(
     """Clean every source: Parquet tables in ``out_dir``, rejected rows in ``out_dir/rejected``, and the
     row accounting in ``out_dir/clean_report.json``. ``raw_dir`` is only read.
 
-    ``executor`` (a ``concurrent.futures`` executor, optional): sources that do not depend on each
-    other are cleaned in parallel on it; the master data they refer to is always cleaned first."""
+    ``executor`` (a ``concurrent.futures`` executor, optional): sources are cleaned in parallel on
+    it, each as soon as the master data it refers to is clean. The outputs are the same as serially."""
     raw_dir, out_dir = Path(raw_dir).resolve(), Path(out_dir).resolve()
     if out_dir == raw_dir or raw_dir in out_dir.parents:
         raise ValueError(f"the output folder {out_dir} may not be inside the raw folder {raw_dir} (raw data is read-only)")
@@ -389,18 +389,34 @@ def clean_all(
     config.rejected_dir(out_dir).mkdir(parents=True, exist_ok=True)
     reports: dict[str, SourceReport] = {}
     referenced = frozenset(t for s in sources.values() for t in s.references().values())
-    for level in _dependency_levels(names, sources):
-        if executor is None or len(level) == 1:
-            done = (_clean_and_write(sources[n], raw_dir, out_dir, known, referenced) for n in level)
-        else:
-            from concurrent.futures import as_completed
+    def finished(report: SourceReport, provides: dict[str, frozenset]) -> None:
+        known.update(provides)
+        reports[report.source] = report
+        echo(report.line())
 
-            futures = [executor.submit(_clean_and_write, sources[n], raw_dir, out_dir, known, referenced) for n in level]
-            done = (f.result() for f in as_completed(futures))
-        for report, provides in done:
-            known.update(provides)
-            reports[report.source] = report
-            echo(report.line())
+    if executor is None:
+        for name in names:
+            finished(*_clean_and_write(sources[name], raw_dir, out_dir, known, referenced))
+    else:
+        # Each source starts as soon as the sources it refers to are clean (no waiting for a whole
+        # "level"): the master data is tiny, the big event files start at once.
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        needs = {n: {t.split(".")[0] for t in sources[n].references().values()} & set(names) for n in names}
+        waiting, running = list(names), {}
+        try:
+            while waiting or running:
+                for name in [n for n in waiting if needs[n] <= reports.keys()]:
+                    waiting.remove(name)
+                    running[executor.submit(_clean_and_write, sources[name], raw_dir, out_dir, dict(known), referenced)] = name
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    del running[fut]
+                    finished(*fut.result())
+        except BaseException:
+            for fut in running:
+                fut.cancel()
+            raise
     reports = {n: reports[n] for n in names}
     path = config.clean_report_path(out_dir)
     previous = json.loads(path.read_text(encoding="utf-8")) if only and path.exists() else {}
@@ -426,16 +442,6 @@ def _clean_and_write(src: Source, raw_dir: Path, out_dir: Path, known: dict[str,
     elif rej_path.exists():
         rej_path.unlink()
     return res.report, provides
-
-
-def _dependency_levels(names: list[str], sources: dict[str, Source]) -> list[list[str]]:
-    """``names`` (in dependency order) grouped so that a source comes one level after everything it
-    refers to: the sources of one level can be cleaned at the same time."""
-    level: dict[str, int] = {}
-    for n in names:
-        refs = [t.split(".")[0] for t in sources[n].references().values()]
-        level[n] = 1 + max((level[r] for r in refs if r in level), default=-1)
-    return [[n for n in names if level[n] == i] for i in range(max(level.values(), default=-1) + 1)]
 
 
 def _in_dependency_order(names: list[str], sources: dict[str, Source]) -> list[str]:

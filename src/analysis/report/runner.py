@@ -628,7 +628,9 @@ class _Workers:
 
             if "forkserver" in multiprocessing.get_all_start_methods():
                 ctx = multiprocessing.get_context("forkserver")
-                ctx.set_forkserver_preload(["analysis.report.runner", "papermill", "nbconvert"])
+                # imported once in the forkserver, not in every worker: the clean engine (pandas,
+                # pyarrow), papermill and nbconvert
+                ctx.set_forkserver_preload(["analysis.report.runner", "analysis.clean.engine", "papermill", "nbconvert"])
             else:
                 ctx = multiprocessing.get_context("spawn")
             self._events = ctx.Queue()
