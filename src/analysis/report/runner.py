@@ -312,8 +312,6 @@ def _init_worker(events) -> None:
     global _EVENTS
     _EVENTS = events
     signal.signal(signal.SIGINT, _on_sigint)
-    # Build the exporter now, while the pool is starting, not inside the first notebook's time.
-    _page_exporter()
 
 
 def _page_exporter():
