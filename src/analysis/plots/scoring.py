@@ -79,8 +79,8 @@ def rank_intervals(mc, ax=None, *, title: str | None = None):
     ax.set_xticks(range(1, n + 1, 1 if n <= 15 else 2))
     ax.set_xlabel(f"排名（线段：{int(round(mc.settings.get('confidence', 0.9) * 100))}%区间；同色底纹：难以区分的{scheme_unit(mc)}）")
     ax.grid(axis="y", visible=False)
-    ax.legend(loc="lower right", fontsize=8)
-    ax.set_title(title or f"排名有多确定：{mc.settings.get('n_draws')}次模拟（神秘人检查重抽样+权重扰动）", fontsize=11)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8, frameon=False)
+    ax.set_title(title or f"排名有多确定：{mc.settings.get('n_draws')}次模拟（神秘人检查重抽样+权重扰动）", fontsize=11, pad=24)
     return ax
 
 
