@@ -14,9 +14,10 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import warnings
+
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from analysis import config
 from analysis.clean.sources import Column, Source, load_sources
@@ -99,7 +100,18 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _value_schema(src: Source) -> pa.DataFrameSchema:
+def _pandera():
+    """pandera, imported on first use: it imports pyspark.pandas when pyspark is installed (the
+    optional Spark engine), which costs a second and warns about pandas 3; neither belongs in
+    every notebook that only reads clean tables."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+        import pandera.pandas as pa
+    return pa
+
+
+def _value_schema(src: Source):
+    pa = _pandera()
     cols = {}
     for name, col in src.columns.items():
         checks = []
@@ -115,7 +127,9 @@ def _add(reasons: dict[int, list[str]], idx, message: str) -> None:
     reasons.setdefault(idx, []).append(message)
 
 
-def _clean_one(src: Source, raw: RawTable, sha: str, schema: pa.DataFrameSchema) -> tuple[pd.DataFrame, pd.DataFrame, FileReport]:
+def _clean_one(
+    src: Source, raw: RawTable, sha: str, schema, known: dict[str, frozenset]
+) -> tuple[pd.DataFrame, pd.DataFrame, FileReport]:
     mapping = src.match_headers(raw.header)
     present = set(mapping.values())
     for name, col in src.columns.items():
@@ -159,7 +173,7 @@ def _clean_one(src: Source, raw: RawTable, sha: str, schema: pa.DataFrameSchema)
     # so a bad cell is reported once, as a parse error, not again as "empty".
     try:
         schema.validate(typed, lazy=True)
-    except pa.errors.SchemaErrors as exc:
+    except _pandera().errors.SchemaErrors as exc:
         fc = exc.failure_cases
         fc = fc[fc["index"].notna()]
         for row in fc.itertuples(index=False):
@@ -179,6 +193,16 @@ def _clean_one(src: Source, raw: RawTable, sha: str, schema: pa.DataFrameSchema)
         early = (b - a).dt.total_seconds() > chk.tolerance_seconds
         for i in np.flatnonzero(early.fillna(False).to_numpy()):
             _add(reasons, i, f"{chk.column} ({src.columns[chk.column].title}) is before {chk.reference} by more than {chk.tolerance_seconds:g} s: impossible")
+
+    # Referential integrity: an outlet id that the master data does not know is not a record we can place.
+    for name, target in src.references().items():
+        if target not in known:
+            continue
+        vals = typed[name]
+        unknown = vals.notna() & ~vals.isin(known[target])
+        for i in np.flatnonzero(unknown.to_numpy()):
+            if (i, name) not in parse_failed:
+                _add(reasons, i, f"{name} ({src.columns[name].title}): {vals.iloc[i]!r} is not in {target} (unknown unit)")
 
     lines = pd.Series(raw.lines, index=index)
     # Exact duplicates (every original cell equal) and repeated keys; the first occurrence stays.
@@ -249,8 +273,13 @@ def _mask(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return df
 
 
-def clean_source(src: Source, raw_dir: Path | str) -> CleanResult:
-    """Clean every file of one source found in ``raw_dir``."""
+def clean_source(src: Source, raw_dir: Path | str, known: dict[str, frozenset] | None = None) -> CleanResult:
+    """Clean every file of one source found in ``raw_dir``.
+
+    ``known`` maps ``source.column`` to the values that exist there (for the ``references`` checks);
+    references to a source that is not in ``known`` are not checked.
+    """
+    known = known or {}
     raw_dir = Path(raw_dir)
     report = SourceReport(src.name, src.title)
     files = src.files_in(raw_dir)
@@ -268,7 +297,7 @@ def clean_source(src: Source, raw_dir: Path | str) -> CleanResult:
         if not usable:
             raise SourceError(path, f"no sheet or header matches source {src.name!r}; first header row: {tables[0].header if tables else []}")
         for raw in usable:
-            c, r, fr = _clean_one(src, raw, sha, schema)
+            c, r, fr = _clean_one(src, raw, sha, schema, known)
             cleans.append(c)
             rejects.append(r)
             report.files.append(fr)
@@ -330,11 +359,24 @@ def clean_all(raw_dir: Path | str = config.RAW_DIR, out_dir: Path | str = config
     unknown = [n for n in names if n not in sources]
     if unknown:
         raise ValueError(f"unknown source(s): {', '.join(unknown)}; known: {', '.join(sources)}")
+    names = _in_dependency_order(names, sources)
+    known: dict[str, frozenset] = {}
     rej_dir = config.rejected_dir(out_dir)
     rej_dir.mkdir(parents=True, exist_ok=True)
     reports: dict[str, SourceReport] = {}
+    referenced = {t for s in sources.values() for t in s.references().values()}
     for name in names:
-        res = clean_source(sources[name], raw_dir)
+        src = sources[name]
+        for target in set(src.references().values()) - set(known):
+            # Cleaning a subset (--only): take the referenced values from the last clean table.
+            ref_source, ref_col = target.split(".")
+            if config.table_path(ref_source, out_dir).exists():
+                known[target] = frozenset(load_table(ref_source, out_dir)[ref_col].dropna())
+        res = clean_source(src, raw_dir, known)
+        for target in referenced:
+            ref_source, ref_col = target.split(".")
+            if ref_source == name:
+                known[target] = frozenset(res.table[ref_col].dropna())
         _write_parquet(res.table, config.table_path(name, out_dir))
         rej_path = rej_dir / f"{name}.csv"
         if len(res.rejected):
@@ -348,6 +390,28 @@ def clean_all(raw_dir: Path | str = config.RAW_DIR, out_dir: Path | str = config
     previous.update({k: asdict(v) for k, v in reports.items()})
     _atomic_write_text(path, json.dumps(previous, ensure_ascii=False, indent=1))
     return reports
+
+
+def _in_dependency_order(names: list[str], sources: dict[str, Source]) -> list[str]:
+    """Referenced sources first (the master data before the sources that refer to it)."""
+    ordered: list[str] = []
+
+    def visit(n: str, stack: tuple[str, ...] = ()) -> None:
+        if n in ordered:
+            return
+        if n in stack:
+            raise ValueError(f"sources refer to each other in a cycle: {' -> '.join(stack + (n,))}")
+        for target in sources[n].references().values():
+            ref = target.split(".")[0]
+            if ref not in sources:
+                raise ValueError(f"source {n!r} refers to unknown source {ref!r}")
+            if ref in names:
+                visit(ref, stack + (n,))
+        ordered.append(n)
+
+    for n in names:
+        visit(n)
+    return ordered
 
 
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:

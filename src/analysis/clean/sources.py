@@ -31,6 +31,7 @@ class Column(BaseModel):
     max: float | None = None
     values: dict[str, str] | dict[str, int] | None = None  # accepted label -> canonical code
     mask: bool = False  # free text that may carry personal data
+    references: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$", description="source.column whose values this column must be among, e.g. outlets.outlet_id")
     description: str = ""
 
     @model_validator(mode="after")
@@ -83,12 +84,16 @@ class Source(BaseModel):
                     raise ValueError(f"check refers to unknown column {c!r}")
         seen: dict[str, str] = {}
         for name, col in self.columns.items():
-            for alias in [name, *col.aliases]:
+            for alias in [name, col.title, *col.aliases]:
                 norm = header_key(alias)
                 if norm in seen and seen[norm] != name:
                     raise ValueError(f"header {alias!r} is an alias of both {seen[norm]!r} and {name!r}")
                 seen[norm] = name
         return self
+
+    def references(self) -> dict[str, str]:
+        """Column -> ``source.column`` it must refer to."""
+        return {name: col.references for name, col in self.columns.items() if col.references}
 
     def match_headers(self, header: list[str]) -> dict[int, str]:
         """Map header positions to canonical column names (unknown headers are left out)."""
@@ -96,7 +101,7 @@ class Source(BaseModel):
         return {i: lookup[header_key(h)] for i, h in enumerate(header) if header_key(h) in lookup}
 
     def alias_lookup(self) -> dict[str, str]:
-        return {header_key(a): name for name, col in self.columns.items() for a in [name, *col.aliases]}
+        return {header_key(a): name for name, col in self.columns.items() for a in [name, col.title, *col.aliases]}
 
     def header_score(self, header: list[str]) -> int:
         return len(set(self.match_headers(header).values()))

@@ -27,10 +27,12 @@ def nfkc(text: str) -> str:
 
 
 def normalize_text(values: pd.Series) -> pd.Series:
-    """NFKC, zero-width characters removed, whitespace runs collapsed, trimmed. Missing stays missing."""
+    """NFKC, zero-width characters removed, whitespace runs collapsed, trimmed. Missing stays missing,
+    and a cell that is empty after trimming is missing too (an empty CSV field is not a value)."""
     s = values.astype("string")
     s = s.str.normalize("NFKC").str.replace(_ZERO_WIDTH, "", regex=True)
-    return s.str.replace(_WS, " ", regex=True).str.strip()
+    s = s.str.replace(_WS, " ", regex=True).str.strip()
+    return s.mask(s == "")
 
 
 def normalize_name(values: pd.Series) -> pd.Series:
@@ -156,10 +158,10 @@ def parse_datetime(values: pd.Series, *, excel_serials: bool = True) -> tuple[pd
     s = normalize_text(values)
     missing = _missing_mask(s)
     iso = _to_iso(s)
-    out = pd.to_datetime(iso, format="%Y-%m-%d %H:%M:%S", errors="coerce")
+    out = pd.to_datetime(iso, format="%Y-%m-%d %H:%M:%S", errors="coerce").astype("datetime64[ns]")
     frac = iso.str.contains(r"\.\d+$", na=False)
     if frac.any():
-        out[frac] = pd.to_datetime(iso[frac], format="%Y-%m-%d %H:%M:%S.%f", errors="coerce")
+        out[frac] = pd.to_datetime(iso[frac], format="%Y-%m-%d %H:%M:%S.%f", errors="coerce").astype("datetime64[ns]")
     if excel_serials:
         num = pd.to_numeric(s.where(out.isna() & ~missing), errors="coerce")
         serial = num.between(20000, 80000)

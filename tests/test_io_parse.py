@@ -1,0 +1,213 @@
+"""Value parsers: hand-checked cases and properties (hypothesis) for encodings, numbers, percentages,
+full-width digits and dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pandas as pd
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from analysis.io import parse
+from analysis.io.encoding import EncodingError, decode_bytes
+
+FULLWIDTH = str.maketrans("0123456789.,%-", "０１２３４５６７８９．，％－")
+
+
+def one(fn, value):
+    out, err = fn(pd.Series([value], dtype="object"))
+    return out.iloc[0], (None if pd.isna(err.iloc[0]) else err.iloc[0])
+
+
+# ------------------------------------------------------------------------------------- hand cases
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("1,234.5", 1234.5),
+        ("１２３", 123.0),
+        ("(1,000)", -1000.0),
+        ("  42 ", 42.0),
+        ("-3.5", -3.5),
+        ("1e3", 1000.0),
+        ("12 345", 12345.0),
+        ("1,234,567.25", 1234567.25),
+    ],
+)
+def test_parse_number_accepts_export_forms(text, expected):
+    value, err = one(parse.parse_number, text)
+    assert err is None and value == expected
+
+
+@pytest.mark.parametrize("text", ["abc", "1,23", "12..3", "1.2.3", "5元"])
+def test_parse_number_rejects_with_the_value_quoted(text):
+    value, err = one(parse.parse_number, text)
+    assert math.isnan(value) and err == f"not a number: {parse.nfkc(text)!r}"
+
+
+@pytest.mark.parametrize("text", ["", "  ", "-", "—", "N/A", None])
+def test_missing_tokens_are_missing_not_errors(text):
+    value, err = one(parse.parse_number, text)
+    assert math.isnan(value) and err is None
+
+
+def test_parse_percent_with_sign_and_bare_fractions():
+    out, err = parse.parse_percent(pd.Series(["90%", "85.5％", "0.9", "", "１００％"]))
+    assert out.iloc[:3].tolist() == pytest.approx([0.9, 0.855, 0.9])
+    assert math.isnan(out.iloc[3]) and out.iloc[4] == pytest.approx(1.0)
+    assert err.isna().all()
+
+
+def test_parse_percent_column_of_points_without_sign():
+    # Some bare value exceeds 1.5, so the column is in percentage points: 90 -> 0.90, 1 -> 0.01.
+    out, _ = parse.parse_percent(pd.Series(["90", "1", "75.5"]))
+    assert out.tolist() == pytest.approx([0.90, 0.01, 0.755])
+
+
+def test_parse_int_refuses_fractions():
+    out, err = parse.parse_int(pd.Series(["1,200", "１２", "2.5"]))
+    assert out.iloc[0] == 1200 and out.iloc[1] == 12 and pd.isna(out.iloc[2])
+    assert err.iloc[2] == "not a whole number: '2.5'"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2016年3月5日", dt.datetime(2016, 3, 5)),
+        ("2016/3/5", dt.datetime(2016, 3, 5)),
+        ("2016.3.5", dt.datetime(2016, 3, 5)),
+        ("20160305", dt.datetime(2016, 3, 5)),
+        ("2016-03-05 09:05", dt.datetime(2016, 3, 5, 9, 5)),
+        ("2016年3月5日 9时5分", dt.datetime(2016, 3, 5, 9, 5)),
+        ("２０１６－０３－０５ 10:11:12", dt.datetime(2016, 3, 5, 10, 11, 12)),
+        ("42434", dt.datetime(2016, 3, 5)),  # Excel serial: 1899-12-30 + 42434 days
+        ("2016-03-05 10:11:12.5", dt.datetime(2016, 3, 5, 10, 11, 12, 500000)),
+    ],
+)
+def test_parse_datetime_forms(text, expected):
+    value, err = one(parse.parse_datetime, text)
+    assert err is None and value == pd.Timestamp(expected)
+
+
+@pytest.mark.parametrize("text", ["2016年2月30日", "2016-13-01", "yesterday", "2016-02-29 25:00"])
+def test_parse_datetime_rejects_impossible_dates(text):
+    value, err = one(parse.parse_datetime, text)
+    assert pd.isna(value) and err.startswith("not a date")
+
+
+def test_parse_date_refuses_a_time_of_day():
+    value, err = one(parse.parse_date, "2016-03-05 09:00")
+    assert pd.isna(value) and err.startswith("expected a date without a time")
+
+
+def test_parse_month_forms():
+    out, err = parse.parse_month(pd.Series(["2016年3月", "201603", "2016-3", "2016/03/31", "2016-13"]))
+    assert out.iloc[:4].tolist() == ["2016-03"] * 4
+    assert pd.isna(out.iloc[4]) and err.iloc[4] == "not a month: '2016-13'"
+
+
+def test_parse_bool_forms():
+    out, err = parse.parse_bool(pd.Series(["是", "否", "Y", "n", "√", "×", "通过", "maybe", ""]))
+    assert out.iloc[:7].tolist() == [True, False, True, False, True, False, True]
+    assert err.iloc[7] == "not yes/no: 'maybe'" and pd.isna(out.iloc[8]) and pd.isna(err.iloc[8])
+
+
+def test_parse_category_maps_spellings_and_lists_accepted():
+    out, err = parse.parse_category(pd.Series(["市区", " 县 域 ", "乡村"]), {"市区": "urban", "县域": "county"})
+    assert out.iloc[:2].tolist() == ["urban", "county"]
+    assert err.iloc[2] == "unknown value '乡村' (accepted: 县域, 市区)"
+
+
+def test_names_and_ids_are_trimmed():
+    assert parse.normalize_name(pd.Series([" 城东  支行 "])).iloc[0] == "城东支行"
+    assert parse.normalize_name(pd.Series(["Bank  of 城东"])).iloc[0] == "Bank of 城东"
+    assert parse.normalize_id(pd.Series(["33180101.0", " ３３１８ "])).tolist() == ["33180101", "3318"]
+
+
+def test_empty_text_cells_are_missing():
+    # An empty CSV field (or one holding only spaces / a zero-width space) is no value, not the text "".
+    for f in (parse.normalize_text, parse.normalize_name, parse.normalize_id):
+        out = f(pd.Series(["", "  ", "\u200b", None, "x"]))
+        assert out.isna().tolist() == [True, True, True, True, False]
+
+
+# ------------------------------------------------------------------------------------- properties
+finite = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False, allow_infinity=False)
+
+
+@given(st.integers(min_value=-(10**12), max_value=10**12))
+def test_property_thousands_separators_and_fullwidth_round_trip(n):
+    text = f"{n:,}"
+    assert one(parse.parse_number, text)[0] == n
+    assert one(parse.parse_number, text.translate(FULLWIDTH))[0] == n
+
+
+@given(st.decimals(min_value=0, max_value=1000, places=2))
+def test_property_percent_sign_divides_by_100(d):
+    value, err = one(parse.parse_percent, f"{d}%")
+    assert err is None and value == pytest.approx(float(d) / 100)
+    value_fw, _ = one(parse.parse_percent, f"{d}%".translate(FULLWIDTH))
+    assert value_fw == pytest.approx(float(d) / 100)
+
+
+@given(st.dates(min_value=dt.date(1960, 1, 1), max_value=dt.date(2100, 12, 31)), st.sampled_from(["cn", "iso", "slash", "dot", "compact", "fw"]))
+def test_property_dates_in_every_style(d, style):
+    text = {
+        "cn": f"{d.year}年{d.month}月{d.day}日",
+        "iso": d.isoformat(),
+        "slash": f"{d.year}/{d.month}/{d.day}",
+        "dot": f"{d.year}.{d.month}.{d.day}",
+        "compact": d.strftime("%Y%m%d"),
+        "fw": d.isoformat().translate(FULLWIDTH),
+    }[style]
+    value, err = one(parse.parse_date, text)
+    assert err is None and value == pd.Timestamp(d)
+
+
+@given(st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2090, 1, 1)).map(lambda x: x.replace(microsecond=0)))
+def test_property_datetime_round_trip(t):
+    value, err = one(parse.parse_datetime, t.strftime("%Y年%m月%d日 %H:%M:%S"))
+    assert err is None and value == pd.Timestamp(t)
+
+
+@given(st.text(max_size=40))
+def test_property_parsers_never_raise_and_always_explain(text):
+    for fn in (parse.parse_number, parse.parse_percent, parse.parse_datetime, parse.parse_bool, parse.parse_month):
+        values, errors = fn(pd.Series([text], dtype="object"))
+        # Either a value, or an error, or the cell was empty: never a silent loss.
+        empty = parse.nfkc(text).lower() in parse.MISSING_TOKENS
+        assert pd.notna(values.iloc[0]) or pd.notna(errors.iloc[0]) or empty
+
+
+@given(st.text(alphabet=st.characters(codec="gb18030", exclude_categories=("Cs",)), max_size=200))
+@settings(max_examples=200)
+def test_property_encodings_detected(text):
+    for enc, bom in (("utf-8", b""), ("utf-8", b"\xef\xbb\xbf"), ("gb18030", b"")):
+        data = bom + text.encode(enc)
+        decoded, used = decode_bytes(data)
+        assert decoded == text
+        if bom:
+            assert used == "utf-8-sig"
+
+
+@given(st.text(alphabet="城东支行网点投诉客户满意度神秘人检查得分排队", min_size=1, max_size=50))
+def test_property_gbk_chinese_is_not_read_as_utf8(text):
+    data = text.encode("gbk")
+    assume(not _valid_utf8(data))
+    decoded, used = decode_bytes(data)
+    assert (decoded, used) == (text, "gb18030")
+
+
+def _valid_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def test_undecodable_bytes_name_the_file():
+    with pytest.raises(EncodingError, match=r"bad\.csv: cannot decode"):
+        decode_bytes(b"\x81\x30\xff\xff", "bad.csv")
