@@ -195,3 +195,27 @@ def test_template_needs_xlsx_and_evaluation_template(tmp_path, capsys):
     assert code == 0
     doc = "\n".join(str(c.value) for row in load_workbook(tmp_path / "e.xlsx")["说明 Columns"].iter_rows() for c in row if c.value)
     assert "计分规则为假设" in doc and "assumed" in doc
+
+
+# ------------------------------------------------------------------------------ number formats
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from analysis.scoring import read_units  # noqa: E402
+
+_FW = str.maketrans("0123456789.,", "０１２３４５６７８９．，")
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.integers(0, 10**9), min_size=4, max_size=4), st.sampled_from(["plain", "thousands", "fullwidth", "fullwidth_thousands"]),
+       st.sampled_from(["utf-8", "utf-8-sig", "gbk"]))
+def test_deposits_read_in_any_hand_typed_format(tmp_path_factory, values, style, encoding):
+    # deposits typed as 1234567, 1,234,567, １２３４５６７ or １，２３４，５６７ all read as the same number
+    df = tiny4().astype({"deposits": "object"})
+    for i, v in enumerate(values):
+        text = f"{v:,}" if "thousands" in style else str(v)
+        df.loc[i, "deposits"] = text.translate(_FW) if "fullwidth" in style else text
+    p = tmp_path_factory.mktemp("fmt") / "in.csv"
+    df.to_csv(p, index=False, encoding=encoding)
+    units = read_units(p, SCHEME)
+    assert units.data["deposits"].tolist() == [float(v) for v in values]

@@ -143,7 +143,7 @@ def unit_sentences(result: ScoreResult, *, intervals: pd.DataFrame | None = None
                 parts.append("已取消评先资格（仍参加排名）")
             if iv is not None:
                 lo, hi = int(iv.at[uid, "rank_lo"]), int(iv.at[uid, "rank_hi"])
-                s = f"考虑神秘人抽样和权重的不确定性，排名在第{lo}至{hi}名之间" if lo != hi else f"考虑抽样和权重的不确定性，排名稳定在第{lo}名"
+                s = f"考虑抽样和权重的不确定性，排名在第{lo}至{hi}名之间" if lo != hi else f"考虑抽样和权重的不确定性，排名稳定在第{lo}名"
                 if tied_with and tied_with.get(uid):
                     others = "、".join(t.at[o, "unit_name"] for o in tied_with[uid][:4])
                     s += f"，与{others}{'等' if len(tied_with[uid]) > 4 else ''}难以区分"

@@ -148,7 +148,7 @@ def groups_sentences(comp: Competition) -> list[str]:
         out.append("各相邻名次之间都能区分开。")
     for g in mc.groups:
         lo, hi = ranks[g[0]], ranks[g[-1]]
-        out.append(f"第{lo}至{hi}名的{'、'.join(names[u] for u in g)}之间难以区分，名次差异可能只是抽样和权重选择造成的。")
+        out.append(f"第{lo}至{hi}名（{'、'.join(names[u] for u in g)}）：相邻两家之间都难以区分，这几个名次的先后可能只是抽样和权重选择造成的。")
     return out
 
 
