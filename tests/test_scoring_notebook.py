@@ -23,9 +23,11 @@ pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("scoring_notebook")]
 
 @pytest.fixture(scope="module")
 def processed(tmp_path_factory):
-    if not any(config.RAW_DIR.glob("*")):
-        pytest.skip("the bundled sample bank (data/raw) is not present")
     from analysis.clean.engine import clean_all
+    from analysis.clean.sources import load_sources
+
+    if not load_sources()["outlets"].files_in(config.RAW_DIR):
+        pytest.skip("the bundled sample bank (data/raw) is not present")
 
     out = tmp_path_factory.mktemp("processed")
     clean_all(config.RAW_DIR, out, only=TABLES, echo=lambda *_: None)
