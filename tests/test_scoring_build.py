@@ -57,12 +57,12 @@ def bank() -> dict[str, pd.DataFrame]:
     sat = pd.DataFrame({"sub_branch_id": ["S1", "S2", "S1"], "year": [2016, 2016, 2015], "respondents": [100, 400, 50],
                         "score": [88.0, 92.0, 10.0], "score_sd": [10.0, 20.0, 5.0]})
     comp = pd.DataFrame({
-        "complaint_id": [f"C{i}" for i in range(8)],
-        "received_at": pd.to_datetime(["2016-02-01", "2016-03-01", "2016-04-01", "2016-05-01", "2016-06-01", "2016-07-01", "2015-08-01", "2016-09-01"]),
-        "unit_id": ["O1", "O1", "O3", "O3", "S2", "X9", "O1", "O2"],
-        "channel": ["95599", "outlet", "95599", "95599", "regulator", "95599", "95599", "95599"],
-        "major":       [True, True, True, True, True, True, True, False],
-        "responsible": [True, False, True, True, True, True, True, True],
+        "complaint_id": [f"C{i}" for i in range(9)],
+        "received_at": pd.to_datetime(["2016-02-01", "2016-03-01", "2016-04-01", "2016-05-01", "2016-06-01", "2016-07-01", "2015-08-01", "2016-09-01", "2016-10-01"]),
+        "unit_id": ["O1", "O1", "O3", "O3", "S2", "X9", "O1", "O2", None],
+        "channel": ["95599", "outlet", "95599", "95599", "regulator", "95599", "95599", "95599", "95599"],
+        "major":       [True, True, True, True, True, True, True, False, True],
+        "responsible": [True, False, True, True, True, True, True, True, True],
     })
     media = pd.DataFrame({"event_id": ["M1", "M2", "M3", "M4"], "reported_on": pd.to_datetime(["2016-05-01", "2016-06-01", "2016-07-01", "2015-07-01"]),
                           "sub_branch_id": ["S1", "S1", "S2", "S2"], "level": ["city", "county", "national", "city"]})
@@ -109,8 +109,10 @@ def test_survey_and_its_standard_error(built):
 def test_major_responsible_complaints_and_city_level_media(built):
     # S1: C0 (O1, major, responsible) = 1 ; C1 not responsible ; C6 is 2015 ; C7 not major
     # S2: C2, C3 (O3) + C4 naming the sub-branch S2 itself = 3 ; C5 names X9: noted, not counted
+    # C8 names no outlet at all: noted (and that it is major and responsible), not counted
     assert row(built, "S1")["major_complaints"] == 1 and row(built, "S2")["major_complaints"] == 3
-    assert any("complaints 2016: 1 row(s)" in n for n in built.notes)
+    assert any(n.startswith("complaints 2016: 1 row(s) name an outlet or sub-branch not in the master data (X9)") for n in built.notes)
+    assert "complaints 2016: 1 row(s) name no outlet (e.g. about the call centre) and are not attributed to any sub-branch, 1 of them major and responsible" in built.notes
     # media: S1 city (2016) = 1, county not counted ; S2 national (2016) = 1, the 2015 city event not counted
     assert row(built, "S1")["negative_media"] == 1 and row(built, "S2")["negative_media"] == 1
 

@@ -154,8 +154,16 @@ def build_inputs(tables: Mapping[str, pd.DataFrame] | Callable[[str], pd.DataFra
         # A complaint may name the sub-branch itself rather than one of its outlets.
         df["unit_id"] = ids.map(sub_of).where(~ids.isin(unit_index), ids)
         lost = df["unit_id"].isna()
-        if lost.any():
-            notes.append(f"{what}: {int(lost.sum())} row(s) name no known outlet or sub-branch and are not counted")
+        empty = lost & ids.isna()
+        if empty.any():
+            extra = ""
+            if {"major", "responsible"} <= set(df.columns):
+                k = int((empty & df["major"].fillna(False).astype(bool) & df["responsible"].fillna(False).astype(bool)).sum())
+                extra = f", {k} of them major and responsible"
+            notes.append(f"{what}: {int(empty.sum())} row(s) name no outlet (e.g. about the call centre) and are not attributed to any sub-branch{extra}")
+        if (lost & ~empty).any():
+            unknown = sorted(set(ids[lost & ~empty]))
+            notes.append(f"{what}: {int((lost & ~empty).sum())} row(s) name an outlet or sub-branch not in the master data ({', '.join(unknown[:5])}) and are not counted")
         return df[~lost]
 
     def per_unit(s: pd.Series, fill: float | None = 0.0) -> pd.Series:
