@@ -133,7 +133,7 @@ def build_inputs(tables: Mapping[str, pd.DataFrame] | Callable[[str], pd.DataFra
         opened = pd.to_datetime(outlets["opened_on"])
         later = opened.notna() & (opened >= period.end)
         if later.any():
-            notes.append(f"{int(later.sum())} outlet(s) opened after {period} are not counted")
+            notes.append(f"{int(later.sum())}个网点在{period}之后开业，不计入网点数")
         outlets = outlets[~later]
     outlets = outlets.astype({"outlet_id": "string", "sub_branch_id": "string"})
     units = (
@@ -159,11 +159,11 @@ def build_inputs(tables: Mapping[str, pd.DataFrame] | Callable[[str], pd.DataFra
             extra = ""
             if {"major", "responsible"} <= set(df.columns):
                 k = int((empty & df["major"].fillna(False).astype(bool) & df["responsible"].fillna(False).astype(bool)).sum())
-                extra = f", {k} of them major and responsible"
-            notes.append(f"{what}: {int(empty.sum())} row(s) name no outlet (e.g. about the call centre) and are not attributed to any sub-branch{extra}")
+                extra = f"，其中重大有责{k}条"
+            notes.append(f"{what}：{int(empty.sum())}条记录未写明网点（如客服中心相关），未计入任何支行{extra}")
         if (lost & ~empty).any():
             unknown = sorted(set(ids[lost & ~empty]))
-            notes.append(f"{what}: {int((lost & ~empty).sum())} row(s) name an outlet or sub-branch not in the master data ({', '.join(unknown[:5])}) and are not counted")
+            notes.append(f"{what}：{int((lost & ~empty).sum())}条记录的网点或支行不在机构信息中（{'、'.join(unknown[:5])}），未计入")
         return df[~lost]
 
     def per_unit(s: pd.Series, fill: float | None = 0.0) -> pd.Series:
@@ -183,7 +183,7 @@ def build_inputs(tables: Mapping[str, pd.DataFrame] | Callable[[str], pd.DataFra
             in_period = (when.isna() & (ms["round"].astype("int64") <= math.ceil(period.last_month / 3))) | (when < period.end)
         else:
             in_period = ms["round"].astype("int64") <= math.ceil(period.last_month / 3)
-        ms = attribute(ms[in_period], "outlet_id", "mystery shopper")
+        ms = attribute(ms[in_period], "outlet_id", "神秘人检查")
         checks = ms[["unit_id", "outlet_id", "round", "score"]].astype({"round": "int64", "score": "float64"}).reset_index(drop=True)
         round_means = checks.groupby(["unit_id", "round"])["score"].mean().unstack("round")
         for r in range(1, 5):
@@ -191,7 +191,7 @@ def build_inputs(tables: Mapping[str, pd.DataFrame] | Callable[[str], pd.DataFra
         out["ms_avg"] = out[[f"ms_{r}" for r in range(1, 5)]].mean(axis=1, skipna=True)
         none = out[[f"ms_{r}" for r in range(1, 5)]].isna().all(axis=1)
         if none.any():
-            notes.append(f"no mystery-shopper check in {period} for: {', '.join(out.loc[none, 'unit_name'])}")
+            notes.append(f"{period}没有神秘人检查记录的支行：{'、'.join(out.loc[none, 'unit_name'])}")
 
     # -- satisfaction survey
     if "survey_score" in want:
@@ -199,14 +199,14 @@ def build_inputs(tables: Mapping[str, pd.DataFrame] | Callable[[str], pd.DataFra
         sat = sat[sat["year"].astype("Int64") == period.year].astype({"sub_branch_id": "string"})
         unknown = ~sat["sub_branch_id"].isin(unit_index)
         if unknown.any():
-            notes.append(f"satisfaction: {int(unknown.sum())} row(s) for sub-branches not in the master data are not used")
+            notes.append(f"客户满意度：{int(unknown.sum())}条记录的支行不在机构信息中，未使用")
         sat = sat[~unknown].set_index("sub_branch_id")
         out["survey_score"] = per_unit(sat["score"].astype("float64"), None)
         if "score_sd" in sat and "respondents" in sat:
             survey_se = per_unit(sat["score_sd"].astype("float64") / np.sqrt(sat["respondents"].astype("float64")), None)
         missing = out["survey_score"].isna()
         if missing.any():
-            notes.append(f"no satisfaction survey for {period.year}: {', '.join(out.loc[missing, 'unit_name'])}")
+            notes.append(f"{period.year}年没有满意度调查结果的支行：{'、'.join(out.loc[missing, 'unit_name'])}")
 
     # -- complaints
     if want & {"major_complaints", "complaints_95599", "complaints_95599_prev"}:
@@ -214,12 +214,12 @@ def build_inputs(tables: Mapping[str, pd.DataFrame] | Callable[[str], pd.DataFra
         when = pd.to_datetime(comp["received_at"])
         now = comp[period.contains(when)]
         prev = comp[period.previous().contains(when)]
-        now = attribute(now, "unit_id", f"complaints {period}")
+        now = attribute(now, "unit_id", f"{period}投诉")
         if "major_complaints" in want:
             major = now[now["major"].fillna(False).astype(bool) & now["responsible"].fillna(False).astype(bool)]
             out["major_complaints"] = per_unit(major.groupby("unit_id").size().astype("float64"))
         if want & {"complaints_95599", "complaints_95599_prev"}:
-            prev = attribute(prev, "unit_id", f"complaints {period.previous()}")
+            prev = attribute(prev, "unit_id", f"{period.previous()}投诉")
             out["complaints_95599"] = per_unit(now[now["channel"] == "95599"].groupby("unit_id").size().astype("float64"))
             out["complaints_95599_prev"] = per_unit(prev[prev["channel"] == "95599"].groupby("unit_id").size().astype("float64"))
 
@@ -229,13 +229,13 @@ def build_inputs(tables: Mapping[str, pd.DataFrame] | Callable[[str], pd.DataFra
         media = media[period.contains(pd.to_datetime(media["reported_on"])) & media["level"].isin(CITY_OR_ABOVE)].astype({"sub_branch_id": "string"})
         unknown = ~media["sub_branch_id"].isin(unit_index)
         if unknown.any():
-            notes.append(f"media events: {int(unknown.sum())} row(s) for unknown sub-branches are not counted")
+            notes.append(f"负面舆情：{int(unknown.sum())}条记录的支行不在机构信息中，未计入")
         out["negative_media"] = per_unit(media[~unknown].groupby("sub_branch_id").size().astype("float64"))
 
     # -- campaign records
     if want & {"skill_imported", "skill_acceptance", "six_s_passed", "supervision_score", "top100_outlets", "top1000_outlets"}:
         camp = table("campaign")
-        camp = attribute(camp[camp["year"].astype("Int64") == period.year], "outlet_id", "campaign")
+        camp = attribute(camp[camp["year"].astype("Int64") == period.year], "outlet_id", "活动台账")
         imported = camp["skill_imported"].fillna(False).astype(bool)
         g = camp.groupby("unit_id")
         out["skill_imported"] = per_unit(imported.groupby(camp["unit_id"]).sum().astype("float64"))
@@ -247,7 +247,7 @@ def build_inputs(tables: Mapping[str, pd.DataFrame] | Callable[[str], pd.DataFra
 
     # -- business figures
     if want & set(k for k, v in MEASURES.items() if v == ("business",)):
-        bus = attribute(table("business"), "outlet_id", "business")
+        bus = attribute(table("business"), "outlet_id", "业务数据")
         bus["month"] = bus["month"].astype("string")
         prev_months = period.previous().months
         end_month, base_month = period.last_month_label, f"{period.year - 1}-12"
@@ -263,7 +263,7 @@ def build_inputs(tables: Mapping[str, pd.DataFrame] | Callable[[str], pd.DataFra
             snap = bus[bus["month"] == month].copy()
             missing = sorted(set(outlets["outlet_id"]) - set(snap["outlet_id"].astype("string")))
             if missing:
-                notes.append(f"business: {len(missing)} outlet(s) have no figures for {month}; their balances count as 0 ({', '.join(missing[:5])}{'...' if len(missing) > 5 else ''})")
+                notes.append(f"业务数据：{len(missing)}个网点没有{month}的数据，其余额按0计（{'、'.join(missing[:5])}{'等' if len(missing) > 5 else ''}）")
             snap["vip_fa"] = financial_assets(snap, "vip")
             snap["personal_fa"] = financial_assets(snap, "personal")
             s = snap.groupby("unit_id")[["vip_customers", "vip_fa", "personal_fa", "vip_cards", "vip_eligible", "personal_deposits"]].sum()
@@ -280,7 +280,7 @@ def build_inputs(tables: Mapping[str, pd.DataFrame] | Callable[[str], pd.DataFra
         as_of = pd.to_datetime(st["as_of"])
         st = st[(as_of >= period.start) & (as_of < period.end)]
         st = st.assign(as_of=pd.to_datetime(st["as_of"])).sort_values("as_of").groupby("outlet_id", as_index=False).last()
-        st = attribute(st, "outlet_id", "staffing")
+        st = attribute(st, "outlet_id", "人员配备")
         lobby = st[["lobby_directors", "lobby_managers", "lobby_assistants", "lobby_guides"]].fillna(0).astype("float64").sum(axis=1)
         out["outlets_with_lobby"] = per_unit((lobby >= 1).groupby(st["unit_id"]).sum().astype("float64"))
         out["supervisors"] = per_unit(st["service_supervisors"].fillna(0).astype("float64").groupby(st["unit_id"]).sum())
@@ -289,7 +289,7 @@ def build_inputs(tables: Mapping[str, pd.DataFrame] | Callable[[str], pd.DataFra
     if want & {"teller_rated", "teller_satisfied"}:
         tr = table("teller_ratings")
         tr = tr[period.contains(pd.to_datetime(tr["txn_at"]))]
-        tr = attribute(tr[["outlet_id", "rating"]], "outlet_id", "teller ratings")
+        tr = attribute(tr[["outlet_id", "rating"]], "outlet_id", "柜员服务评价")
         rating = tr["rating"].astype("Float64")
         out["teller_rated"] = per_unit(rating.notna().groupby(tr["unit_id"]).sum().astype("float64"))
         out["teller_satisfied"] = per_unit((rating >= 4).fillna(False).groupby(tr["unit_id"]).sum().astype("float64"))

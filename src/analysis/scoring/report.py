@@ -88,6 +88,12 @@ def summary_sentences(comp: Competition) -> list[str]:
     return out
 
 
+def result_summary(result: ScoreResult, build: BuildResult | None = None) -> str:
+    """The summary sentences (headline, assumed rules, warnings, data notes) of one scored period, as Markdown."""
+    fake = Competition(result.scheme, Period.parse(result.period), build, result, None, None, list(build.notes) if build else [])
+    return "\n\n".join(summary_sentences(fake))
+
+
 def league_table(result: ScoreResult) -> pd.DataFrame:
     """The league table with Chinese column titles (full precision)."""
     titles = column_titles(result.scheme)
@@ -100,8 +106,11 @@ def league_table(result: ScoreResult) -> pd.DataFrame:
 
 def league_display(result: ScoreResult):
     t = league_table(result)
-    num = [c for c in t.columns if c not in ("排名", f"{result.scheme.unit}名称", "评先资格")]
-    return (t.style.format(_fmt(num, 2)).hide(axis="index")
+    name = f"{result.scheme.unit}名称"
+    num = [c for c in t.columns if c not in ("排名", name, "评先资格")]
+    fmt = _fmt(num, 2) | {c: "{:g}" for c in ("扣分", "加分") if c in t.columns}
+    return (t.style.format(fmt).hide(axis="index")
+            .set_properties(subset=[name, "评先资格"], **{"white-space": "nowrap"})
             .background_gradient(subset=["总分"], cmap="RdYlGn")
             .map(lambda v: "color: #c62828; font-weight: bold" if str(v).startswith("否") else "", subset=["评先资格"]))
 
@@ -112,7 +121,7 @@ def losses_display(result: ScoreResult):
     t = b[["rank", "unit_name", "gap_to_leader", "name", "points_lost"]].rename(columns={
         "rank": "排名", "unit_name": f"{result.scheme.unit}名称", "gap_to_leader": "比第一名少（分）", "name": "差距最大的指标", "points_lost": "该指标少得（分）"})
     t["差距最大的指标"] = t["差距最大的指标"].fillna("—（第一名）")
-    return t.style.format(_fmt(["比第一名少（分）", "该指标少得（分）"])).hide(axis="index")
+    return t.style.format(_fmt(["比第一名少（分）", "该指标少得（分）"])).hide(axis="index").set_properties(**{"white-space": "nowrap"})
 
 
 def movers_display(comp: Competition):
@@ -196,3 +205,12 @@ def weight_sensitivity_display(result: ScoreResult):
 
 
 __all__ = ["Competition", "run_competition", "run_scheme", "tables_needed"]
+
+
+def rules_display(scheme: Scheme):
+    """Every rule of a scheme: weight, formula, and whether (and what) it assumes."""
+    rows = [(i.name, f"{i.weight:g}", i.formula, "是" if i.assumed else "否", i.note) for i in scheme.indicators]
+    rows += [(x.name, "扣分" if x in scheme.deductions else "加分", x.formula, "是" if x.assumed else "否", x.note) for x in [*scheme.deductions, *scheme.bonuses]]
+    rows += [("评先资格", "", r.formula, "是" if r.assumed else "否", r.note) for r in scheme.eligibility]
+    t = pd.DataFrame(rows, columns=["指标", "权重", "计分方法", "规则为假设", "假设说明"])
+    return t.style.hide(axis="index").map(lambda v: "color: #c62828; font-weight: bold" if v == "是" else "", subset=["规则为假设"])
