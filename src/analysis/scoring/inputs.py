@@ -129,9 +129,11 @@ def read_units(path: Path | str, scheme: Scheme) -> UnitTable:
             problems.append(Problem(name, f"two headers name this column: {raw.header[first_pos]!r} and {h!r}"))
             continue
         mapping[i] = name
-    for name in scheme.inputs:
-        if name not in mapping.values():
-            problems.append(Problem(name, f"column missing (accepted headers: {_accepted(scheme, name)}); headers found: {raw.header}"))
+    missing = [name for name in scheme.inputs if name not in mapping.values()]
+    for name in missing:
+        problems.append(Problem(name, f"column missing (accepted headers: {_accepted(scheme, name)})"))
+    if missing:
+        problems.append(Problem("(header row)", f"the headers found in line {raw.header_line} were: {raw.header}"))
     for mal in raw.malformed:
         problems.append(Problem("(whole row)", mal.reason, row=mal.line))
     if problems:
