@@ -141,3 +141,42 @@ def test_notebook_runs_and_its_export_matches(processed, comp, tmp_path):
     lib = comp.result.table.set_index("unit_id")["total"]
     assert set(totals) == set(lib.index)
     assert all(math.isclose(totals[u], lib[u], abs_tol=1e-9) for u in lib.index)
+
+
+def test_the_sample_banks_planted_stories(comp):
+    # data/raw/README.md: 3+ major responsible complaints and city-level media reports in 2016 at
+    # 开发区支行 and 清河县支行 (in 2015 at 开发区支行 and 城北支行): ranked, but not award eligible.
+    t = comp.result.table.set_index("unit_name")
+    assert set(t.index[~t["award_eligible"]]) == {"开发区支行", "清河县支行"}
+    assert (t.loc[["开发区支行", "清河县支行"], "deduction"] >= 3).all()
+    p = comp.previous.table.set_index("unit_name")
+    assert set(p.index[~p["award_eligible"]]) == {"开发区支行", "城北支行"}
+    # deposits fall in 2016 at 城南支行: its per-outlet increment is negative -> floored at 0 points
+    assert t.at["城南支行", "deposit_growth"] == 0
+    d = comp.result.detail["deposit_growth"]
+    uid = t.at["城南支行", "unit_id"]
+    assert d.at[uid, "per_outlet_increment"] < 0
+    # VIP customers stall in 2016 at 新华路支行: the lowest VIP growth points of the 25
+    assert t["vip_growth"].idxmin() == "新华路支行"
+    # e-channel share barely moves in 2016 at 临江县支行: the smallest e-channel increment
+    e = comp.result.detail["e_channel"]
+    assert e["increment"].idxmin() == t.at["临江县支行", "unit_id"]
+
+
+def test_notebook_is_thin_and_committed_without_outputs():
+    import ast
+
+    import nbformat
+
+    nb = nbformat.read(config.NOTEBOOKS_DIR / "03_competition.ipynb", as_version=4)
+    assert nb.metadata["kernelspec"]["name"] == "analysis"
+    assert set(nb.metadata["analysis"]["inputs"]) == set(TABLES)
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    params = nb.cells[1]
+    assert params.metadata.get("tags") == ["parameters"]
+    values = {n.targets[0].id: ast.literal_eval(n.value) for n in ast.parse(params.source).body}
+    assert values == {"period": "2016", "processed_dir": "", "reports_dir": "", "scheme": "competition-2011", "n_draws": 1000}
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not cell.get("outputs") and cell.get("execution_count") is None
+            assert len(cell.source.splitlines()) <= 8
