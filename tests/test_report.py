@@ -323,6 +323,25 @@ def test_prepare_drops_noise_and_cells_after_failure():
     assert nb.cells[0].source.startswith("# 标题")  # the original is not modified
 
 
+def test_align_tables_marks_number_cells_and_their_headers():
+    import pandas as pd
+
+    df = pd.DataFrame({"名称": ["城东支行", "城西支行"], "得分": ["90.1 分", "≥ 85"], "n": [1200, 980], "rate": ["12.5%", "—"], "备注": ["第1名", "2016-12-31"]})
+    html = export.align_tables(df.to_html(index=False))
+    heads = re.findall(r"<th( class=\"num\")?>([^<]*)</th>", html)
+    # 备注 has one text cell and one date: half numbers is enough to right-align a header
+    assert heads == [("", "名称"), (' class="num"', "得分"), (' class="num"', "n"), (' class="num"', "rate"), (' class="num"', "备注")]
+    cells = re.findall(r"<td( class=\"num\")?>([^<]*)</td>", html)
+    assert cells == [
+        ("", "城东支行"), (' class="num"', "90.1 分"), (' class="num"', "1200"), (' class="num"', "12.5%"), ("", "第1名"),
+        ("", "城西支行"), (' class="num"', "≥ 85"), (' class="num"', "980"), ("", "—"), (' class="num"', "2016-12-31"),
+    ]
+    assert export.align_tables("<p>no table</p>") == "<p>no table</p>"
+    # a name that starts with digits is text; a number with a known unit is a number
+    marked = export.align_tables(pd.DataFrame({"a": ["95599接通率", "95599服务投诉", "120万元", "3家", "4 件/万笔"]}).to_html(index=False))
+    assert re.findall(r"<td( class=\"num\")?>", marked) == ["", "", ' class="num"', ' class="num"', ' class="num"']
+
+
 def test_period_labels():
     assert period_label("2016") == "2016 年"
     assert period_label("2016-06") == "2016 年 1–6 月"

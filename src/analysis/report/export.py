@@ -89,7 +89,7 @@ def prepare(nb: nbformat.NotebookNode, error: ErrorInfo | None = None) -> nbform
     Drops papermill's error marker cells (the page has its own banner), code cells without output
     (parameters, imports), matplotlib object reprs, and everything after a failing cell (those cells
     never ran); strips the first markdown cell's ``# title`` line (the page header shows the title);
-    tags the failing cell so it is outlined.
+    tags the failing cell; marks number cells of tables (:func:`align_tables`).
     """
     nb = copy.deepcopy(nb)
     cells = [c for c in nb.cells if PAPERMILL_ERROR_TAG not in c.get("metadata", {}).get("tags", [])]
@@ -105,6 +105,10 @@ def prepare(nb: nbformat.NotebookNode, error: ErrorInfo | None = None) -> nbform
             cell.outputs = [o for o in cell.get("outputs", []) if not _is_matplotlib_repr(o)]
             if not cell.outputs:
                 continue
+            for out in cell.outputs:
+                html = out.get("data", {}).get("text/html")
+                if html:
+                    out["data"]["text/html"] = align_tables(html if isinstance(html, str) else "".join(html))
         if cell.cell_type == "markdown" and not kept:
             cell.source = re.sub(r"\A\s*#\s[^\n]*\n?", "", cell.source, count=1)
             if not cell.source.strip():
@@ -112,6 +116,51 @@ def prepare(nb: nbformat.NotebookNode, error: ErrorInfo | None = None) -> nbform
         kept.append(cell)
     nb.cells = kept
     return nb
+
+
+_NUMERIC_CELL = re.compile(
+    r"^[<>≥≤±~≈]?\s*[¥$€￥]?\s*[+\-−]?(\d[\d,]*(\.\d+)?|\.\d+)([eE][+\-]?\d+)?\s*"
+    r"(\s+[^\d\s]{1,4}(/[^\d\s]{1,4})?|(%|‰|pp|分钟|小时|万元|亿元|元|件|笔|个|人|次|天|秒|分|家|万|亿|倍|项|名)(/[^\d\s]{1,4})?)?$"
+    r"|^\d{4}-\d{2}(-\d{2})?( \d{2}:\d{2}(:\d{2})?)?$"
+)
+_EMPTY_CELL = {"", "—", "-", "–", "nan", "NaN", "<NA>", "NaT", "None", "n/a"}
+
+
+def align_tables(html: str) -> str:
+    """Mark number cells of HTML tables with class ``num`` (right-aligned by the house style; other
+    cells are left-aligned, the way Chinese text reads), and the header of a column of numbers too.
+
+    Tables come from pandas (plain or Styler) with any mix of text and numbers; a cell is a number
+    when it reads like one, units allowed (``96.2``, ``1,200``, ``12.5%``, ``90.1 分``, ``≥ 85``,
+    ``0.04 件/万笔``, dates). Explicit alignment set by a Styler still wins (its CSS is more specific)."""
+    if "<table" not in html:
+        return html
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for table in soup.find_all("table"):
+        votes: dict[int, list[bool]] = {}
+        for tr in table.find_all("tr"):
+            if tr.find_parent("thead") is not None:
+                continue
+            col = 0
+            for cell in tr.find_all(["td", "th"], recursive=False):
+                text = cell.get_text(" ", strip=True)
+                if cell.name == "td" and text not in _EMPTY_CELL:
+                    numeric = bool(_NUMERIC_CELL.match(text))
+                    if numeric:
+                        cell["class"] = [*cell.get("class", []), "num"]
+                    votes.setdefault(col, []).append(numeric)
+                col += int(cell.get("colspan", 1) or 1)
+        head_rows = table.find("thead").find_all("tr") if table.find("thead") else []
+        if head_rows:
+            col = 0
+            for th in head_rows[-1].find_all(["th", "td"], recursive=False):
+                v = votes.get(col, [])
+                if v and sum(v) >= 0.5 * len(v) and int(th.get("colspan", 1) or 1) == 1:
+                    th["class"] = [*th.get("class", []), "num"]
+                col += int(th.get("colspan", 1) or 1)
+    return str(soup)
 
 
 def _is_matplotlib_repr(output) -> bool:
