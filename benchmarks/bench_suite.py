@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     if not notebooks:
         raise SystemExit(f"no notebooks in {args.notebooks}")
     print(f"{len(notebooks)} notebook(s) from {args.notebooks}, raw data {args.raw}, {args.jobs} worker(s), {os.cpu_count()} CPU(s)", flush=True)
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
     runs = []
     for i in range(args.repeat):
         with tempfile.TemporaryDirectory(prefix="bench-naive-") as a, tempfile.TemporaryDirectory(prefix="bench-suite-") as b:
@@ -110,8 +111,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 s = suite(args.notebooks, args.raw, Path(b), args.period, args.jobs)
                 n = naive(notebooks, args.raw, Path(a), args.period)
-        runs.append({"naive": n, "suite": s})
-        print(f"run {i + 1}: naive {n['seconds']:.1f} s, suite {s['seconds']:.1f} s", flush=True)
+        runs.append({"naive": n, "suite": s, "load_average_after": [round(x, 2) for x in os.getloadavg()]})
+        print(f"run {i + 1}: naive {n['seconds']:.1f} s, suite {s['seconds']:.1f} s  (load average {os.getloadavg()[0]:.1f})", flush=True)
 
     naive_s = statistics.median(r["naive"]["seconds"] for r in runs)
     suite_s = statistics.median(r["suite"]["seconds"] for r in runs)
@@ -134,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     figures = {
         "measured": datetime.now().astimezone().isoformat(timespec="seconds"),
         "command": "PYTHONPATH=src python benchmarks/bench_suite.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        # Other work on the machine competes for the CPUs: the load average says how much there was.
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(), "load_average_at_start": load_at_start},
         "notebooks": [p.name for p in notebooks],
         "jobs": args.jobs,
         "repeat": args.repeat,
@@ -143,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         "speedup": round(speedup, 2),
         "runs": [
             {"naive": {**r["naive"], "seconds": round(r["naive"]["seconds"], 2), "steps": [{**s, "seconds": round(s["seconds"], 2)} for s in r["naive"]["steps"]]},
-             "suite": {**r["suite"], "seconds": round(r["suite"]["seconds"], 2)}}
+             "suite": {**r["suite"], "seconds": round(r["suite"]["seconds"], 2)}, "load_average_after": r["load_average_after"]}
             for r in runs
         ],
     }
