@@ -138,6 +138,32 @@ def test_workbook_sheets_title_rows_and_notes_sheet(tmp_path):
     assert t["source_line"].tolist() == [3, 4, 3, 4]
 
 
+def test_empty_ids_are_missing_not_unknown_units(tmp_path):
+    # A complaint with no outlet (nullable unit_id) is kept; an empty required outlet id is "empty", not an unknown unit.
+    raw = write_raw(tmp_path, mystery="网点编号,年度,轮次,检查日期,得分\n33180101,2016,1,2016-03-05,90\n,2016,1,2016-03-05,91\n", encoding="utf-8")
+    (raw / "投诉_2016.csv").write_text(
+        "投诉编号,受理时间,被投诉网点编号,投诉渠道,业务类别,投诉原因,投诉内容,是否有责,是否重大投诉,是否越级,办结时间\n"
+        "TS1,2016-03-05 09:00:00,,95599,信用卡,收费问题,年费,否,否,否,\n"
+        "TS2,2016-03-05 10:00:00,33180101,网点,借记卡,服务态度,态度差,是,否,否,2016-03-06 10:00:00\n",
+        encoding="utf-8",
+    )
+    import analysis.clean.engine as engine
+
+    reports = clean_all(raw, tmp_path / "p", only=["outlets", "mystery_shopper"], echo=lambda s: None)
+    rej = pd.read_csv(config.rejected_dir(tmp_path / "p") / "mystery_shopper.csv", encoding="utf-8-sig", dtype=str)
+    assert rej["reason"].tolist() == ["outlet_id (网点编号): empty, but required"]
+    assert (reports["mystery_shopper"].clean, reports["mystery_shopper"].rejected) == (1, 1)
+    known = {"outlets.outlet_id": frozenset(load_table("outlets", tmp_path / "p")["outlet_id"])}
+    orig_mask = engine._mask
+    try:
+        engine._mask = lambda df, cols: df  # the masking module is not needed to check the accounting
+        res = clean_source(load_sources()["complaints"], raw, known)
+    finally:
+        engine._mask = orig_mask
+    assert (res.report.clean, res.report.rejected) == (2, 0)
+    assert res.table["unit_id"].isna().tolist() == [True, False]
+
+
 def test_keys_repeated_across_files_are_rejected(tmp_path):
     raw = write_raw(tmp_path, mystery="网点编号,年度,轮次,检查日期,得分\n33180101,2016,1,2016-03-05,90\n", encoding="utf-8")
     (raw / "神秘人检查_2016_补报.csv").write_text("网点编号,年度,轮次,检查日期,得分\n33180101,2016,1,2016-03-05,91\n", encoding="utf-8")

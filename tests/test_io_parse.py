@@ -126,6 +126,13 @@ def test_names_and_ids_are_trimmed():
     assert parse.normalize_id(pd.Series(["33180101.0", " ３３１８ "])).tolist() == ["33180101", "3318"]
 
 
+def test_empty_text_cells_are_missing():
+    # An empty CSV field (or one holding only spaces / a zero-width space) is no value, not the text "".
+    for f in (parse.normalize_text, parse.normalize_name, parse.normalize_id):
+        out = f(pd.Series(["", "  ", "\u200b", None, "x"]))
+        assert out.isna().tolist() == [True, True, True, True, False]
+
+
 # ------------------------------------------------------------------------------------- properties
 finite = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False, allow_infinity=False)
 

@@ -14,9 +14,10 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import warnings
+
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from analysis import config
 from analysis.clean.sources import Column, Source, load_sources
@@ -99,7 +100,18 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _value_schema(src: Source) -> pa.DataFrameSchema:
+def _pandera():
+    """pandera, imported on first use: it imports pyspark.pandas when pyspark is installed (the
+    optional Spark engine), which costs a second and warns about pandas 3; neither belongs in
+    every notebook that only reads clean tables."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+        import pandera.pandas as pa
+    return pa
+
+
+def _value_schema(src: Source):
+    pa = _pandera()
     cols = {}
     for name, col in src.columns.items():
         checks = []
@@ -116,7 +128,7 @@ def _add(reasons: dict[int, list[str]], idx, message: str) -> None:
 
 
 def _clean_one(
-    src: Source, raw: RawTable, sha: str, schema: pa.DataFrameSchema, known: dict[str, frozenset]
+    src: Source, raw: RawTable, sha: str, schema, known: dict[str, frozenset]
 ) -> tuple[pd.DataFrame, pd.DataFrame, FileReport]:
     mapping = src.match_headers(raw.header)
     present = set(mapping.values())
@@ -161,7 +173,7 @@ def _clean_one(
     # so a bad cell is reported once, as a parse error, not again as "empty".
     try:
         schema.validate(typed, lazy=True)
-    except pa.errors.SchemaErrors as exc:
+    except _pandera().errors.SchemaErrors as exc:
         fc = exc.failure_cases
         fc = fc[fc["index"].notna()]
         for row in fc.itertuples(index=False):

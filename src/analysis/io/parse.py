@@ -27,10 +27,12 @@ def nfkc(text: str) -> str:
 
 
 def normalize_text(values: pd.Series) -> pd.Series:
-    """NFKC, zero-width characters removed, whitespace runs collapsed, trimmed. Missing stays missing."""
+    """NFKC, zero-width characters removed, whitespace runs collapsed, trimmed. Missing stays missing,
+    and a cell that is empty after trimming is missing too (an empty CSV field is not a value)."""
     s = values.astype("string")
     s = s.str.normalize("NFKC").str.replace(_ZERO_WIDTH, "", regex=True)
-    return s.str.replace(_WS, " ", regex=True).str.strip()
+    s = s.str.replace(_WS, " ", regex=True).str.strip()
+    return s.mask(s == "")
 
 
 def normalize_name(values: pd.Series) -> pd.Series:

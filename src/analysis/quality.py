@@ -1,0 +1,198 @@
+"""Data quality of the cleaned sources: row accounting, rejection reasons, coverage, suspicious values.
+
+Everything here reads what ``clean`` wrote (the clean tables and ``clean_report.json``) and returns
+DataFrames; the data-quality notebook shows them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis import config
+from analysis.clean.engine import load_clean_report, load_table
+from analysis.clean.sources import Source, load_sources
+
+ROBUST_Z_LIMIT = 5.0  # |value - median| / (1.4826 MAD) beyond this is listed as suspicious
+JUMP_LIMIT = 0.5  # a month-end balance moving by more than 50% in a month is listed
+
+
+def accounting(processed_dir: Path | str = config.PROCESSED_DIR) -> pd.DataFrame:
+    """Per source: files, rows in, clean, rejected and the rejected share."""
+    report = load_clean_report(processed_dir)
+    rows = [
+        {
+            "source": name,
+            "title": r["title"],
+            "files": len(r["files"]),
+            "rows_in": r["rows_in"],
+            "clean": r["clean"],
+            "rejected": r["rejected"],
+        }
+        for name, r in report.items()
+    ]
+    out = pd.DataFrame(rows)
+    out["rejected_share"] = out["rejected"] / out["rows_in"].where(out["rows_in"] > 0)
+    return out
+
+
+def file_accounting(processed_dir: Path | str = config.PROCESSED_DIR) -> pd.DataFrame:
+    """Per file (or sheet): encoding, header line, rows in / clean / rejected, blank rows, ignored columns."""
+    report = load_clean_report(processed_dir)
+    rows = []
+    for name, r in report.items():
+        for f in r["files"]:
+            rows.append(
+                {
+                    "source": name,
+                    "file": f["file"],
+                    "encoding": f["encoding"] or "xlsx",
+                    "header_line": f["header_line"],
+                    "rows_in": f["rows_in"],
+                    "clean": f["clean"],
+                    "rejected": f["rejected"],
+                    "blank_rows": f["blank_rows"],
+                    "ignored_columns": ", ".join(f["ignored_columns"]),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def rejection_reasons(processed_dir: Path | str = config.PROCESSED_DIR) -> pd.DataFrame:
+    """Rejected rows by source and kind of reason, most frequent first."""
+    report = load_clean_report(processed_dir)
+    rows = [{"source": name, "reason": reason, "rows": n} for name, r in report.items() for reason, n in r["reasons"].items()]
+    if not rows:
+        return pd.DataFrame(columns=["source", "reason", "rows"])
+    return pd.DataFrame(rows).sort_values(["rows", "source"], ascending=[False, True], ignore_index=True)
+
+
+def rejected_examples(source: str, processed_dir: Path | str = config.PROCESSED_DIR, n: int = 5) -> pd.DataFrame:
+    """The first rejected rows of a source, as written to ``rejected/<source>.csv`` (texts are masked)."""
+    path = config.rejected_dir(processed_dir) / f"{source}.csv"
+    if not path.exists():
+        return pd.DataFrame(columns=["file", "line", "reason"])
+    return pd.read_csv(path, encoding="utf-8-sig", dtype=str, nrows=n, keep_default_na=False)
+
+
+def _time_column(src: Source) -> str | None:
+    for kind in ("month", "date", "datetime"):
+        for name, col in src.columns.items():
+            if col.type == kind and not col.nullable:
+                return name
+    return None
+
+
+def _unit_column(src: Source) -> str | None:
+    for name in ("outlet_id", "unit_id", "sub_branch_id"):
+        if name in src.columns:
+            return name
+    return None
+
+
+def coverage(processed_dir: Path | str = config.PROCESSED_DIR) -> pd.DataFrame:
+    """Clean records per source × sub-branch × month (long form), for every source that has both a
+    unit and a time column. Sources by year only (mystery shopper rounds, surveys) use their dates."""
+    sources = load_sources()
+    outlets = load_table("outlets", processed_dir)[["outlet_id", "sub_branch_id"]]
+    frames = []
+    for name, src in sources.items():
+        unit, when = _unit_column(src), _time_column(src)
+        if unit is None or when is None or not config.table_path(name, processed_dir).exists():
+            continue
+        t = load_table(name, processed_dir)
+        if t.empty:
+            continue
+        month = t[when] if src.columns[when].type == "month" else t[when].dt.strftime("%Y-%m")
+        if unit == "sub_branch_id":
+            sb = t[unit]
+        else:
+            sb = t[unit].map(outlets.set_index("outlet_id")["sub_branch_id"])
+        g = pd.DataFrame({"source": name, "sub_branch_id": sb, "month": month}).dropna()
+        frames.append(g.value_counts().rename("records").reset_index())
+    if not frames:
+        return pd.DataFrame(columns=["source", "sub_branch_id", "month", "records"])
+    return pd.concat(frames, ignore_index=True).sort_values(["source", "sub_branch_id", "month"], ignore_index=True)
+
+
+def coverage_gaps(cov: pd.DataFrame, processed_dir: Path | str = config.PROCESSED_DIR) -> pd.DataFrame:
+    """Sub-branch × month cells with no record in a source although the source has data for that month
+    elsewhere: a missing export, not a quiet month. Event sources only (where every unit has records
+    every month)."""
+    if cov.empty:
+        return pd.DataFrame(columns=["source", "sub_branch_id", "month"])
+    units = load_table("outlets", processed_dir)["sub_branch_id"].drop_duplicates()
+    gaps = []
+    for source, g in cov.groupby("source"):
+        months = g["month"].unique()
+        # Only sources that normally cover every unit every month (e.g. business figures, events).
+        per_month = g.groupby("month")["sub_branch_id"].nunique()
+        if per_month.median() < 0.8 * len(units):
+            continue
+        full = pd.MultiIndex.from_product([units, months], names=["sub_branch_id", "month"])
+        have = pd.MultiIndex.from_frame(g[["sub_branch_id", "month"]])
+        missing = full.difference(have)
+        if len(missing):
+            gaps.append(missing.to_frame(index=False).assign(source=source))
+    if not gaps:
+        return pd.DataFrame(columns=["source", "sub_branch_id", "month"])
+    return pd.concat(gaps, ignore_index=True)[["source", "sub_branch_id", "month"]].sort_values(["source", "sub_branch_id", "month"], ignore_index=True)
+
+
+def suspicious_values(processed_dir: Path | str = config.PROCESSED_DIR, limit: float = ROBUST_Z_LIMIT) -> pd.DataFrame:
+    """Values that passed validation but sit far from the rest of their column (robust z-score beyond
+    ``limit``), and month-end balances that jump by more than half in a month. Listed for a human to
+    check, not rejected."""
+    sources = load_sources()
+    rows = []
+    for name, src in sources.items():
+        if not config.table_path(name, processed_dir).exists():
+            continue
+        numeric = [c for c, d in src.columns.items() if d.type in ("number", "int", "percent") and c not in ("year", "round")]
+        if not numeric:
+            continue
+        t = load_table(name, processed_dir)
+        for c in numeric:
+            x = pd.to_numeric(t[c], errors="coerce").astype("float64")
+            med = x.median()
+            mad = (x - med).abs().median() * 1.4826
+            if not np.isfinite(mad) or mad == 0:
+                continue
+            z = (x - med) / mad
+            for i in np.flatnonzero((z.abs() > limit).fillna(False).to_numpy()):
+                rows.append(_suspect(name, src, t, i, c, x.iloc[i], f"far from the column median {med:,.4g} (robust z {z.iloc[i]:+.1f})", abs(z.iloc[i])))
+    rows.extend(_balance_jumps(processed_dir, sources))
+    cols = ["source", "file", "line", "unit", "column", "value", "why", "severity"]
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    return pd.DataFrame(rows, columns=cols).sort_values("severity", ascending=False, ignore_index=True)
+
+
+def _suspect(name, src, t, i, column, value, why, severity) -> dict:
+    unit_col = _unit_column(src)
+    return {
+        "source": name,
+        "file": t["source_file"].iloc[i],
+        "line": int(t["source_line"].iloc[i]),
+        "unit": t[unit_col].iloc[i] if unit_col else "",
+        "column": f"{column} ({src.columns[column].title})",
+        "value": value,
+        "why": why,
+        "severity": float(severity),
+    }
+
+
+def _balance_jumps(processed_dir, sources) -> list[dict]:
+    if "business" not in sources or not config.table_path("business", processed_dir).exists():
+        return []
+    src = sources["business"]
+    t = load_table("business", processed_dir).sort_values(["outlet_id", "month"]).reset_index(drop=True)
+    rows = []
+    for c in ("personal_deposits", "vip_customers"):
+        prev = t.groupby("outlet_id")[c].shift()
+        change = (t[c] - prev) / prev.where(prev > 0)
+        for i in np.flatnonzero((change.abs() > JUMP_LIMIT).fillna(False).to_numpy()):
+            rows.append(_suspect("business", src, t, i, c, t[c].iloc[i], f"moved {change.iloc[i]:+.0%} on the month before ({prev.iloc[i]:,.0f})", 10 * abs(change.iloc[i])))
+    return rows
