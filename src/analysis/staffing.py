@@ -147,7 +147,10 @@ def agents_needed(
     _check_rates(lam, aht)
     if lam == 0:
         return QueueMetrics(0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0)
-    n = int(math.floor(lam * aht)) + 1 if math.isinf(patience) else max(1, int(math.floor(lam * aht * 0.5)))
+    # Lower bounds: Erlang C needs n > a; with abandonment, answered calls cannot exceed what n agents
+    # serve (n mu), so answer rate <= n / a and n >= answer_rate * a.
+    a = lam * aht
+    n = int(math.floor(a)) + 1 if math.isinf(patience) else max(1, int(math.floor(answer_rate * a)))
     while n <= MAX_AGENTS:
         m = erlang_a_metrics(n, lam, aht, patience, threshold)
         if m.answer_rate >= answer_rate - 1e-12 and m.service_level >= service_level - 1e-12:

@@ -144,3 +144,53 @@ def convert(raw: pd.DataFrame, *, source_file: str = "<frame>", center: str = CE
     left_out["source_file"] = source_file
     left_out["source_line"] = line[~ok]
     return calls.reset_index(drop=True), left_out.reset_index(drop=True)
+
+
+# ------------------------------------------------------------------ what the staffing what-if needs
+def service_parameters(source: Path | str) -> dict[str, float]:
+    """Mean handle time, mean patience and the share of calls asking for an agent, from call records.
+
+    - ``aht``: mean ``ser_time`` (seconds) of served calls (AGENT with a service start);
+    - ``patience``: the maximum-likelihood estimate for exponential patience from censored waits
+      (Mandelbaum & Zeltyn): total time callers spent queueing (``q_time`` of every queued call,
+      served or not) divided by the number who hung up in the queue;
+    - ``agent_share``: calls that asked for an agent (served or queued) / all calls that are not
+      PHANTOM -- the 1999 volumes count every call entering the voice unit;
+    - ``calls``: calls that are not PHANTOM.
+    """
+    path = Path(source)
+    files = sorted(p for p in path.rglob("*.csv") if not p.name.startswith((".", "_"))) if path.is_dir() else [path]
+    raw = pd.concat([_read(f) for f in files], ignore_index=True)
+    outcome = raw["outcome"].str.strip().str.upper()
+    real = outcome != "PHANTOM"
+    queued = real & (_seconds_of_day(raw["q_start"]).fillna(NOT_SET) != NOT_SET)
+    served = (outcome == "AGENT") & (_seconds_of_day(raw["ser_start"]).fillna(NOT_SET) != NOT_SET)
+    ser_time = pd.to_numeric(raw["ser_time"], errors="coerce")
+    q_time = pd.to_numeric(raw["q_time"], errors="coerce")
+    hung_up_in_queue = int((queued & (outcome == "HANG")).sum())
+    if not served.any() or hung_up_in_queue == 0:
+        raise SourceError(path, "cannot estimate handle time and patience: no served calls or nobody hung up in the queue")
+    return {
+        "aht": float(ser_time[served].mean()),
+        "patience": float(q_time[queued].sum() / hung_up_in_queue),
+        "agent_share": float((served | queued).sum() / real.sum()),
+        "calls": int(real.sum()),
+    }
+
+
+def volumes(path: Path | str, day: str, minutes: int = 30) -> pd.DataFrame:
+    """Calls per ``minutes`` interval on ``day`` from the 1999 per-6-minute volumes
+    (columns date, interval_start, calls): ``slot`` (HH:MM), ``calls``."""
+    if minutes % 6 or not 6 <= minutes <= 1440:
+        raise ValueError(f"minutes must be a multiple of 6 (the data's interval), got {minutes}")
+    v = pd.read_csv(path, dtype={"date": str, "interval_start": str})
+    missing = {"date", "interval_start", "calls"} - set(v.columns)
+    if missing:
+        raise SourceError(path, f"missing column(s) {', '.join(sorted(missing))}", column=sorted(missing)[0])
+    d = v[v["date"] == day]
+    if d.empty:
+        raise SourceError(path, f"no volumes for {day} (the file covers {v['date'].min()} to {v['date'].max()})", column="date")
+    start = pd.to_timedelta(d["interval_start"] + ":00")
+    slot = (start.dt.total_seconds() // (minutes * 60)).astype(int) * minutes
+    out = d.groupby(slot.to_numpy())["calls"].sum()
+    return pd.DataFrame({"slot": [f"{m // 60:02d}:{m % 60:02d}" for m in out.index], "calls": out.to_numpy(dtype=float)})

@@ -182,7 +182,7 @@ def run(con, classified, keys: dict, metrics: dict, derived: dict, *, record_col
     ok = raw["reason"].isna()
     table = raw.loc[ok].drop(columns="reason")
     table = _normalise_frame(table)[[*keys, *[c for c in table.columns if c not in keys]]]
-    table = table.sort_values(list(keys), kind="stable").reset_index(drop=True)
+    table = (table.sort_values(list(keys), kind="stable") if keys else table).reset_index(drop=True)
     bad = raw.loc[~ok]
     reasons = {str(r): int(n) for r, n in bad.groupby("reason")["records"].sum().sort_index().items()}
     counts = {
