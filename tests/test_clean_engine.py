@@ -54,13 +54,14 @@ def test_mystery_shopper_accounting_and_reasons(tmp_path):
     out = tmp_path / "processed"
     reports = clean_all(raw, out, only=["mystery_shopper"], echo=lambda s: None)
     rep = reports["mystery_shopper"]
-    # 11 records after the header (line 5 is blank and not a record) + 1 cut-off record.
-    assert (rep.rows_in, rep.clean, rep.rejected) == (11, 3, 8)
+    assert list(reports) == ["outlets", "mystery_shopper"]  # the master data is cleaned first, for the id check
+    # 9 records after the header (line 5 is blank, lines 11-12 are one record) + 1 cut-off record.
+    assert (rep.rows_in, rep.clean, rep.rejected) == (10, 3, 7)
 
     table = load_table("mystery_shopper", out)
     assert table["source_line"].tolist() == [3, 4, 11]
     assert table["score"].tolist() == [92.5, 88.0, 95.0]
-    assert table["outlet_name"].iloc[2] == "城东支行 营业部"  # newline inside the quoted name collapsed
+    assert table["outlet_name"].iloc[2] == "城东支行营业部"  # the newline inside the quoted name is a stray space
     assert table["checked_on"].iloc[0] == pd.Timestamp("2016-03-05")
 
     rej = pd.read_csv(config.rejected_dir(out) / "mystery_shopper.csv", encoding="utf-8-sig", dtype=str)
@@ -74,7 +75,16 @@ def test_mystery_shopper_accounting_and_reasons(tmp_path):
     assert "cut off" in by_line[14]
     # The original text is kept for the analyst, under the canonical column names.
     assert rej.loc[rej["line"] == "6", "score"].item() == "105"
-    assert set(rep.reasons) >= {"duplicate of line N", "summary row (合计), not a record"}
+    assert rep.reasons == {
+        "score (检查得分): above the maximum 100": 1,
+        "duplicate row": 1,
+        "repeated key": 1,
+        "outlet_id (网点编号): not in outlets.outlet_id": 1,
+        "checked_on (检查日期): not a date": 1,
+        "score (检查得分): not a number": 1,
+        "summary row (合计)": 1,
+        "malformed record": 1,
+    }
 
 
 def test_utf8_and_gbk_files_give_the_same_table(tmp_path):

@@ -132,7 +132,38 @@ def _cmd_ratings(args) -> int:
     return _run_event_command(args, lambda by: ratings(args.input, args.engine, by=by, period=args.period))
 
 
-COMMANDS = ["generate", "clean", "calls", "waits", "ratings"]
+# ------------------------------------------------------------------------------------------- peers
+def _add_peers(sub) -> None:
+    p = sub.add_parser("peers", help="rank entities against their peers from a long-form file (entity, period, metric, value)")
+    p.add_argument("--input", type=Path, required=True, help="CSV or .xlsx in long form: entity, period, metric, value (Chinese headers accepted)")
+    p.add_argument("--focus", required=True, help="the entity whose rows are printed as sentences (e.g. 农行)")
+    p.add_argument("--lower-better", default="", metavar="M1,M2", help="metrics where a lower value is better (default: higher is better)")
+    p.add_argument("--out", type=Path, required=True, help="output CSV: one row per entity x metric x period")
+    p.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the printed sentences")
+
+
+def _cmd_peers(args) -> int:
+    from analysis import peers
+
+    table = peers.read_long(args.input)
+    lower = {m.strip() for m in args.lower_better.split(",") if m.strip()}
+    metrics = set(table["metric"])
+    for m in sorted(lower - metrics):
+        _warn(f"--lower-better names {m!r}, which is not a metric in {args.input} (metrics: {', '.join(sorted(metrics))})")
+    entities = list(dict.fromkeys(table["entity"]))
+    if args.focus not in entities:
+        raise InputError(f"{args.input}: focus {args.focus!r} is not an entity in the file (entities: {', '.join(entities)})")
+    result = peers.compare(table, lower & metrics)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    result[peers.OUTPUT_COLUMNS].to_csv(args.out, index=False, encoding="utf-8-sig")
+    catalogue = peers.load_catalogue()
+    for line in peers.sentences(result, args.focus, lang=args.lang, catalogue=catalogue)["sentence"]:
+        print(line)
+    print(f"{len(result):,} rows ({len(entities)} entities, {len(metrics)} metrics) written to {args.out}")
+    return 0
+
+
+COMMANDS = ["generate", "clean", "calls", "waits", "ratings", "peers"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,6 +10,7 @@ The invariant ``rows_in == clean + rejected`` holds for every file and is checke
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -65,6 +66,7 @@ class FileReport:
     blank_rows: int
     ignored_columns: list[str]
     sha256: str
+    reasons: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -123,8 +125,9 @@ def _value_schema(src: Source):
     return pa.DataFrameSchema(cols, coerce=False)
 
 
-def _add(reasons: dict[int, list[str]], idx, message: str) -> None:
-    reasons.setdefault(idx, []).append(message)
+def _add(reasons: dict[int, list[tuple[str, str]]], idx, kind: str, message: str) -> None:
+    """Record why row ``idx`` is rejected: ``kind`` is what the reports count, ``message`` names the value."""
+    reasons.setdefault(idx, []).append((kind, message))
 
 
 def _clean_one(
@@ -155,9 +158,9 @@ def _clean_one(
     if first_id is not None and n:
         firsts = original[[c for c in src.columns if src.columns[c].type in ("id", "name")]].fillna("")
         joined = firsts.apply(lambda r: " ".join(r), axis=1).map(parse.nfkc).str.lower()
-        summary = joined.str.contains("|".join(SUMMARY_TOKENS), regex=True)
-        for i in np.flatnonzero(summary.to_numpy()):
-            _add(reasons, i, "summary row (合计), not a record")
+        summary_rows = np.flatnonzero(joined.str.contains("|".join(SUMMARY_TOKENS), regex=True).to_numpy())
+    else:
+        summary_rows = np.array([], dtype=int)
 
     typed = pd.DataFrame(index=index)
     parse_failed: set[tuple[int, str]] = set()
@@ -166,7 +169,7 @@ def _clean_one(
         typed[name] = values
         if errors is not None:
             for i, msg in errors.dropna().items():
-                _add(reasons, i, f"{name} ({col.title}): {msg}")
+                _add(reasons, i, f"{name} ({col.title}): {msg.split(':')[0]}", f"{name} ({col.title}): {msg}")
                 parse_failed.add((i, name))
 
     # Value checks, all rows and columns at once. Unparseable cells are already reasons; skip them here
@@ -185,14 +188,16 @@ def _clean_one(
             if "not_nullable" in check:
                 msg = "empty, but required"
             else:
-                msg = f"{check}: {row.failure_case!r}"
-            _add(reasons, i, f"{colname} ({col.title}): {msg}")
+                value = row.failure_case.item() if hasattr(row.failure_case, "item") else row.failure_case
+                msg = f"{check}: {value!r}"
+            _add(reasons, i, f"{colname} ({col.title}): {msg.split(':')[0]}", f"{colname} ({col.title}): {msg}")
 
     for chk in src.checks:
         a, b = typed[chk.column], typed[chk.reference]
         early = (b - a).dt.total_seconds() > chk.tolerance_seconds
         for i in np.flatnonzero(early.fillna(False).to_numpy()):
-            _add(reasons, i, f"{chk.column} ({src.columns[chk.column].title}) is before {chk.reference} by more than {chk.tolerance_seconds:g} s: impossible")
+            msg = f"{chk.column} ({src.columns[chk.column].title}) is before {chk.reference} by more than {chk.tolerance_seconds:g} s: impossible"
+            _add(reasons, i, msg, msg)
 
     # Referential integrity: an outlet id that the master data does not know is not a record we can place.
     for name, target in src.references().items():
@@ -202,7 +207,10 @@ def _clean_one(
         unknown = vals.notna() & ~vals.isin(known[target])
         for i in np.flatnonzero(unknown.to_numpy()):
             if (i, name) not in parse_failed:
-                _add(reasons, i, f"{name} ({src.columns[name].title}): {vals.iloc[i]!r} is not in {target} (unknown unit)")
+                _add(reasons, i, f"{name} ({src.columns[name].title}): not in {target}", f"{name} ({src.columns[name].title}): {vals.iloc[i]!r} is not in {target} (unknown unit)")
+
+    for i in summary_rows:  # a total row is not a record: its other failures are beside the point
+        reasons[i] = [("summary row (合计)", "summary row (合计), not a record")]
 
     lines = pd.Series(raw.lines, index=index)
     # Exact duplicates (every original cell equal) and repeated keys; the first occurrence stays.
@@ -212,7 +220,7 @@ def _clean_one(
         first_line = original.fillna("\x00").groupby(list(src.columns), dropna=False, sort=False).ngroup()
         first_of = lines.groupby(first_line).transform("first")
         for i in np.flatnonzero(exact.to_numpy()):
-            _add(reasons, i, f"duplicate of line {first_of.iloc[i]}")
+            _add(reasons, i, "duplicate row", f"duplicate of line {first_of.iloc[i]}")
         if src.key:
             ok = ~index.isin(list(reasons))
             keys = typed.loc[ok, src.key].astype("string").fillna("\x00")
@@ -222,7 +230,7 @@ def _clean_one(
                 first_key_line = lines[ok].groupby(grp).transform("first")
                 for i in keys.index[dup]:
                     keytxt = ", ".join(f"{k}={typed.at[i, k]}" for k in src.key)
-                    _add(reasons, i, f"repeats the key ({keytxt}) of line {first_key_line[i]} with different values")
+                    _add(reasons, i, "repeated key", f"repeats the key ({keytxt}) of line {first_key_line[i]} with different values")
 
     bad = index.isin(list(reasons))
     mask_cols = [c for c, d in src.columns.items() if d.mask]
@@ -231,7 +239,9 @@ def _clean_one(
     clean.insert(0, "source_file", raw.label)
 
     rej = original[bad].copy()
-    rej.insert(0, "reason", pd.Series({i: "; ".join(reasons[i]) for i in np.flatnonzero(bad)}, dtype="string"))
+    rej.insert(0, "reason", pd.Series({i: "; ".join(m for _, m in reasons[i]) for i in np.flatnonzero(bad)}, dtype="string"))
+    kinds = Counter(k for i in np.flatnonzero(bad) for k in dict.fromkeys(k for k, _ in reasons[i]))
+    kinds.update("malformed record" for _ in raw.malformed)
     rej.insert(0, "line", lines[bad].astype("int64"))
     rej.insert(0, "file", raw.label)
     if raw.malformed:
@@ -255,6 +265,7 @@ def _clean_one(
         blank_rows=raw.blank_rows,
         ignored_columns=ignored,
         sha256=sha,
+        reasons=dict(kinds),
     )
     assert report.rows_in == report.clean + report.rejected, report
     return clean.reset_index(drop=True), rej.reset_index(drop=True), report
@@ -318,23 +329,16 @@ def clean_source(src: Source, raw_dir: Path | str, known: dict[str, frozenset] |
                 k = int((moved["source_file"] == fr.file).sum())
                 fr.clean -= k
                 fr.rejected += k
+                if k:
+                    fr.reasons["key repeated in another file"] = fr.reasons.get("key repeated in another file", 0) + k
             table = table[~dup].reset_index(drop=True)
     rejected = pd.concat([r for r in rejects if len(r)], ignore_index=True) if any(len(r) for r in rejects) else pd.DataFrame(columns=["file", "line", "reason"])
     report.rows_in = sum(f.rows_in for f in report.files)
     report.clean = len(table)
     report.rejected = len(rejected)
-    report.reasons = _reason_counts(rejected)
+    report.reasons = dict(sum((Counter(f.reasons) for f in report.files), Counter()).most_common())
     assert report.rows_in == report.clean + report.rejected
     return CleanResult(src, table, rejected, report)
-
-
-def _reason_counts(rejected: pd.DataFrame) -> dict[str, int]:
-    """Rejections by kind of reason (the reason text without the offending value)."""
-    if rejected.empty:
-        return {}
-    kinds = rejected["reason"].str.split("; ").explode().str.replace(r":\s*'.*$|: .*$| of line \d+$|\(\w+=.*\) of line \d+.*$", "", regex=True)
-    kinds = kinds.str.replace(r"line \d+", "line N", regex=True)
-    return {k: int(v) for k, v in kinds.value_counts().items()}
 
 
 def _empty(src: Source) -> pd.DataFrame:
@@ -367,11 +371,6 @@ def clean_all(raw_dir: Path | str = config.RAW_DIR, out_dir: Path | str = config
     referenced = {t for s in sources.values() for t in s.references().values()}
     for name in names:
         src = sources[name]
-        for target in set(src.references().values()) - set(known):
-            # Cleaning a subset (--only): take the referenced values from the last clean table.
-            ref_source, ref_col = target.split(".")
-            if config.table_path(ref_source, out_dir).exists():
-                known[target] = frozenset(load_table(ref_source, out_dir)[ref_col].dropna())
         res = clean_source(src, raw_dir, known)
         for target in referenced:
             ref_source, ref_col = target.split(".")
@@ -393,7 +392,7 @@ def clean_all(raw_dir: Path | str = config.RAW_DIR, out_dir: Path | str = config
 
 
 def _in_dependency_order(names: list[str], sources: dict[str, Source]) -> list[str]:
-    """Referenced sources first (the master data before the sources that refer to it)."""
+    """The named sources and those they refer to, referenced ones first (master data before the rest)."""
     ordered: list[str] = []
 
     def visit(n: str, stack: tuple[str, ...] = ()) -> None:
@@ -405,8 +404,7 @@ def _in_dependency_order(names: list[str], sources: dict[str, Source]) -> list[s
             ref = target.split(".")[0]
             if ref not in sources:
                 raise ValueError(f"source {n!r} refers to unknown source {ref!r}")
-            if ref in names:
-                visit(ref, stack + (n,))
+            visit(ref, stack + (n,))  # the master data is small: always clean it with its dependants
         ordered.append(n)
 
     for n in names:

@@ -158,6 +158,8 @@ def parse_datetime(values: pd.Series, *, excel_serials: bool = True) -> tuple[pd
     s = normalize_text(values)
     missing = _missing_mask(s)
     iso = _to_iso(s)
+    # Years outside 1900-2199 are typos (or ids read as compact dates), and would overflow nanoseconds.
+    iso = iso.where(iso.str.slice(0, 4).between("1900", "2199"))
     out = pd.to_datetime(iso, format="%Y-%m-%d %H:%M:%S", errors="coerce").astype("datetime64[ns]")
     frac = iso.str.contains(r"\.\d+$", na=False)
     if frac.any():

@@ -11,7 +11,7 @@ from matplotlib.ticker import FuncFormatter
 from analysis.funnel import Funnel, limit_columns
 
 _LINESTYLES = ["--", "-", ":", "-."]
-_COLORS = {"inside": "#5c5c5c", "above": "#c62828", "below": "#1f5aa6", "no exposure": "#9e9e9e"}
+_COLORS = {"inside": "#5c5c5c", "above": "#c62828", "below": "#1f5aa6", "worse": "#c62828", "better": "#2e7d32", "no exposure": "#9e9e9e"}
 
 
 def plot_funnel(
@@ -45,12 +45,18 @@ def plot_funnel(
         ax.plot(lim["exposure"], lim[hi] * scale, style, color="#8d6cab", lw=1.2, label=name)
         ax.plot(lim["exposure"], lim[lo] * scale, style, color="#8d6cab", lw=1.2)
     target_label = "目标值" if funnel.target_source == "given" else "总体水平"
-    ax.axhline(funnel.target * scale, color="#2e7d32", lw=1.2, label=f"{target_label} {_fmt(funnel.target * scale)}{'%' if percent else ''}")
+    ax.axhline(funnel.target * scale, color="#333333", lw=1.0, label=f"{target_label} {_fmt(funnel.target * scale)}{'%' if percent else ''}")
 
     u = funnel.units[funnel.units["flag"] != "no exposure"]
-    kind = u["flag"].str.split(" ").str[0]
-    for key, marker_label in (("inside", "控制限内"), ("above", "高于控制限"), ("below", "低于控制限")):
-        pts = u[kind == key]
+    side = u["flag"].str.split(" ").str[0]
+    if funnel.higher_is_better is None:
+        groups = [("inside", side == "inside", "控制限内"), ("above", side == "above", "高于控制限"), ("below", side == "below", "低于控制限")]
+    else:
+        groups = [("inside", side == "inside", "控制限内"), ("worse", u["direction"] == "worse", "差于控制限"), ("better", u["direction"] == "better", "好于控制限")]
+    colour_of = {}
+    for key, mask, marker_label in groups:
+        pts = u[mask]
+        colour_of.update({i: _COLORS[key] for i in pts.index})
         if len(pts):
             ax.scatter(pts["denominator"], pts["rate"] * scale, s=22 if key == "inside" else 34, color=_COLORS[key], alpha=0.75 if key == "inside" else 0.95, label=marker_label, zorder=3)
 
@@ -59,15 +65,24 @@ def plot_funnel(
     marks = {f"above {x * 100:g}%" for x in wider} | {f"below {x * 100:g}%" for x in wider}
     flagged = u[u["flag"].isin(marks)]
     flagged = flagged.reindex(flagged["z"].abs().sort_values(ascending=False).index).head(max_labels)
-    for row in flagged.to_dict("records"):
-        side = row["flag"].split(" ")[0]
-        ax.annotate(str(row["label"]), (row["denominator"], row["rate"] * scale), xytext=(4, 3), textcoords="offset points", fontsize=8, color=_COLORS[side])
-
     if log_x and len(u) and u["denominator"].min() > 0:
         ax.set_xscale("log")
-        plain = FuncFormatter(lambda x, _: f"{x:,.0f}")
-        ax.xaxis.set_major_formatter(plain)
+    _set_ylim(ax, funnel, u, levels, scale)
+    _label_points(ax, flagged, scale, colour_of)
+
+    if ax.get_xscale() == "log":
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
         ax.xaxis.set_minor_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}" if _leading_digit(x) in (2, 5) else ""))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=8, loc="best")
+    return ax
+
+
+def _set_ylim(ax, funnel: Funnel, u, levels, scale: float) -> None:
+    lim = funnel.limits
     curves = lim[[c for level in levels for c in limit_columns(level)]].to_numpy() * scale
     values = np.concatenate([curves.ravel(), (u["rate"] * scale).to_numpy(), [funnel.target * scale]])
     values = values[np.isfinite(values)]
@@ -77,12 +92,37 @@ def plot_funnel(
     if funnel.kind == "binomial":
         ymax = min(ymax, funnel.per * scale + pad)
     ax.set_ylim(ymin, ymax)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    ax.legend(fontsize=8, loc="best")
-    return ax
+
+
+_OFFSETS = [(5, 4, "left"), (5, -12, "left"), (-5, 4, "right"), (-5, -12, "right"), (5, 16, "left"), (5, -24, "left")]
+
+
+def _label_points(ax, rows, scale: float, colour_of: dict) -> None:
+    """Name the points, trying a few offsets so labels do not sit on each other."""
+    if rows.empty:
+        return
+    ax.figure.canvas.draw()  # the transforms are final only once the limits are set
+    fontsize = 8
+    px = fontsize * ax.figure.dpi / 72
+    placed: list[tuple[float, float, float, float]] = []
+    for idx, row in rows.iterrows():
+        x, y = ax.transData.transform((row["denominator"], row["rate"] * scale))
+        text = str(row["label"])
+        width = sum(px if ord(ch) > 0x2E80 else px * 0.55 for ch in text)
+        choice = _OFFSETS[0]
+        for dx, dy, ha in _OFFSETS:
+            x0 = x + dx if ha == "left" else x + dx - width
+            box = (x0, y + dy, x0 + width, y + dy + px)
+            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+                choice = (dx, dy, ha)
+                placed.append(box)
+                break
+        else:
+            dx, dy, ha = choice
+            x0 = x + dx
+            placed.append((x0, y + dy, x0 + width, y + dy + px))
+        dx, dy, ha = choice
+        ax.annotate(text, (row["denominator"], row["rate"] * scale), xytext=(dx * 72 / ax.figure.dpi, dy * 72 / ax.figure.dpi), textcoords="offset points", fontsize=fontsize, ha=ha, color=colour_of.get(idx, "#333333"))
 
 
 def _leading_digit(x: float) -> int:
