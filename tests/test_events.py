@@ -505,7 +505,20 @@ def test_write_large_calls_is_chunked_deterministic_and_exercises_every_rule(tmp
     r = quiet(calls, a)
     assert r.counts["records"] == 25_000 and r.counts["rejected"] > 0 and r.counts["skew_clamped"] > 0
     assert r.table["unresolved"].sum() > 0 and set(r.table["center"]) == {"95599", "credit_card"}
-    with pytest.raises(FileExistsError):
+    with pytest.raises(ValueError, match="holds other files"):
         (tmp_path / "c").mkdir()
         (tmp_path / "c" / "keep.txt").write_text("x")
         write_large_calls(tmp_path / "c", rows=10)
+
+
+def test_cli_generate_large_then_calls(tmp_path, capsys):
+    out = tmp_path / "large"
+    assert run_cli("generate", "--scale", "large", "--out", str(out), "--rows", "2500", "--seed", "3") == 0
+    assert [p.name for p in out.iterdir()] == ["part-00000.parquet"]
+    assert run_cli("calls", "--input", str(out), "--out", str(tmp_path / "c.csv")) == 0
+    t = pd.read_csv(tmp_path / "c.csv", encoding="utf-8-sig")
+    rejected = tmp_path / "c.rejected.csv"
+    n_rejected = len(pd.read_csv(rejected, encoding="utf-8-sig")) if rejected.exists() else 0
+    assert t["records"].sum() + n_rejected == 2500
+    assert run_cli("generate", "--scale", "large", "--rows", "10") == 2  # refuses to write into data/raw (other files there)
+    assert "holds other files" in capsys.readouterr().err

@@ -41,7 +41,7 @@ def write_large_calls(out: Path | str, seed: int = 2016, rows: int = 10_000_000,
     if out.exists():
         others = [p for p in out.iterdir() if not (p.name.startswith("part-") and p.suffix == ".parquet")]
         if others:
-            raise FileExistsError(f"{out} exists and holds other files ({others[0].name}, ...): choose an empty or new folder")
+            raise ValueError(f"{out} exists and holds other files ({others[0].name}, ...): choose an empty or new folder for the large call records")
         shutil.rmtree(out)
     out.mkdir(parents=True)
     for k, start in enumerate(range(0, rows, chunk_rows)):
