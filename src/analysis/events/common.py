@@ -164,7 +164,8 @@ class EventResult:
         text = f"{c['records']:,} records = {c['used']:,} used + {c['rejected']:,} rejected"
         if c.get("excluded"):
             text += f" + {c['excluded']:,} excluded"
-        text += f"; {c['skew_clamped']:,} waits between -{SKEW_TOLERANCE_S} s and 0 counted as 0 (clock skew)"
+        if "skew_clamped" in self.table.columns:
+            text += f"; {c['skew_clamped']:,} waits between -{SKEW_TOLERANCE_S} s and 0 counted as 0 (clock skew)"
         return text
 
 

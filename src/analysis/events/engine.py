@@ -115,13 +115,37 @@ def spark_session():
             "spark.ui.showConsoleProgress": "false",
             "spark.sql.session.timeZone": "UTC",
             "spark.sql.shuffle.partitions": "8",
+            "spark.sql.legacy.parquet.nanosAsLong": "true",  # pandas writes TIMESTAMP(NANOS): see _spark_nanos_to_micros
         }
+        log_options = f"-Dlog4j2.configurationFile=file:{_quiet_log4j_config()}"
+        defaults["spark.driver.extraJavaOptions"] = log_options  # the JVM's own start-up chatter
         for key, value in {**defaults, **spark_conf_from_env()}.items():
             builder = builder.config(key, value)
         session = builder.getOrCreate()
         session.sparkContext.setLogLevel("ERROR")
     session.conf.set("spark.sql.session.timeZone", "UTC")
+    session.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
     return session
+
+
+_LOG4J = """status = error
+rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n
+"""
+
+
+def _quiet_log4j_config() -> Path:
+    """A log4j2 configuration showing Spark errors only (written once to the temp folder): a local
+    session otherwise prints its start-up warnings into notebooks and terminals."""
+    path = Path(tempfile.gettempdir()) / "analysis-spark-log4j2.properties"
+    if not path.exists() or path.read_text() != _LOG4J:
+        path.write_text(_LOG4J)
+    return path
 
 
 @contextlib.contextmanager
@@ -263,13 +287,39 @@ def _from_files(con, files: list[Path], fmt: str):
     if con.name == "pyspark":
         reader = con._session.read
         if fmt == "parquet":
-            frame = reader.parquet(*names)
+            frame = _spark_read_parquet(reader, files)
         else:
             frame = reader.csv(names, header=True, inferSchema=False, encoding="UTF-8", multiLine=True, escape='"')
         return _spark_view(con, frame)
     if fmt == "parquet":
         return con.read_parquet(names, union_by_name=True)
     return con.read_csv(names, all_varchar=True, header=True, union_by_name=True)
+
+
+def _spark_read_parquet(reader, files: list[Path]):
+    """Read Parquet files on Spark. Spark cannot read TIMESTAMP(NANOS) (what pandas writes by
+    default) as a timestamp: the session reads it as a long (``spark.sql.legacy.parquet.nanosAsLong``)
+    and it is turned back here into a microsecond timestamp (nanoseconds below a microsecond are
+    dropped; waits count whole seconds anyway). Files are grouped by which columns are nanoseconds,
+    so a folder mixing resolutions still reads."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from pyspark.sql import functions as F
+
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for f in files:
+        nanos = tuple(x.name for x in pq.read_schema(f) if pa.types.is_timestamp(x.type) and x.type.unit == "ns")
+        groups.setdefault(nanos, []).append(str(f))
+    frames = []
+    for nanos, names in groups.items():
+        frame = reader.parquet(*names)
+        for name in nanos:
+            frame = frame.withColumn(name, F.timestamp_micros(F.floor(F.col(name) / 1000).cast("long")))
+        frames.append(frame)
+    out = frames[0]
+    for frame in frames[1:]:
+        out = out.unionByName(frame, allowMissingColumns=True)
+    return out
 
 
 def _spark_view(con, frame):

@@ -40,7 +40,7 @@ TITLES = {
     "mean_wait_answered": "接通前平均等待（秒）", "answer_rate_target": "接通率目标", "service_level_target": "服务水平目标",
     "answer_rate_met": "接通率达标", "service_level_met": "服务水平达标", "days": "天数", "days_answer_met": "接通率达标天数",
     "days_service_met": "服务水平达标天数", "transactions": "交易笔数", "rated": "评价笔数", "rating_rate": "评价率",
-    "satisfied": "满意笔数", "satisfaction": "满意度", "calls": "来电", "offered_calls": "转人工来电（估）",
+    "satisfied": "满意笔数", "satisfaction": "满意度", "outlets": "网点数", "calls": "来电", "offered_calls": "转人工来电（估）",
     "offered_load": "话务量（爱尔兰）", "agents_a": "所需坐席（Erlang A）", "answer_rate_a": "接通率（A）",
     "service_level_a": "20秒服务水平（A）", "abandon_a": "放弃率（A）", "agents_c": "所需坐席（Erlang C）",
     "service_level_c": "20秒服务水平（C）", "answer_rate_a_at_c": "按C配置时的接通率（A）",
@@ -59,10 +59,13 @@ class Finding:
     table: pd.DataFrame
     show: list[str] = field(default_factory=list)  # columns to display (default: all)
     extra: dict = field(default_factory=dict)  # anything else a figure needs (targets, ...)
+    limit: int | None = None  # rows shown in the notebook (the export has them all)
 
-    def display_frame(self) -> pd.DataFrame:
+    def display_frame(self, limit: int | None = None) -> pd.DataFrame:
         cols = self.show or list(self.table.columns)
         d = self.table[cols].copy()
+        if limit:
+            d = d.head(limit)
         for c in d.columns:
             if c == "date":
                 d[c] = pd.to_datetime(d[c]).dt.strftime("%Y-%m-%d")
@@ -75,7 +78,7 @@ class Finding:
         return d.rename(columns=TITLES)
 
     def styled(self):
-        d = self.display_frame()
+        d = self.display_frame(self.limit)
         cols = self.show or list(self.table.columns)
         fmt = {}
         for c in cols:
@@ -89,7 +92,10 @@ class Finding:
         return d.style.format(fmt).hide(axis="index")
 
     def _repr_html_(self) -> str:
-        return f"<p>{html.escape(self.sentence)}</p>" + self.styled().to_html()
+        note = ""
+        if self.limit and len(self.table) > self.limit:
+            note = f"<p><small>表中仅列出前 {self.limit} 行（共 {len(self.table)} 行），完整表格见导出的 Excel。</small></p>"
+        return f"<p>{html.escape(self.sentence)}</p>" + self.styled().to_html() + note
 
     def __str__(self) -> str:
         return self.sentence
@@ -150,8 +156,9 @@ def _quiet(fn, *args, **kwargs):
 
 
 # ------------------------------------------------------------------------------ 06 waiting times
-def waits_by_outlet(ctx, target_minutes: float = WAIT_TARGET_MINUTES, engine: str = "duckdb") -> Finding:
-    """Per outlet over the period: tickets, mean and p90 wait, share over 10 minutes, target met."""
+def waits_by_outlet(ctx, target_minutes: float = WAIT_TARGET_MINUTES, engine: str = "duckdb", *, top: int = 20) -> Finding:
+    """Per outlet over the period: tickets, mean and p90 wait, share over 10 minutes, target met
+    (longest waits first; the notebook lists the ``top`` longest, the export all outlets)."""
     from analysis.events.queues import waits
 
     path = _source(ctx, "queue_tickets")
@@ -164,27 +171,60 @@ def waits_by_outlet(ctx, target_minutes: float = WAIT_TARGET_MINUTES, engine: st
         return Finding(f"{period_zh(ctx.period)}：排队叫号数据中没有这一期间的记录。", t)
     worst = t.iloc[0]
     whole = total.iloc[0]
+    missed = t.loc[~t["meets_target"], "outlet_name"].tolist()
     sentence = (
         f"{period_zh(ctx.period)}全行共取号 {int(whole['tickets']):,} 笔，平均等候 {whole['mean_wait']:.1f} 分钟，"
         f"{_pct(whole['share_over_10min'])} 的客户等候超过 10 分钟；{len(t)} 个网点中 {int(t['meets_target'].sum())} 个"
         f"达到“平均等候不超过 {target_minutes:g} 分钟”的目标。等候最长的是{worst['outlet_name']}："
         f"平均 {worst['mean_wait']:.1f} 分钟，90% 的客户在 {worst['p90_wait']:.1f} 分钟内被叫号。"
     )
+    if 0 < len(missed) <= 5:
+        sentence += f"未达标的网点：{'、'.join(missed)}。"
     show = ["outlet_name", "sub_branch_name", "tickets", "called", "mean_wait", "p90_wait", "share_over_10min", "meets_target"]
-    return Finding(sentence, t, show, {"target": target_minutes, "whole": whole})
+    return Finding(sentence, t, show, {"target": target_minutes, "whole": whole}, limit=top)
+
+
+def waits_by_sub_branch(outlets: Finding) -> Finding:
+    """The outlets pooled by sub-branch (ratios of sums: every ticket counts once; the 90th
+    percentile cannot be pooled and is left out)."""
+    t = outlets.table
+    target = outlets.extra["target"]
+    g = (
+        t.assign(wait_min=t["mean_wait"] * t["called"], sub_branch_name=t["sub_branch_name"].replace("", "（未知支行）"))
+        .groupby("sub_branch_name", sort=True)
+        .agg(outlets=("outlet_id", "size"), tickets=("tickets", "sum"), called=("called", "sum"), wait_min=("wait_min", "sum"), over_10min=("over_10min", "sum"))
+        .reset_index()
+    )
+    g["mean_wait"] = g["wait_min"] / g["called"]
+    g["share_over_10min"] = g["over_10min"] / g["called"]
+    g["meets_target"] = g["mean_wait"] <= target
+    g = g.drop(columns="wait_min").sort_values("mean_wait", ascending=False, kind="stable").reset_index(drop=True)
+    if g.empty:
+        return Finding("没有记录。", g)
+    worst, best = g.iloc[0], g.iloc[-1]
+    sentence = (
+        f"按支行汇总：{len(g)} 个支行中 {int(g['meets_target'].sum())} 个平均等候不超过 {target:g} 分钟；"
+        f"最长的是{worst['sub_branch_name']}（{worst['mean_wait']:.1f} 分钟，超 10 分钟 {_pct(worst['share_over_10min'])}），"
+        f"最短的是{best['sub_branch_name']}（{best['mean_wait']:.1f} 分钟）。"
+    )
+    return Finding(sentence, g, ["sub_branch_name", "outlets", "tickets", "mean_wait", "share_over_10min", "meets_target"], {"target": target})
 
 
 def waits_by_business_type(ctx, engine: str = "duckdb") -> Finding:
-    """Per outlet x business type over the period (mean wait, p90, share over 10 minutes)."""
+    """Whole bank by business type (high counter, low counter, VIP), with every outlet x business
+    type in ``extra["by_outlet"]`` (for the figure and the export)."""
     from analysis.events.queues import waits
 
     path = _source(ctx, "queue_tickets")
-    t = _with_names(_quiet(waits, path, engine, by=["outlet_id", "business_type"], period=ctx.period).table, ctx.processed_dir)
-    kinds = _quiet(waits, path, engine, by=["business_type"], period=ctx.period).table.sort_values("mean_wait", ascending=False)
+    per = _with_names(_quiet(waits, path, engine, by=["outlet_id", "business_type"], period=ctx.period).table, ctx.processed_dir)
+    kinds = _quiet(waits, path, engine, by=["business_type"], period=ctx.period).table
+    order = {k: i for i, k in enumerate(BUSINESS_ZH)}
+    kinds = kinds.sort_values("business_type", key=lambda s: s.map(order).fillna(len(order))).reset_index(drop=True)
     parts = [f"{BUSINESS_ZH.get(r.business_type, r.business_type)}平均 {r.mean_wait:.1f} 分钟（超 10 分钟 {_pct(r.share_over_10min)}）" for r in kinds.itertuples()]
     sentence = f"{period_zh(ctx.period)}按业务类型：" + "，".join(parts) + "。" if parts else "没有记录。"
-    show = ["outlet_name", "business_type", "tickets", "mean_wait", "p90_wait", "share_over_10min"]
-    return Finding(sentence, t.sort_values(["outlet_name", "business_type"]).reset_index(drop=True), show, {"by_type": kinds})
+    per = per.sort_values(["sub_branch_name", "outlet_name", "business_type"]).reset_index(drop=True)
+    outlet_view = Finding(sentence, per, ["outlet_name", "sub_branch_name", "business_type", "tickets", "mean_wait", "p90_wait", "share_over_10min"])
+    return Finding(sentence, kinds, ["business_type", "tickets", "called", "mean_wait", "p90_wait", "share_over_10min"], {"by_outlet": outlet_view})
 
 
 def waits_heatmap(ctx, engine: str = "duckdb") -> Finding:
@@ -389,8 +429,9 @@ def staffing_check(whatif: Finding, patience: float = 1e9) -> Finding:
 
 
 # ------------------------------------------------------------------------------ 08 teller ratings
-def ratings_by_outlet(ctx, target: float = SATISFACTION_TARGET, engine: str = "duckdb") -> Finding:
-    """Per outlet over the period: transactions, rating rate, satisfaction, against the target."""
+def ratings_by_outlet(ctx, target: float = SATISFACTION_TARGET, engine: str = "duckdb", *, top: int = 20) -> Finding:
+    """Per outlet over the period: transactions, rating rate, satisfaction, against the target
+    (lowest satisfaction first; the notebook lists the ``top`` lowest, the export all outlets)."""
     from analysis.events.tellers import ratings
 
     path = _source(ctx, "teller_ratings")
@@ -402,14 +443,38 @@ def ratings_by_outlet(ctx, target: float = SATISFACTION_TARGET, engine: str = "d
         return Finding(f"{period_zh(ctx.period)}：没有柜员评价记录。", t)
     w = whole.iloc[0]
     low = t.iloc[0]
-    low_rate = t.sort_values("rating_rate").iloc[0]
+    low_rate = t.sort_values("rating_rate", kind="stable").iloc[0]
     sentence = (
         f"{period_zh(ctx.period)}全行柜面交易 {int(w['transactions']):,} 笔，评价率 {_pct(w['rating_rate'])}，满意度 {_pct(w['satisfaction'])}"
-        f"（目标 {target:.0%}）；{len(t)} 个网点中 {int(t['meets_target'].sum())} 个达标。满意度最低的是{low['outlet_name']}（{_pct(low['satisfaction'])}），"
-        f"评价率最低的是{low_rate['outlet_name']}（{_pct(low_rate['rating_rate'])}）。"
+        f"（目标 {target:.0%}）；{len(t)} 个网点中 {int(t['meets_target'].sum())} 个达标。满意度最低的是{low['outlet_name']}（{_pct(low['satisfaction'])}，"
+        f"{int(low['rated']):,} 笔评价），评价率最低的是{low_rate['outlet_name']}（{_pct(low_rate['rating_rate'])}）。"
     )
     show = ["outlet_name", "sub_branch_name", "transactions", "rated", "rating_rate", "satisfied", "satisfaction", "meets_target"]
-    return Finding(sentence, t, show, {"target": target, "whole": w})
+    return Finding(sentence, t, show, {"target": target, "whole": w}, limit=top)
+
+
+def ratings_by_sub_branch(outlets: Finding) -> Finding:
+    """The outlets pooled by sub-branch (ratios of sums)."""
+    t = outlets.table
+    target = outlets.extra["target"]
+    g = (
+        t.assign(sub_branch_name=t["sub_branch_name"].replace("", "（未知支行）"))
+        .groupby("sub_branch_name", sort=True)
+        .agg(outlets=("outlet_id", "size"), transactions=("transactions", "sum"), rated=("rated", "sum"), satisfied=("satisfied", "sum"))
+        .reset_index()
+    )
+    g["rating_rate"] = g["rated"] / g["transactions"]
+    g["satisfaction"] = g["satisfied"] / g["rated"]
+    g["meets_target"] = g["satisfaction"] >= target
+    g = g.sort_values("satisfaction", kind="stable").reset_index(drop=True)
+    if g.empty:
+        return Finding("没有记录。", g)
+    low, high = g.iloc[0], g.iloc[-1]
+    sentence = (
+        f"按支行汇总：{len(g)} 个支行中 {int(g['meets_target'].sum())} 个满意度达到 {target:.0%}；"
+        f"最低的是{low['sub_branch_name']}（{_pct(low['satisfaction'])}），最高的是{high['sub_branch_name']}（{_pct(high['satisfaction'])}）。"
+    )
+    return Finding(sentence, g, ["sub_branch_name", "outlets", "transactions", "rating_rate", "satisfaction", "meets_target"], {"target": target})
 
 
 def satisfaction_funnel(finding: Finding):

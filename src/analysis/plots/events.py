@@ -24,42 +24,44 @@ def _names(table: pd.DataFrame) -> pd.Series:
 
 
 # ------------------------------------------------------------------------------------ waiting times
-def outlet_wait_bars(table: pd.DataFrame, target: float = 10, ax=None):
-    """Mean wait per outlet (bars, red when above the target) with the share over 10 minutes."""
-    d = table.sort_values("mean_wait")
+def outlet_wait_bars(table: pd.DataFrame, target: float = 10, ax=None, *, top: int = 20):
+    """Mean wait of the ``top`` outlets with the longest waits (bars, red above the target), with
+    the share of customers over 10 minutes."""
+    d = table.sort_values("mean_wait", ascending=False).head(top).iloc[::-1]
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 0.42 * len(d) + 1.4))
+        _, ax = plt.subplots(figsize=(8.5, 0.36 * len(d) + 1.4))
     colors = [STATUS_COLORS["met"] if v <= target else STATUS_COLORS["missed"] for v in d["mean_wait"]]
     y = np.arange(len(d))
     ax.barh(y, d["mean_wait"], color=colors)
-    ax.set_yticks(y, _names(d))
+    ax.set_yticks(y, _names(d), fontsize=8 if len(d) > 12 else 10)
     for yi, (m, s) in enumerate(zip(d["mean_wait"], d["share_over_10min"])):
-        ax.text(m, yi, f"  {m:.1f} 分钟，超10分钟 {s:.0%}", va="center", fontsize=8)
+        ax.text(m, yi, f"  {m:.1f} 分钟，超10分钟 {s:.0%}", va="center", fontsize=7.5)
     ax.axvline(target, **TARGET_STYLE, label=f"目标：平均不超过 {target:g} 分钟")
-    ax.set_xlim(0, max(target, d["mean_wait"].max()) * 1.45)
+    ax.set_xlim(0, max(target, d["mean_wait"].max()) * 1.5)
     ax.set_xlabel("平均等候（分钟）")
     ax.grid(axis="y", visible=False)
     ax.legend(loc="lower right", fontsize=8)
-    ax.set_title("各网点平均等候时间")
+    shown = f"等候最长的 {len(d)} 个网点" if len(table) > len(d) else "各网点"
+    ax.set_title(f"{shown}平均等候时间")
     return ax
 
 
-def business_type_bars(table: pd.DataFrame, target: float = 10, ax=None):
-    """Mean wait per outlet and business type (grouped bars) against the target."""
-    p = table.pivot_table(index="outlet_name" if "outlet_name" in table else "outlet_id", columns="business_type", values="mean_wait")
-    p = p[[c for c in BUSINESS if c in p.columns] + [c for c in p.columns if c not in BUSINESS]]
+def business_type_boxes(table: pd.DataFrame, target: float = 10, ax=None):
+    """The outlets' mean waits per business type (one box each; a dot per outlet) against the target."""
+    kinds = [k for k in BUSINESS if k in set(table["business_type"])] + sorted(set(table["business_type"]) - set(BUSINESS))
     if ax is None:
-        _, ax = plt.subplots(figsize=(max(7, 1.3 * len(p) + 2), 4.5))
-    width = 0.8 / max(1, p.shape[1])
-    x = np.arange(len(p))
-    for i, col in enumerate(p.columns):
-        ax.bar(x + (i - (p.shape[1] - 1) / 2) * width, p[col], width, label=BUSINESS.get(col, col), color=PALETTE[i % len(PALETTE)])
+        _, ax = plt.subplots(figsize=(7.5, 4.2))
+    data = [table.loc[table["business_type"] == k, "mean_wait"].dropna().to_numpy() for k in kinds]
+    ax.boxplot(data, widths=0.5, showfliers=False, medianprops={"color": "black"})
+    rng = np.random.default_rng(0)
+    for i, (k, values) in enumerate(zip(kinds, data), start=1):
+        ax.scatter(i + rng.uniform(-0.18, 0.18, len(values)), values, s=9, alpha=0.55, color=PALETTE[(i - 1) % len(PALETTE)], zorder=3)
     ax.axhline(target, **TARGET_STYLE, label=f"目标 {target:g} 分钟")
-    ax.set_xticks(x, p.index, rotation=20, ha="right")
-    ax.set_ylabel("平均等候（分钟）")
+    ax.set_xticks(range(1, len(kinds) + 1), [BUSINESS.get(k, k) for k in kinds])
+    ax.set_ylabel("网点平均等候（分钟）")
     ax.grid(axis="x", visible=False)
-    ax.legend(fontsize=8, ncols=4)
-    ax.set_title("各网点分业务类型平均等候")
+    ax.legend(fontsize=8)
+    ax.set_title("各业务类型的网点平均等候（每点一个网点）")
     return ax
 
 
@@ -189,23 +191,25 @@ def staffing_chart(plan: pd.DataFrame, ax=None):
 
 
 # ------------------------------------------------------------------------------------ teller ratings
-def outlet_rating_bars(table: pd.DataFrame, target: float = 0.90, ax=None):
-    """Satisfaction per outlet (bars, red below the target) with the rating rate (markers)."""
-    d = table.sort_values("satisfaction")
+def outlet_rating_bars(table: pd.DataFrame, target: float = 0.90, ax=None, *, top: int = 20):
+    """Satisfaction of the ``top`` outlets with the lowest satisfaction (bars, red below the target),
+    with their rating rate (markers)."""
+    d = table.sort_values("satisfaction").head(top).iloc[::-1]
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 0.42 * len(d) + 1.4))
+        _, ax = plt.subplots(figsize=(8.5, 0.36 * len(d) + 1.4))
     y = np.arange(len(d))
     colors = [STATUS_COLORS["met"] if v >= target else STATUS_COLORS["missed"] for v in d["satisfaction"].fillna(0)]
     ax.barh(y, d["satisfaction"] * 100, color=colors, label="满意度")
-    ax.plot(d["rating_rate"] * 100, y, "D", color="#1f5aa6", markersize=5, label="评价率")
+    ax.plot(d["rating_rate"] * 100, y, "D", color="#1f5aa6", markersize=4, label="评价率")
     ax.axvline(target * 100, **TARGET_STYLE, label=f"满意度目标 {target:.0%}")
-    ax.set_yticks(y, _names(d))
+    ax.set_yticks(y, _names(d), fontsize=8 if len(d) > 12 else 10)
     ax.xaxis.set_major_formatter(PercentFormatter())
     low = np.nanmin([d["satisfaction"].min(), d["rating_rate"].min()]) * 100
     ax.set_xlim(max(0, low - 10), 100)
     ax.grid(axis="y", visible=False)
     ax.legend(fontsize=8, loc="lower right")
-    ax.set_title("各网点柜员服务满意度与评价率")
+    shown = f"满意度最低的 {len(d)} 个网点" if len(table) > len(d) else "各网点"
+    ax.set_title(f"{shown}：柜员服务满意度与评价率")
     return ax
 
 
