@@ -132,6 +132,34 @@ def _cmd_ratings(args) -> int:
     return _run_event_command(args, lambda by: ratings(args.input, args.engine, by=by, period=args.period))
 
 
+# ----------------------------------------------------------------------------------------- targets
+def _add_targets(sub) -> None:
+    p = sub.add_parser("targets", help="campaign targets: actual, target, gap, projection and status")
+    p.add_argument("--period", default=config.DEFAULT_PERIOD, help="2016, 2016-06 or 2016Q2 (default: %(default)s)")
+    p.add_argument("--processed", type=Path, default=config.PROCESSED_DIR, help="clean tables (default: data/processed)")
+    p.add_argument("--targets", type=Path, default=config.TARGETS_DIR / "campaign-2016.yaml", help="targets file (default: targets/campaign-2016.yaml)")
+    p.add_argument("--sub-branch", help="judge every target for this sub-branch alone")
+    p.add_argument("--out", type=Path, required=True, help="CSV file to write (one row per target and scope)")
+
+
+def _cmd_targets(args) -> int:
+    from analysis import targets
+    from analysis.periods import Period
+
+    if not args.processed.is_dir():
+        raise InputError(f"{args.processed}: no such folder of clean tables (run `python -m analysis clean`)")
+    result = targets.evaluate(args.targets, Period.parse(args.period), args.processed, sub_branch=args.sub_branch)
+    table = result.table
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(args.out, index=False, encoding="utf-8-sig")
+    for _, row in table[table["status"] == "n/a"].iterrows():
+        _warn(f"target {row['target_id']} ({row['scope_label'] or row['scope']}): n/a: {row['note']}")
+    print(targets.compact_text(table, result.period))
+    counts = targets.status_counts(table)
+    print("  ".join(f"{k}: {v}" for k, v in counts.items()) + f"  ->  {args.out}")
+    return 0
+
+
 # ------------------------------------------------------------------------------------------- peers
 def _add_peers(sub) -> None:
     p = sub.add_parser("peers", help="rank entities against their peers from a long-form file (entity, period, metric, value)")
@@ -163,7 +191,39 @@ def _cmd_peers(args) -> int:
     return 0
 
 
-COMMANDS = ["generate", "clean", "calls", "waits", "ratings", "peers"]
+# -------------------------------------------------------------------------------------- complaints
+def _add_complaints(sub) -> None:
+    p = sub.add_parser(
+        "complaints",
+        help="read any complaint export through a column mapping: clean masked Parquet, rejected rows, counts",
+        description="Read a complaint export (CSV or .xlsx) into the canonical complaint fields, mask personal data, "
+        "and write complaints.parquet, rejected.csv, by_category.csv and by_unit.csv. Every record is either "
+        "clean or rejected with its line and reason.",
+    )
+    p.add_argument("--input", type=Path, required=True, metavar="FILE", help="the export (CSV in any usual encoding, or .xlsx)")
+    p.add_argument("--mapping", metavar="MAP", default=None,
+                   help="a mapping name in mappings/ (e.g. cfpb_classic, cfpb_snake) or a path to a mapping YAML; "
+                   "default: the bank's own layout (the Chinese headers of sources/complaints.yaml)")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+
+
+def _cmd_complaints(args) -> int:
+    from analysis.complaints.load import load_complaints, write_outputs
+    from analysis.complaints.mapping import load_mapping
+
+    mapping = load_mapping(args.mapping)
+    res = load_complaints(args.input, mapping)
+    for w in res.warnings:
+        _warn(w)
+    paths = write_outputs(res, args.out)
+    print(f"{args.input.name} ({mapping.name}: {mapping.title}): {res.summary()}")
+    for kind, n in sorted(res.reasons.items(), key=lambda kv: -kv[1]):
+        print(f"  rejected: {n:>6,}  {kind}")
+    print(f"written to {args.out}: " + ", ".join(p.name for p in paths.values()))
+    return 0
+
+
+COMMANDS = ["generate", "clean", "calls", "waits", "ratings", "peers", "complaints", "targets"]
 
 
 def build_parser() -> argparse.ArgumentParser:

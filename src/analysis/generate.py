@@ -572,9 +572,11 @@ def satisfaction_scores(bank: Bank) -> pd.DataFrame:
     for year, sc in ((2015, s15), (2016, s16)):
         resp = (outlets_per_sub * 38 + rng.integers(-20, 40, n)).clip(150, 400)
         sd = (6 + (96 - sc) * 0.45 + rng.normal(0, 0.8, n)).clip(6, 14)
+        share = (0.5 + (sc - 75) * 0.03 + rng.normal(0, 0.01, n)).clip(0.5, 0.99)  # respondents answering 满意 or better
         for i in range(n):
             rows.append({"sub_branch_id": s.sub_branch_id.iat[i], "sub_branch_name": s.name.iat[i], "year": year,
-                         "respondents": int(resp[i]), "score": round(float(sc[i]), 2), "score_sd": round(float(sd[i]), 2)})
+                         "respondents": int(resp[i]), "score": round(float(sc[i]), 2), "score_sd": round(float(sd[i]), 2),
+                         "satisfied_share": round(float(share[i]), 3)})
     return pd.DataFrame(rows)
 
 
@@ -583,10 +585,12 @@ def write_satisfaction(bank: Bank, out: Path, sample: Sample) -> None:
     sat = satisfaction_scores(bank)
     path = out / "客户满意度调查结果.xlsx"
     wb = _Workbook(path, "客户满意度调查结果")
-    headers = {2015: ["支行号", "支行", "调查年度", "样本量", "满意度", "标准差"], 2016: ["支行编号", "支行名称", "年度", "有效样本量", "满意度得分", "得分标准差"]}
+    headers = {2015: ["支行号", "支行", "调查年度", "样本量", "满意度", "标准差", "满意率"], 2016: ["支行编号", "支行名称", "年度", "有效样本量", "满意度得分", "得分标准差", "满意客户占比"]}
     for year in YEARS:
         part = sat[sat["year"] == year]
-        rows = [[r.sub_branch_id, r.sub_branch_name, year, r.respondents, r.score, r.score_sd] for r in part.itertuples()]
+        # The satisfied share is a fraction in 2015 and a "85.3%" string in 2016, as exports differ.
+        share = (lambda v: v) if year == 2015 else (lambda v: f"{v * 100:.1f}%")
+        rows = [[r.sub_branch_id, r.sub_branch_name, year, r.respondents, r.score, r.score_sd, share(r.satisfied_share)] for r in part.itertuples()]
         if year == 2016:
             rows[4][4] = _fullwidth(f"{rows[4][4]:.2f}")  # typed in full-width mode: valid
         wb.sheet(f"{year}年度", headers[year], rows, widths={1: 14})
@@ -594,6 +598,7 @@ def write_satisfaction(bank: Bank, out: Path, sample: Sample) -> None:
     sample.files.append(FileInfo(path.name, "satisfaction", "xlsx", len(sat), [
         "one sheet per year, headers differ (支行号/满意度 in 2015, 支行编号/满意度得分 in 2016)",
         "ids written as text", "one 2016 score with full-width digits (valid)",
+        "satisfied share as a fraction (0.853) in 2015 and as a percentage string (85.3%) in 2016",
     ]))
 
 
@@ -1455,7 +1460,10 @@ def _readme(sample: Sample, bank: Bank) -> str:
     lines = [
         "# The bundled sample bank (synthetic)",
         "",
-        f"Every file in this folder is **synthetic**: a fictional city branch ({BANK_NAME}) with {len(bank.subs)} sub-branches "
+        "Two files here are real public figures, not generated: `同业对标_2015.csv` and",
+        "`cbirc_bank_complaint_bulletins_2020-2022_part.csv` (sources in `README-real-data.md`).",
+        "",
+        f"Every other file is **synthetic**: a fictional city branch ({BANK_NAME}) with {len(bank.subs)} sub-branches "
         f"and {len(bank.outlets)} outlets, written by `analysis.generate` with seed {sample.seed}. No real customer, outlet or",
         "figure is in it; names, mobile numbers, ID numbers and card numbers in complaint texts are random (with valid checksums,",
         "so the masking is exercised). Regenerate byte for byte with:",

@@ -25,7 +25,7 @@ readable); spans never cut a group, so a number inside a longer number is not a 
 - mainland mobile number: 11 digits ``1[3-9]x xxxx xxxx``, alone or after a country code ``86``/
   ``0086`` (``+86 138...``, ``008613812345678``). Kept: first 3 and last 4: ``138****5678``.
 
-Amounts (``5,000元``, ``12 000.50``), dates (``2016年3月5日``, ``2016-03-05``), counts, 6-digit codes,
+Amounts (``5,000元``, ``12 000.50``, the decimals of ``0.4032818618598956``), dates (``2016年3月5日``, ``2016-03-05``), counts, 6-digit codes,
 ticket numbers and any number failing the check digit / Luhn test are left alone.
 
 E-mail addresses: the local part keeps its first character: ``z***@example.com``.
@@ -44,6 +44,8 @@ is precise and conservative; the surname list is data (``resources/surnames.txt`
 - A full name after 客户 (``客户王小明来电``) only when the name is followed by punctuation, the end
   of the text, a number, or a word that commonly follows a name (来电, 致电, 反映, 投诉, 称, 表示,
   要求, 电话, 手机, 在, 于, 到, 的, ...): ``客户高度不满`` is not a name.
+- A bare full name opening a clause (at the start, or after punctuation or a space) and followed by a
+  reporting verb or a bracket: ``王建国反映`` -> ``王**反映``, ``：张伟（手机...）`` -> ``：张*（手机...）``.
 - Already anonymised forms (``李某``, ``王某某``, ``客户某某``) stay: the given name may not be 某.
 - A given name never contains a function character (的, 了, 是, 在, 不, 称, 说, ...), so ``客户于是
   投诉`` stays. When the "surname" of a full name before an honorific is itself a preposition that is
@@ -93,7 +95,8 @@ _DIGITS_FULLWIDTH = "０１２３４５６７８９"
 # barrier no span crosses (this makes masking idempotent).
 _GROUP = r"[0-9*]*[0-9](?:[0-9*]*[0-9])?\**(?:[Xx](?![A-Za-z0-9]))?|\*+"
 _SEP = r"[ \-]{1,3}"
-_RUN = re.compile(rf"(?<![0-9*])(?:{_GROUP})(?:{_SEP}(?:{_GROUP}))*")
+# Not after "<digit>.": the decimals of a number (0.4032818618598956) are not a number of their own.
+_RUN = re.compile(rf"(?<![0-9*])(?<![0-9]\.)(?:{_GROUP})(?:{_SEP}(?:{_GROUP}))*")
 _GROUP_RE = re.compile(_GROUP)
 
 PROVINCES = frozenset(
@@ -253,7 +256,8 @@ def _mask_emails(text: str) -> str:
 
 # ------------------------------------------------------------------------------------------- names
 HONORIFICS = ("先生", "女士", "小姐", "太太", "夫人", "老师", "师傅", "阿姨", "大爷", "大妈", "大姐", "大哥", "同志",
-              "经理", "主任", "行长", "科长", "处长", "局长", "老板", "律师", "医生", "警官", "总")
+              "经理", "主任", "科长", "处长", "局长", "老板", "律师", "医生", "警官")
+# (行长 and 总 are left out: 火车站支行长春路 and 车站总台 would read as names.)
 LABELS = ("客户姓名", "姓名", "户名", "联系人", "投诉人", "来电人", "来访人", "持卡人", "申请人", "当事人", "借款人",
           "收款人", "代理人", "委托人", "本人", "柜员", "大堂经理", "客户经理", "理财经理", "工作人员")
 # Two-character words that start with a surname character but are not names (客户高度不满, 客户方面表示).
@@ -261,14 +265,17 @@ NOT_NAMES = frozenset("方面 高度 余额 金额 关系 安全 明确 明显 �
                       "于是 向我 向其 向本 司法 司机 管理 管辖 车辆 花费 武汉 江苏 宁波 常州 温州 邢台 段时 孔明 景区 "
                       "曾经 曾多 解释 解决 查询 查看 查到 连续 谈话 单位 单据 房贷 房屋 房产 宋体 计算 任务 任何 华为 "
                       "容易 尚未 燕郊 左右 高兴 高速 卫生 龙岗 米兰 全国 全款 全部 储蓄 蓝色 柳州 韦氏 卓越 杜绝 简单 "
-                      "应该 詹姆 邱县 宫颈 冷静 柴油 邵阳 易方 易购 郁闷".split())
+                      "应该 詹姆 邱县 宫颈 冷静 柴油 邵阳 易方 易购 郁闷 周末 周一 周二 周三 周四 周五 周六 周日 何时 何处 "
+                      "董事 高管 高层 金卡 金融 金条 马上 黄金 白金 钱款 石油 林业 田地 江城 龙卡 万元 千元 百元".split())
 # Words that commonly follow a name; a given name ends before them.
 FOLLOWERS = ("来电", "致电", "来访", "来行", "到行", "前来", "反映", "反应", "投诉", "称", "表示", "认为", "要求", "希望",
              "电话", "手机", "联系", "身份证", "证件", "卡号", "账号", "名下", "本人", "持", "办理", "前往", "在", "于",
              "到", "的", "因", "对", "向", "说", "等", "与", "和", "及", "通过", "使用", "已", "未", "多次", "再次",
-             "态度", "服务", "没有", "拒绝", "告知", "解释", "让", "给", "帮", "工作", "遭遇", "发现", "收到", "告知", "咨询", "申请", "之", "家", "一")
+             "态度", "服务", "没有", "拒绝", "告知", "解释", "让", "给", "帮", "工作", "遭遇", "发现", "收到", "告知", "咨询", "申请", "之")
+# Verbs that, right after a clause-opening name, make it a person: 王建国反映..., 张伟投诉...
+CLAUSE_VERBS = ("反映", "反应", "投诉", "称", "来电", "致电", "来访", "来信", "表示", "要求", "认为", "持")
 # Characters that never start or continue a given name (function words, 某 of anonymised forms).
-STOP = "某的了是在不也就都对从向因被把已未又再还很要称说到去来将和与及等为让请由给跟同之其这那我你他她它们老该此并但而或即于以所着过会能可没无非每各本经理员行户电话号码卡"
+STOP = "某的了是在不也就都对从向因被把已未又再还很要称说到去来将和与及等为让请由给跟同之其这那我你他她它们老该此并但而或即于以所着过会能可没无非每各本经理员行户电话号码卡支站"
 AMBIGUOUS_SURNAMES = "于向"
 
 _CJK = "\u4e00-\u9fff"
@@ -283,7 +290,7 @@ def surnames() -> tuple[str, ...]:
 
 
 @cache
-def _name_patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern, re.Pattern]:
+def _name_patterns() -> tuple[re.Pattern, ...]:
     sn = surnames()
     singles = "".join(s for s in sn if len(s) == 1)
     compounds = "|".join(s for s in sn if len(s) > 1)
@@ -301,7 +308,10 @@ def _name_patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern, re.Pattern]:
     labelled_greedy = re.compile(rf"(?:{labels})[:：]?\s?(?=(?P<sur>{sur})(?P<given>{g}{{1,2}})(?![{MASK}]))")
     # 客户 + name followed by a boundary only.
     customer = re.compile(rf"客户[:：]?\s?(?=(?P<sur>{sur})(?P<given>{g}{{1,2}}?)(?![{MASK}])(?={end}))")
-    return honorific, labelled, labelled_greedy, customer
+    # A bare name opening a clause, followed by a reporting verb or a bracket: 王建国反映, 张伟（手机...）.
+    strong = "|".join(CLAUSE_VERBS)
+    clause = re.compile(rf"(?:^|(?<=[，。：:；;！？、\s（(“\"]))(?P<sur>{sur})(?P<given>{g}{{1,2}}?)(?![{MASK}])(?=(?:{strong}|[（(]))")
+    return honorific, labelled, labelled_greedy, customer, clause
 
 
 def _is_word(m: re.Match) -> bool:
@@ -311,9 +321,9 @@ def _is_word(m: re.Match) -> bool:
 
 
 def _mask_names(text: str) -> str:
-    honorific, labelled, labelled_greedy, customer = _name_patterns()
+    honorific, labelled, labelled_greedy, customer, clause = _name_patterns()
     spans: list[tuple[int, int]] = []
-    for rx in (labelled, customer):
+    for rx in (labelled, customer, clause):
         spans += [m.span("given") for m in rx.finditer(text) if not _is_word(m)]
     covered = {p for a, b in spans for p in range(a, b)}
     for m in labelled_greedy.finditer(text):
@@ -382,3 +392,51 @@ def find_personal_numbers(text: str) -> list[str]:
     """
     view = text.translate(_VIEW)
     return ["".join(view[p] for p in positions) for positions, _, _ in _number_spans(view)]
+
+
+def _texts_of(path) -> list[str]:
+    """The text a file carries, for :func:`scan_outputs` (images in notebooks are skipped)."""
+    import json
+    from pathlib import Path
+
+    from analysis.io.encoding import decode_bytes
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        df = pd.read_parquet(path)
+        return [" | ".join(df[c].astype("string").fillna("")) for c in df.columns] + [" | ".join(map(str, df.columns))]
+    if suffix in (".xlsx", ".xlsm"):
+        from openpyxl import load_workbook
+
+        wb = load_workbook(path, read_only=True, data_only=True)
+        try:
+            return [" | ".join("" if v is None else str(v) for row in ws.iter_rows(values_only=True) for v in row) for ws in wb.worksheets]
+        finally:
+            wb.close()
+    text, _ = decode_bytes(path.read_bytes(), str(path))
+    if suffix == ".ipynb":
+        nb = json.loads(text)
+        out = []
+        for cell in nb.get("cells", []):
+            out.append("".join(cell.get("source", "")))
+            for o in cell.get("outputs", []):
+                out.append("".join(o.get("text", "")))
+                for mime, data in o.get("data", {}).items():
+                    if not mime.startswith("image/"):
+                        out.append(data if isinstance(data, str) else "".join(data))
+        return out
+    return [text]
+
+
+def scan_outputs(paths) -> list[tuple[str, str]]:
+    """Personal numbers (resident ID, mobile, bank card) found in files: ``[(file, number), ...]``.
+
+    Reads Parquet (every column as text), Excel, notebooks (sources and text outputs) and any text
+    file (CSV, HTML, JSON; UTF-8 or GB18030). An empty list means nothing personal survived.
+    """
+    found = []
+    for p in paths:
+        for text in _texts_of(p):
+            found += [(str(p), n) for n in find_personal_numbers(text)]
+    return found

@@ -17,6 +17,8 @@ from analysis.clean.sources import Source, load_sources
 
 ROBUST_Z_LIMIT = 5.0  # |value - median| / (1.4826 MAD) beyond this is listed as suspicious
 JUMP_LIMIT = 0.5  # a month-end balance moving by more than 50% in a month is listed
+GROUP_COLUMNS = ("outlet_id", "sub_branch_id", "unit_id", "entity", "bank", "metric")  # "the same unit"
+MIN_GROUP = 6  # fewer values than this say nothing about what is usual
 
 
 def accounting(processed_dir: Path | str = config.PROCESSED_DIR) -> pd.DataFrame:
@@ -119,18 +121,16 @@ def coverage(processed_dir: Path | str = config.PROCESSED_DIR) -> pd.DataFrame:
 
 def coverage_gaps(cov: pd.DataFrame, processed_dir: Path | str = config.PROCESSED_DIR) -> pd.DataFrame:
     """Sub-branch × month cells with no record in a source although the source has data for that month
-    elsewhere: a missing export, not a quiet month. Event sources only (where every unit has records
-    every month)."""
+    elsewhere: a missing export, not a quiet month. Only sources declared ``coverage: monthly``."""
     if cov.empty:
         return pd.DataFrame(columns=["source", "sub_branch_id", "month"])
     units = load_table("outlets", processed_dir)["sub_branch_id"].drop_duplicates()
+    sources = load_sources()
     gaps = []
     for source, g in cov.groupby("source"):
-        months = g["month"].unique()
-        # Only sources that normally cover every unit every month (e.g. business figures, events).
-        per_month = g.groupby("month")["sub_branch_id"].nunique()
-        if per_month.median() < 0.8 * len(units):
+        if sources[source].coverage != "monthly":  # sparse sources (complaints, media) have quiet months
             continue
+        months = g["month"].unique()
         full = pd.MultiIndex.from_product([units, months], names=["sub_branch_id", "month"])
         have = pd.MultiIndex.from_frame(g[["sub_branch_id", "month"]])
         missing = full.difference(have)
@@ -142,9 +142,9 @@ def coverage_gaps(cov: pd.DataFrame, processed_dir: Path | str = config.PROCESSE
 
 
 def suspicious_values(processed_dir: Path | str = config.PROCESSED_DIR, limit: float = ROBUST_Z_LIMIT) -> pd.DataFrame:
-    """Values that passed validation but sit far from the rest of their column (robust z-score beyond
-    ``limit``), and month-end balances that jump by more than half in a month. Listed for a human to
-    check, not rejected."""
+    """Values that passed validation but sit far from the same unit's other values in that column
+    (robust z-score beyond ``limit``), and month-end balances that jump by more than half in a month.
+    Listed for a human to check, not rejected."""
     sources = load_sources()
     rows = []
     for name, src in sources.items():
@@ -154,15 +154,22 @@ def suspicious_values(processed_dir: Path | str = config.PROCESSED_DIR, limit: f
         if not numeric:
             continue
         t = load_table(name, processed_dir)
+        # A big flagship outlet is not an outlier: compare each value with the same unit's other values
+        # (and, in long-form tables, the same metric's).
+        keys = [c for c in GROUP_COLUMNS if c in t]
+        groups = t.groupby(keys, sort=False, dropna=False).indices.values() if keys else [np.arange(len(t))]
         for c in numeric:
-            x = pd.to_numeric(t[c], errors="coerce").astype("float64")
-            med = x.median()
-            mad = (x - med).abs().median() * 1.4826
-            if not np.isfinite(mad) or mad == 0:
-                continue
-            z = (x - med) / mad
-            for i in np.flatnonzero((z.abs() > limit).fillna(False).to_numpy()):
-                rows.append(_suspect(name, src, t, i, c, x.iloc[i], f"far from the column median {med:,.4g} (robust z {z.iloc[i]:+.1f})", abs(z.iloc[i])))
+            x_all = pd.to_numeric(t[c], errors="coerce").astype("float64")
+            for idx in groups:
+                x = x_all.iloc[idx]
+                med = x.median()
+                mad = (x - med).abs().median() * 1.4826
+                if x.notna().sum() < MIN_GROUP or not np.isfinite(mad) or mad == 0:
+                    continue
+                z = (x - med) / mad
+                for j in np.flatnonzero((z.abs() > limit).fillna(False).to_numpy()):
+                    i = int(idx[j])
+                    rows.append(_suspect(name, src, t, i, c, x_all.iloc[i], f"far from the same unit's median {med:,.4g} (robust z {z.iloc[j]:+.1f})", abs(z.iloc[j])))
     rows.extend(_balance_jumps(processed_dir, sources))
     cols = ["source", "file", "line", "unit", "column", "value", "why", "severity"]
     if not rows:
@@ -196,3 +203,16 @@ def _balance_jumps(processed_dir, sources) -> list[dict]:
         for i in np.flatnonzero((change.abs() > JUMP_LIMIT).fillna(False).to_numpy()):
             rows.append(_suspect("business", src, t, i, c, t[c].iloc[i], f"moved {change.iloc[i]:+.0%} on the month before ({prev.iloc[i]:,.0f})", 10 * abs(change.iloc[i])))
     return rows
+
+
+def summary(acc: pd.DataFrame) -> str:
+    """One paragraph for the reader: how much was read, kept and rejected."""
+    total, clean, rejected = int(acc["rows_in"].sum()), int(acc["clean"].sum()), int(acc["rejected"].sum())
+    worst = acc.sort_values("rejected_share", ascending=False).iloc[0]
+    text = (
+        f"{len(acc)} 个数据源共读入 **{total:,}** 行：**{clean:,}** 行通过清洗，**{rejected:,}** 行被剔除"
+        f"（{rejected / total:.2%}），每一行都附原因写入 `rejected/<数据源>.csv`，读入 = 通过 + 剔除，无一遗漏。"
+    )
+    if rejected:
+        text += f" 剔除比例最高的是{worst['title']}（{worst['source']}）：{int(worst['rejected']):,} / {int(worst['rows_in']):,} 行。"
+    return text

@@ -31,6 +31,8 @@ def load_model(path: Path | str, model: type[M]) -> M:
         raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    except ValueError as exc:  # PyYAML's own constructors, e.g. an impossible date such as 2016-13-31
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
     try:

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import warnings
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -102,12 +103,18 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _pandera():
-    """pandera, imported on first use: it imports pyspark.pandas when pyspark is installed (the
-    optional Spark engine), which costs a second and warns about pandas 3; neither belongs in
-    every notebook that only reads clean tables."""
+@contextmanager
+def _quiet_pyspark():
+    """pandera imports pyspark.pandas when pyspark is installed (the optional Spark engine), which
+    warns that pyspark does not support pandas 3. pandera does not use it here; keep it quiet."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+        yield
+
+
+def _pandera():
+    """pandera, imported on first use (it costs a second; notebooks that only read clean tables skip it)."""
+    with _quiet_pyspark():
         import pandera.pandas as pa
     return pa
 
@@ -175,7 +182,8 @@ def _clean_one(
     # Value checks, all rows and columns at once. Unparseable cells are already reasons; skip them here
     # so a bad cell is reported once, as a parse error, not again as "empty".
     try:
-        schema.validate(typed, lazy=True)
+        with _quiet_pyspark():
+            schema.validate(typed, lazy=True)
     except _pandera().errors.SchemaErrors as exc:
         fc = exc.failure_cases
         fc = fc[fc["index"].notna()]

@@ -65,6 +65,7 @@ class Source(BaseModel):
     columns: dict[str, Column]
     checks: list[NotBefore] = Field(default_factory=list)
     optional: bool = False  # a missing source is reported, not an error
+    coverage: Literal["none", "monthly"] = Field(default="none", description="monthly: every unit should have records every month (gaps are reported)")
 
     @field_validator("name")
     @classmethod

@@ -94,6 +94,8 @@ def parse_percent(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     has_pct = s.str.endswith("%", na=False) | s.str.endswith("％", na=False)
     stripped = s.where(~has_pct, s.str.rstrip("%％").str.strip())
     num, errors = parse_number(stripped)
+    lone_sign = has_pct & _missing_mask(stripped)  # "%" alone is not an empty cell
+    errors[lone_sign] = "x"
     errors[errors.notna()] = "not a percentage: " + s[errors.notna()].map(repr)
     bare = num.notna() & ~has_pct
     points = bool((num[bare].abs() > 1.5).any())

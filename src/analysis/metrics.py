@@ -1,0 +1,449 @@
+"""The metrics that campaign targets are set on: a closed registry, each computed from the clean tables.
+
+A target (``targets/*.yaml``) names one metric by id. Every metric here is a function
+
+    compute(data: Data, window: Period, sel: Selection, params: dict) -> Measure
+
+that measures the metric over ``window`` (1 January to the window's last month) for the units that
+``sel`` selects (the whole bank, one call centre, the urban or county outlets, one sub-branch), and
+returns the value together with what the target logic needs to judge it:
+
+- ``series``: the monthly numerator and denominator (value of a month = num / den), for the trend;
+- ``n`` and ``sd`` when the value is a sample mean (a survey, mystery-shopper checks), so the target
+  can tell "met" from "met within noise";
+- ``count`` and ``exposure`` when the value is a count of events (complaints) tested as a rate;
+- ``units``: one value per outlet (and snapshot month) for rules about every outlet.
+
+Which metrics are samples and which are exact (a census of every event) is part of the definition:
+
+| metric | value | uncertainty |
+| --- | --- | --- |
+| outlet_wait_mean | Σ(called × mean wait) / Σ called, minutes (``analysis.events.waits_table``) | exact: every ticket |
+| call_answer_rate | Σ answered / Σ offered (``analysis.events.calls_table``) | exact: every call |
+| call_service_level | Σ answered within the threshold (20 s) / Σ offered | exact: every call |
+| teller_satisfaction | Σ satisfied / Σ rated (``analysis.events.ratings_table``) | exact: every rating |
+| mystery_shopper_mean | mean of every check in the window | sample: sd of checks / √checks |
+| service_test_score | mean of the outlets' average check scores | sample: sd of outlet averages / √outlets |
+| satisfaction_score | survey mean pooled over sub-branches, weighted by respondents | sample: pooled sd / √respondents |
+| complaints_95599 | 95599-channel complaints per 10,000 financial transactions | count: Poisson |
+| award_count | outlets holding an award (百佳 / 千佳 ...) in the window's year | exact count |
+| lobby_staff | lobby staff (主任 + 经理 + 副理 + 引导员) per outlet at each quarter-end snapshot | exact |
+| approval_time | approval processing time (plan 5) | no data in the bank's exports |
+
+Yearly tables (satisfaction, campaign awards) give the value recorded for the window's year, whatever
+the window's last month: they have no monthly series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis import config
+from analysis.periods import Period
+
+
+class NoData(Exception):
+    """The metric cannot be measured for this window and scope; the message says why."""
+
+
+# ------------------------------------------------------------------------------------ selections
+@dataclass(frozen=True)
+class Selection:
+    """Which units a measure covers. ``None`` means "no restriction" (the whole bank)."""
+
+    label: str = "全行"
+    kind: str = "bank"  # bank | center | area | sub_branch
+    outlets: frozenset[str] | None = None
+    sub_branches: frozenset[str] | None = None
+    center: str | None = None
+
+    @property
+    def is_bank(self) -> bool:
+        return self.outlets is None and self.sub_branches is None
+
+
+AREA_LABELS = {"urban": "市区网点", "county": "县域网点"}
+CENTER_LABELS = {"95599": "95599客服中心", "credit_card": "信用卡客服中心"}
+
+
+# ---------------------------------------------------------------------------------------- data
+class Data:
+    """The clean tables of one processed folder, loaded once and cached; and the event aggregates.
+
+    Event aggregates come from ``analysis.events`` (``calls_table``, ``waits_table``,
+    ``ratings_table``), run on the clean Parquet file of the source.
+    """
+
+    def __init__(self, processed_dir: Path | str = config.PROCESSED_DIR, *, engine: str = "duckdb"):
+        self.processed_dir = Path(processed_dir)
+        self.engine = engine
+        self._cache: dict[object, pd.DataFrame] = {}
+
+    def table(self, name: str) -> pd.DataFrame:
+        if name not in self._cache:
+            path = config.table_path(name, self.processed_dir)
+            if not path.exists():
+                raise NoData(f"no clean table {name!r} in {self.processed_dir} (run `python -m analysis clean`)")
+            self._cache[name] = pd.read_parquet(path)
+        return self._cache[name]
+
+    def _events(self, key: object, fn_name: str, source: str, **kwargs) -> pd.DataFrame:
+        if key not in self._cache:
+            path = config.table_path(source, self.processed_dir)
+            if not path.exists():
+                raise NoData(f"no clean table {source!r} in {self.processed_dir} (run `python -m analysis clean`)")
+            import importlib
+
+            try:
+                events = importlib.import_module("analysis.events")
+            except ModuleNotFoundError as exc:  # the events module itself absent; a missing dependency inside it still fails loudly
+                if exc.name != "analysis.events":
+                    raise
+                raise NoData("analysis.events is not available: the event-log metrics cannot be computed") from None
+            self._cache[key] = getattr(events, fn_name)(path, **kwargs)
+        return self._cache[key]
+
+    def calls(self, threshold: int = 20) -> pd.DataFrame:
+        """center, date, offered, answered, answered_in_threshold, abandoned, ... per centre and day."""
+        return self._events(("calls", threshold), "calls_table", "calls", engine=self.engine, threshold=threshold, short_abandon=0)
+
+    def waits(self) -> pd.DataFrame:
+        """outlet_id, date, business_type, tickets, called, mean_wait (minutes, over called tickets), p90_wait, ..."""
+        return self._events("waits", "waits_table", "queue_tickets", engine=self.engine)
+
+    def ratings(self) -> pd.DataFrame:
+        """outlet_id, month, transactions, rated, rating_rate, satisfied, satisfaction."""
+        return self._events("ratings", "ratings_table", "teller_ratings", engine=self.engine)
+
+    def outlets(self) -> pd.DataFrame:
+        return self.table("outlets")
+
+
+# ------------------------------------------------------------------------------------- measures
+@dataclass
+class Measure:
+    """A metric measured over a window for a selection (see the module docstring)."""
+
+    value: float
+    kind: str  # ratio | mean | rate | count | units
+    n: float | None = None  # sample size (mean kind)
+    sd: float | None = None  # sample standard deviation (mean kind)
+    count: float | None = None  # events counted (rate kind)
+    exposure: float | None = None  # exposure the count is divided by (rate kind); None = time only
+    series: pd.DataFrame | None = None  # month (YYYY-MM), num, den
+    units: pd.DataFrame | None = None  # outlet_id, month, value (units kind)
+    note: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def se(self) -> float | None:
+        if self.kind != "mean" or self.n is None or self.sd is None or not self.n > 1:
+            return None
+        return float(self.sd) / float(np.sqrt(self.n))
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    id: str
+    title: str  # Chinese label for reports
+    title_en: str
+    unit: str  # share | minutes | points | per10k | count | outlets
+    better: str  # higher | lower
+    scopes: frozenset[str]  # which selection kinds make sense: bank, center, area, sub_branch
+    compute: Callable[[Data, Period, Selection, dict], Measure] | None
+    params: dict = field(default_factory=dict)  # allowed parameters and their defaults
+    description: str = ""
+
+
+# --------------------------------------------------------------------------------------- helpers
+def _month_of(values: pd.Series) -> pd.Series:
+    """YYYY-MM of dates, timestamps, or strings already shaped like months."""
+    s = pd.Series(values)
+    if s.dtype == "string" or s.dtype == object:
+        text = s.astype("string")
+        if text.dropna().str.fullmatch(r"\d{4}-\d{2}").all():
+            return text
+    return pd.to_datetime(s).dt.strftime("%Y-%m").astype("string")
+
+
+def _in_window(months: pd.Series, window: Period) -> pd.Series:
+    return months.isin(window.months)
+
+
+def _restrict_outlets(df: pd.DataFrame, sel: Selection, column: str = "outlet_id") -> pd.DataFrame:
+    if sel.outlets is None:
+        return df
+    return df[df[column].astype("string").isin(sel.outlets)]
+
+
+def _series(df: pd.DataFrame, num: str, den: str) -> pd.DataFrame:
+    out = df.groupby("month", sort=True)[[num, den]].sum().reset_index()
+    out.columns = ["month", "num", "den"]
+    return out
+
+
+def _ratio_measure(df: pd.DataFrame, num: str, den: str, what: str) -> Measure:
+    s = _series(df, num, den)
+    total_den = float(s["den"].sum())
+    if total_den <= 0:
+        raise NoData(f"no {what} in the window")
+    return Measure(value=float(s["num"].sum()) / total_den, kind="ratio", series=s, extra={"den": total_den})
+
+
+def _scope_outlet_ids(data: Data, sel: Selection) -> pd.Series:
+    outlets = data.outlets()
+    ids = outlets["outlet_id"].astype("string")
+    if sel.outlets is not None:
+        ids = ids[ids.isin(sel.outlets)]
+    return ids.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------- metrics
+def outlet_wait_mean(data: Data, window: Period, sel: Selection, params: dict) -> Measure:
+    w = data.waits()
+    w = w.assign(month=_month_of(w["date"]))
+    w = _restrict_outlets(w[_in_window(w["month"], window)], sel)
+    if params.get("business_type"):
+        w = w[w["business_type"] == params["business_type"]]
+    # mean_wait is over the tickets whose customer was called (``called``); customers who left have no wait
+    weight = "called" if "called" in w.columns else "tickets"
+    w = w[w[weight].fillna(0).gt(0) & w["mean_wait"].notna()]
+    w = w.assign(wait_total=w[weight].astype("float64") * w["mean_wait"].astype("float64"), weight=w[weight].astype("float64"))
+    m = _ratio_measure(w, "wait_total", "weight", "called queue tickets")
+    m.note = f"{int(m.extra['den']):,} 张已叫号排队票"
+    return m
+
+
+def _calls(data: Data, window: Period, sel: Selection, params: dict) -> pd.DataFrame:
+    if sel.center is None:
+        raise NoData("call metrics need a call centre in the scope (center: 95599 or credit_card)")
+    c = data.calls(int(params.get("threshold", 20)))
+    c = c[c["center"].astype("string") == sel.center]
+    c = c.assign(month=_month_of(c["date"]))
+    c = c[_in_window(c["month"], window)]
+    return c.assign(**{k: c[k].astype("float64") for k in ("offered", "answered", "answered_in_threshold")})
+
+
+def call_answer_rate(data: Data, window: Period, sel: Selection, params: dict) -> Measure:
+    m = _ratio_measure(_calls(data, window, sel, params), "answered", "offered", "calls offered to an agent")
+    m.note = f"{int(m.extra['den']):,} 通转人工来电"
+    return m
+
+
+def call_service_level(data: Data, window: Period, sel: Selection, params: dict) -> Measure:
+    m = _ratio_measure(_calls(data, window, sel, params), "answered_in_threshold", "offered", "calls offered to an agent")
+    m.note = f"{int(m.extra['den']):,} 通转人工来电，{int(params.get('threshold', 20))} 秒内接通"
+    return m
+
+
+def teller_satisfaction(data: Data, window: Period, sel: Selection, params: dict) -> Measure:
+    r = data.ratings()
+    r = r.assign(month=_month_of(r["month"]))
+    r = _restrict_outlets(r[_in_window(r["month"], window)], sel)
+    r = r.assign(satisfied=r["satisfied"].astype("float64"), rated=r["rated"].astype("float64"))
+    m = _ratio_measure(r, "satisfied", "rated", "rated transactions")
+    m.note = f"{int(m.extra['den']):,} 笔评价"
+    return m
+
+
+def _checks(data: Data, window: Period, sel: Selection) -> pd.DataFrame:
+    """Mystery-shopper checks in the window. A check's month is its date's; without a date, the last
+    month of its round's quarter (round r -> month 3r)."""
+    ms = data.table("mystery_shopper")
+    by_round = ms["year"].astype("Int64").astype("string") + "-" + (3 * ms["round"].astype("Int64")).astype("string").str.zfill(2)
+    dated = ms["checked_on"].notna()
+    month = by_round.copy()
+    month[dated] = pd.to_datetime(ms.loc[dated, "checked_on"]).dt.strftime("%Y-%m")
+    ms = ms.assign(month=month.astype("string"), score=ms["score"].astype("float64"), one=1.0)
+    ms = _restrict_outlets(ms[_in_window(ms["month"], window)], sel)
+    if ms.empty:
+        raise NoData("no mystery-shopper checks in the window")
+    return ms
+
+
+def mystery_shopper_mean(data: Data, window: Period, sel: Selection, params: dict) -> Measure:
+    ms = _checks(data, window, sel)
+    n = len(ms)
+    sd = float(ms["score"].std(ddof=1)) if n > 1 else None
+    return Measure(value=float(ms["score"].mean()), kind="mean", n=n, sd=sd, series=_series(ms, "score", "one"),
+                   note=f"{n} 次检查，{ms['outlet_id'].nunique()} 个网点")
+
+
+def service_test_score(data: Data, window: Period, sel: Selection, params: dict) -> Measure:
+    ms = _checks(data, window, sel)
+    per_outlet = ms.groupby("outlet_id")["score"].mean()
+    n = len(per_outlet)
+    sd = float(per_outlet.std(ddof=1)) if n > 1 else None
+    units = pd.DataFrame({"outlet_id": per_outlet.index.astype("string"), "month": window.last_month_label, "value": per_outlet.to_numpy()})
+    return Measure(value=float(per_outlet.mean()), kind="mean", n=n, sd=sd, series=_series(ms, "score", "one"), units=units,
+                   note=f"{n} 个网点的检查均分（{len(ms)} 次检查）")
+
+
+def satisfaction_score(data: Data, window: Period, sel: Selection, params: dict) -> Measure:
+    s = data.table("satisfaction")
+    s = s[s["year"].astype("Int64") == window.year]
+    if sel.sub_branches is not None:
+        s = s[s["sub_branch_id"].astype("string").isin(sel.sub_branches)]
+    if s.empty:
+        raise NoData(f"no satisfaction survey for {window.year}")
+    n_i = s["respondents"].astype("float64").to_numpy()
+    m_i = s["score"].astype("float64").to_numpy()
+    sd_i = s["score_sd"].astype("float64").to_numpy() if "score_sd" in s else np.full(len(s), np.nan)
+    note = ""
+    if np.isnan(sd_i).any():
+        known = sd_i[~np.isnan(sd_i)]
+        if known.size:
+            sd_i = np.where(np.isnan(sd_i), float(np.median(known)), sd_i)
+            note = f"; {int(np.isnan(s['score_sd'].astype('float64')).sum())} 个支行缺标准差，按其余支行中位数估计"
+        else:
+            sd_i = None
+            note = "; 无标准差，按精确值处理"
+    total = n_i.sum()
+    mean = float((n_i * m_i).sum() / total)
+    sd = None
+    if sd_i is not None and total > 1:
+        # pooled over all respondents: within-sub-branch spread plus the spread of sub-branch means
+        ss = ((n_i - 1) * sd_i**2).sum() + (n_i * (m_i - mean) ** 2).sum()
+        sd = float(np.sqrt(ss / (total - 1)))
+    return Measure(value=mean, kind="mean", n=float(total), sd=sd, note=f"{int(total):,} 份有效问卷，{len(s)} 个支行{note}",
+                   extra={"exact": sd_i is None})
+
+
+def complaints_95599(data: Data, window: Period, sel: Selection, params: dict) -> Measure:
+    """95599-channel complaints in the window, as a rate: per 10,000 financial transactions of the
+    outlets in scope (``business.fin_txn``), or, with ``exposure: months`` or when the window has no
+    transaction volumes, per month (time as the exposure). Complaints without an outlet count for the
+    whole bank only."""
+    c = data.table("complaints")
+    c = c[c["channel"].astype("string") == str(params.get("channel", "95599"))]
+    c = c.assign(month=_month_of(c["received_at"]))
+    c = c[_in_window(c["month"], window)]
+    if sel.outlets is not None:
+        c = c[c["unit_id"].astype("string").isin(sel.outlets)]
+    months = pd.Index(window.months, name="month")
+    counts = c.groupby("month").size().reindex(months, fill_value=0).astype("float64")
+    exposure = None
+    note = ""
+    if params.get("exposure", "fin_txn") == "fin_txn":
+        try:
+            b = data.table("business")
+        except NoData:
+            b = None
+        if b is not None:
+            b = b.assign(month=_month_of(b["month"]))
+            b = _restrict_outlets(b[_in_window(b["month"], window)], sel)
+            exp = b.groupby("month")["fin_txn"].sum().astype("float64").reindex(months, fill_value=0.0)
+            if (exp > 0).all():
+                exposure = exp / 10_000  # in units of 10,000 transactions
+        if exposure is None:
+            note = "; 缺少逐月金融性交易量，按月均投诉量比较"
+    per = "10k" if exposure is not None else "month"
+    den = exposure if exposure is not None else pd.Series(1.0, index=months)
+    series = pd.DataFrame({"month": months.astype("string"), "num": counts.to_numpy(), "den": den.to_numpy()})
+    x, e = float(series["num"].sum()), float(series["den"].sum())
+    scale = f"，{e:,.0f} 万笔金融性交易" if per == "10k" else f"，{len(months)} 个月"
+    return Measure(value=x / e, kind="rate", count=x, exposure=e, series=series,
+                   note=f"{int(x):,} 件{params.get('channel', '95599')}投诉{scale}{note}", extra={"per": per})
+
+
+def award_count(data: Data, window: Period, sel: Selection, params: dict) -> Measure:
+    if "award" not in params:
+        raise NoData("award_count needs params.award (top100, top1000, five_star, four_star)")
+    c = data.table("campaign")
+    c = _restrict_outlets(c[c["year"].astype("Int64") == window.year], sel)
+    if c.empty:
+        raise NoData(f"no campaign records for {window.year}")
+    n = int((c["award"].astype("string") == params["award"]).fillna(False).sum())
+    return Measure(value=float(n), kind="count", note=f"{window.year} 年台账 {c['outlet_id'].nunique()} 个网点")
+
+
+LOBBY_COLUMNS = ["lobby_directors", "lobby_managers", "lobby_assistants", "lobby_guides"]
+
+
+def lobby_staff(data: Data, window: Period, sel: Selection, params: dict) -> Measure:
+    """Lobby staff per outlet at every snapshot in the window and at the previous year-end (the
+    opening stock); outlets of the master data without a snapshot appear with a missing value (so
+    they count as not meeting an every-outlet rule)."""
+    st = data.table("staffing")
+    st = st.assign(month=_month_of(st["as_of"]))
+    st = _restrict_outlets(st[st["month"].isin([f"{window.year - 1}-12", *window.months])], sel)
+    if st.empty:
+        raise NoData("no staffing snapshots in the window")
+    st = st.assign(value=st[LOBBY_COLUMNS].astype("float64").sum(axis=1, min_count=1))
+    st = st.sort_values(["outlet_id", "as_of"]).drop_duplicates(["outlet_id", "month"], keep="last")
+    units = st[["outlet_id", "month", "value"]].assign(outlet_id=st["outlet_id"].astype("string")).reset_index(drop=True)
+    ids = _scope_outlet_ids(data, sel)
+    missing = ids[~ids.isin(units["outlet_id"])]
+    if len(missing):
+        last = units["month"].max()
+        units = pd.concat([units, pd.DataFrame({"outlet_id": missing.to_numpy(), "month": last, "value": np.nan})], ignore_index=True)
+    latest = units.sort_values("month").drop_duplicates("outlet_id", keep="last")
+    return Measure(value=float(latest["value"].mean()), kind="units", units=units,
+                   note=f"{len(latest)} 个网点，最近时点 {units['month'].max()}", extra={"missing_outlets": list(missing)})
+
+
+def _approval_time(data: Data, window: Period, sel: Selection, params: dict) -> Measure:
+    raise NoData("no data: the bank's exports carry no approval processing times (plan 5)")
+
+
+ALL_SCOPES = frozenset({"bank", "area", "sub_branch"})
+
+REGISTRY: dict[str, MetricSpec] = {
+    m.id: m
+    for m in [
+        MetricSpec("outlet_wait_mean", "网点客户平均等候时间", "outlet average waiting time", "minutes", "lower", ALL_SCOPES, outlet_wait_mean,
+                   {"business_type": None}, "Σ(called × mean wait) / Σ called: the mean wait of every called ticket; analysis.events.waits_table"),
+        MetricSpec("call_answer_rate", "接通率", "answer rate", "share", "higher", frozenset({"center"}), call_answer_rate,
+                   {"threshold": 20}, "answered by an agent / calls that asked for an agent; analysis.events.calls_table"),
+        MetricSpec("call_service_level", "20秒服务水平", "20-second service level", "share", "higher", frozenset({"center"}), call_service_level,
+                   {"threshold": 20}, "answered within the threshold / calls that asked for an agent; analysis.events.calls_table"),
+        MetricSpec("teller_satisfaction", "柜员服务评价满意度", "teller rating satisfaction", "share", "higher", ALL_SCOPES, teller_satisfaction,
+                   {}, "satisfied (4 or 5) / rated; analysis.events.ratings_table"),
+        MetricSpec("mystery_shopper_mean", "神秘人检查平均得分", "mystery shopper average", "points", "higher", ALL_SCOPES, mystery_shopper_mean,
+                   {}, "mean of every check in the window"),
+        MetricSpec("service_test_score", "网点服务测评得分", "service test score", "points", "higher", ALL_SCOPES, service_test_score,
+                   {}, "mean of the outlets' average mystery-shopper scores (the service test)"),
+        MetricSpec("satisfaction_score", "客户满意度", "customer satisfaction", "points", "higher", frozenset({"bank", "sub_branch"}), satisfaction_score,
+                   {}, "survey mean over all respondents (sub-branch scores weighted by respondents)"),
+        MetricSpec("complaints_95599", "95599服务投诉", "95599 service complaints", "per10k", "lower", ALL_SCOPES, complaints_95599,
+                   {"channel": "95599", "exposure": "fin_txn"}, "complaints received through 95599 per 10,000 financial transactions"),
+        MetricSpec("award_count", "示范网点数", "model outlets", "count", "higher", ALL_SCOPES, award_count,
+                   {"award": None}, "outlets holding the award in the window's year (campaign records)"),
+        MetricSpec("lobby_staff", "网点大堂服务人员", "lobby staff per outlet", "count", "higher", ALL_SCOPES, lobby_staff,
+                   {}, "lobby directors + managers + assistants + guides per outlet at each snapshot"),
+        MetricSpec("approval_time", "审批办理时间", "approval processing time", "days", "lower", frozenset({"bank"}), _approval_time,
+                   {}, "no source in the bank's exports; kept so the target is reported, as n/a"),
+    ]
+}
+
+
+def selection_for(data: Data, kind: str, value: str | None = None) -> Selection:
+    """The selection for a scope: ``bank``; ``center`` 95599 / credit_card; ``area`` urban / county;
+    ``sub_branch`` with a sub-branch id."""
+    if kind == "bank":
+        return Selection()
+    if kind == "center":
+        return Selection(label=CENTER_LABELS.get(value, value), kind="center", center=value)
+    outlets = data.outlets()
+    if kind == "area":
+        sub = outlets[outlets["area"].astype("string") == value]
+        label = AREA_LABELS.get(value, value)
+        return Selection(label=label, kind="area", outlets=frozenset(sub["outlet_id"].astype("string")),
+                         sub_branches=frozenset(sub["sub_branch_id"].astype("string")))
+    if kind == "sub_branch":
+        sub = outlets[outlets["sub_branch_id"].astype("string") == value]
+        if sub.empty:
+            raise NoData(f"sub-branch {value!r} has no outlets in the master data")
+        return Selection(label=str(sub["sub_branch_name"].iloc[0]), kind="sub_branch", outlets=frozenset(sub["outlet_id"].astype("string")),
+                         sub_branches=frozenset({value}))
+    raise ValueError(f"unknown scope kind {kind!r}")
+
+
+def outlet_count(data: Data, sel: Selection) -> int:
+    """How many outlets of the master data a selection covers."""
+    return len(_scope_outlet_ids(data, sel))
