@@ -479,6 +479,12 @@ def test_cli_bad_input_exits_2(tmp_path, capsys):
     assert run_cli("calls", "--input", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "o.csv")) == 2
     assert "bad.csv" in capsys.readouterr().err
     assert run_cli("calls", "--input", str(tmp_path / "missing"), "--out", str(tmp_path / "o.csv")) == 2
+    capsys.readouterr()
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes("call_id,center,arrived_at,answered_at,abandoned_at\n1,信用卡中心,2016-01-01 00:00:00,,\n".encode("gb18030"))
+    assert run_cli("calls", "--input", str(gbk), "--out", str(tmp_path / "o.csv")) == 2
+    err = capsys.readouterr().err
+    assert "gbk.csv: cannot be read as CSV" in err and "UTF-8" in err
 
 
 def test_importing_the_package_does_not_import_ibis():

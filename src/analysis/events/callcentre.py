@@ -134,7 +134,7 @@ def calls(
     c, keys, metrics, derived = calls_expr(
         t, threshold=threshold, short_abandon=short_abandon, by=by, period=Period.parse(period) if period is not None else None
     )
-    result = run(con, c, keys, metrics, derived, record_columns=[col for col in t.columns], what="calls")
+    result = run(con, c, keys, metrics, derived, record_columns=[col for col in t.columns], what="calls", source=source if not isinstance(source, pd.DataFrame) else "")
     result.table = result.table[[*keys, *OUTPUT_COLUMNS]]
     if excluded is not None:
         # The adapter's left-out rows: "excluded: ..." by definition, "rejected: ..." malformed.

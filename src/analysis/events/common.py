@@ -169,7 +169,7 @@ class EventResult:
         return text
 
 
-def run(con, classified, keys: dict, metrics: dict, derived: dict, *, record_columns: list[str], what: str) -> EventResult:
+def run(con, classified, keys: dict, metrics: dict, derived: dict, *, record_columns: list[str], what: str, source="") -> EventResult:
     """Group ``classified`` (records with a ``reason`` column) by ``keys`` (name -> expression) and the
     reason, compute ``metrics`` (aggregates) then ``derived`` (functions of the aggregated table),
     and split the result into the table and the rejected counts. ``record_columns`` are the columns
@@ -178,8 +178,17 @@ def run(con, classified, keys: dict, metrics: dict, derived: dict, *, record_col
     grouped = grouped.mutate(**{name: fn(grouped) for name, fn in derived.items()})
     from analysis.events.engine import quiet_library_warnings
 
-    with quiet_library_warnings():
-        raw = con.execute(grouped)
+    from analysis.events.engine import is_engine_error, short_error
+    from analysis.io.read import SourceError
+
+    try:
+        with quiet_library_warnings():
+            raw = con.execute(grouped)
+    except Exception as exc:
+        if not is_engine_error(exc):
+            raise
+        label = source if isinstance(source, (str, Path)) and str(source) else f"<{what} data>"
+        raise SourceError(label, f"the {con.name} engine could not read the records: {short_error(exc)}") from exc
     ok = raw["reason"].isna()
     table = raw.loc[ok].drop(columns="reason")
     table = _normalise_frame(table)[[*keys, *[c for c in table.columns if c not in keys]]]

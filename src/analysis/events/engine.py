@@ -237,18 +237,38 @@ def source_table(con, source: Path | str | pd.DataFrame, columns: list[str], *, 
         else:
             files, fmt = resolve_files(source)
             where = str(source)
-            table = _from_files(con, files, fmt)
+            try:
+                table = _from_files(con, files, fmt)
+            except Exception as exc:
+                if not is_engine_error(exc):
+                    raise
+                raise SourceError(where, f"cannot be read as {fmt.upper()}: {short_error(exc)}{_CSV_HINT if fmt == 'csv' else ''}") from exc
     table = _clean_names(table)
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise SourceError(
             where,
             f"missing column(s) {', '.join(missing)}: the {source_name} source needs the canonical columns "
-            f"{', '.join(columns)} (sources/{source_name}.yaml); clean raw exports first with `python -m analysis clean`",
+            f"{', '.join(columns)} (sources/{source_name}.yaml; found: {', '.join(table.columns)}); "
+            "clean raw exports first with `python -m analysis clean`",
             column=missing[0],
         )
     keep = columns + [c for c in ("source_file", "source_line") if c in table.columns]
     return table.select(*keep)
+
+
+_CSV_HINT = " (CSV input must be UTF-8 with a header row of canonical column names; `python -m analysis clean` converts raw exports)"
+
+
+def is_engine_error(exc: BaseException) -> bool:
+    """An error raised by DuckDB or Spark about the data (as opposed to a bug in this package)."""
+    return type(exc).__module__.split(".")[0] in {"duckdb", "_duckdb", "pyspark", "py4j"}
+
+
+def short_error(exc: BaseException) -> str:
+    """The first line of an engine's error message."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 def _clean_names(table):

@@ -86,7 +86,7 @@ def waits(source: Path | str | pd.DataFrame, engine: str = "duckdb", *, by: str 
     con = connect(engine)
     t = source_table(con, source, TICKET_COLUMNS, source_name="queue_tickets")
     c, keys, metrics, derived = waits_expr(t, by=by, period=Period.parse(period) if period is not None else None)
-    result = run(con, c, keys, metrics, derived, record_columns=list(t.columns), what="waits")
+    result = run(con, c, keys, metrics, derived, record_columns=list(t.columns), what="waits", source=source if not isinstance(source, pd.DataFrame) else "")
     table = result.table
     # Minutes for the reader; the percentile rounded to the microsecond so that both engines agree
     # to the last bit (their interpolation formulas differ in rounding).

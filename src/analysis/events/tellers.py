@@ -87,7 +87,7 @@ def ratings(source: Path | str | pd.DataFrame, engine: str = "duckdb", *, by: st
     con = connect(engine)
     t = source_table(con, source, RATING_COLUMNS, source_name="teller_ratings")
     c, keys, metrics, derived = ratings_expr(t, by=by, period=Period.parse(period) if period is not None else None)
-    result = run(con, c, keys, metrics, derived, record_columns=list(t.columns), what="ratings")
+    result = run(con, c, keys, metrics, derived, record_columns=list(t.columns), what="ratings", source=source if not isinstance(source, pd.DataFrame) else "")
     result.table = result.table[[*keys, *OUTPUT_COLUMNS]]
     return result
 
