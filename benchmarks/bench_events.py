@@ -11,7 +11,7 @@ The three tables are compared (same rows, same numbers) before any figure is pri
 ``--huge`` it also generates 100 million records, runs the command out-of-core with a 1 GB DuckDB
 memory limit, and deletes the files afterwards.
 
-    python benchmarks/bench_events.py [--dir /tmp/analysis-bench] [--rows 10000000] [--repeat 3] [--huge]
+    python benchmarks/bench_events.py [--dir /tmp/analysis-bench] [--rows 10000000] [--repeat 5] [--huge]
 
 This is not a unit test: run it on a quiet machine and paste its Markdown table into the README.
 """
@@ -74,11 +74,23 @@ def run(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
 
 
 def measure(name: str, cmd: list[str], repeat: int, env: dict | None = None) -> dict:
-    runs = [run(cmd, env) for _ in range(repeat)]
-    walls = [w for w, _ in runs]
-    result = {"name": name, "best": min(walls), "median": statistics.median(walls), "rss": max(m for _, m in runs), "cmd": " ".join(cmd)}
-    print(f"  {name:<9} best {result['best']:6.2f} s  median {result['median']:6.2f} s  peak RSS {result['rss']:7.0f} MiB", flush=True)
-    return result
+    return measure_all({name: cmd}, repeat, env)[0]
+
+
+def measure_all(cmds: dict[str, list[str]], repeat: int, env: dict | None = None) -> list[dict]:
+    """Run the contenders in turn, ``repeat`` rounds (interleaved, so that a burst of load from
+    other processes hits all of them alike); report the best and the median wall time."""
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in cmds}
+    for _ in range(repeat):
+        for name, cmd in cmds.items():
+            runs[name].append(run(cmd, env))
+    results = []
+    for name, cmd in cmds.items():
+        walls = [w for w, _ in runs[name]]
+        r = {"name": name, "best": min(walls), "median": statistics.median(walls), "rss": max(m for _, m in runs[name]), "cmd": " ".join(cmd), "walls": walls}
+        print(f"  {name:<9} best {r['best']:6.2f} s  median {r['median']:6.2f} s  peak RSS {r['rss']:7.0f} MiB  ({' '.join(f'{w:.2f}' for w in walls)})", flush=True)
+        results.append(r)
+    return results
 
 
 def same_tables(a: Path, b: Path, columns: list[str]) -> None:
@@ -103,7 +115,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dir", type=Path, default=Path("/tmp/analysis-bench"))
     ap.add_argument("--rows", type=int, default=10_000_000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--huge", action="store_true", help="also run on 100 million records out-of-core (then delete them)")
     ap.add_argument("--bare-duckdb", nargs=2, metavar=("DIR", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -116,11 +128,14 @@ def main() -> None:
     generate(data, args.rows)
     print(f"load before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1/5/15 min), {os.cpu_count()} cores")
     out = {k: args.dir / f"out_{k}.csv" for k in ("analysis", "pandas", "duckdb")}
-    results = [
-        measure("analysis", [PY, "-m", "analysis", "calls", "--input", str(data), "--out", str(out["analysis"])], args.repeat),
-        measure("pandas", [PY, str(ROOT / "benchmarks" / "pandas_calls.py"), str(data), str(out["pandas"])], args.repeat),
-        measure("duckdb", [PY, __file__, "--bare-duckdb", str(data), str(out["duckdb"])], args.repeat),
-    ]
+    results = measure_all(
+        {
+            "analysis": [PY, "-m", "analysis", "calls", "--input", str(data), "--out", str(out["analysis"])],
+            "pandas": [PY, str(ROOT / "benchmarks" / "pandas_calls.py"), str(data), str(out["pandas"])],
+            "duckdb": [PY, __file__, "--bare-duckdb", str(data), str(out["duckdb"])],
+        },
+        args.repeat,
+    )
     core = ["center", "date", "offered", "answered", "answered_in_threshold", "abandoned", "answer_rate", "service_level", "mean_wait_answered"]
     same_tables(out["analysis"], out["pandas"], core + ["skew_clamped", "unresolved"])
     same_tables(out["analysis"], out["duckdb"], core)

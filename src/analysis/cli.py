@@ -96,14 +96,14 @@ def _run_event_command(args, compute) -> int:
     except EngineUnavailable as exc:
         raise InputError(f"--engine {args.engine} cannot run here: {exc}") from exc
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    result.table.to_csv(args.out, index=False, encoding="utf-8-sig")
+    result.write_table(args.out)
     rejected_path = args.out.with_name(args.out.stem + ".rejected.csv")
     left_out = result.counts["rejected"] + result.counts["excluded"]
     if left_out:
         result.write_rejected(rejected_path)
     elif rejected_path.exists():
         rejected_path.unlink()  # a stale file from an earlier run would mislead
-    print(f"{len(result.table):,} rows in {args.out}; {result.summary()}")
+    print(f"{result.arrow.num_rows:,} rows in {args.out}; {result.summary()}")
     for reason, n in result.counts["reasons"].items():
         _warn(f"{n:,} records left out: {reason}")
     if left_out:
@@ -234,17 +234,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def _input_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that mean bad input (exit 2). Imported only when something went wrong: their
+    modules load pandas and pydantic, which a command that does not need them should not wait for."""
     from analysis.io.read import SourceError
     from analysis.yamlio import ConfigError
 
+    return (InputError, SourceError, ConfigError, FileNotFoundError, ValueError)
+
+
+def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = globals()[f"_cmd_{args.command.replace('-', '_')}"]
     try:
         return handler(args)
-    except (InputError, SourceError, ConfigError, FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if not isinstance(exc, _input_errors()):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

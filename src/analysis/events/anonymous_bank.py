@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
-from analysis.io.read import SourceError
+# pandas and numpy are imported inside the functions: `detect` runs on every `calls` command and
+# must stay light.
 
 COLUMNS = ["vru+line", "call_id", "customer_id", "priority", "type", "date", "vru_entry", "vru_exit", "vru_time",
            "q_start", "q_exit", "q_time", "outcome", "ser_start", "ser_exit", "ser_time", "server"]  # fmt: skip
@@ -68,6 +70,10 @@ def load(source: Path | str, center: str = CENTER) -> tuple[pd.DataFrame, pd.Dat
     The second frame has a ``reason`` starting with ``excluded:`` (by definition not a call that
     asked for an agent) or ``rejected:`` (malformed).
     """
+    import pandas as pd
+
+    from analysis.io.read import SourceError
+
     path = Path(source)
     files = sorted(p for p in path.rglob("*.csv") if not p.name.startswith((".", "_"))) if path.is_dir() else [path]
     if not files:
@@ -77,6 +83,10 @@ def load(source: Path | str, center: str = CENTER) -> tuple[pd.DataFrame, pd.Dat
 
 
 def _read(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    from analysis.io.read import SourceError
+
     raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     raw.columns = [c.strip() for c in raw.columns]
     missing = [c for c in ("vru+line", "call_id", "date", "vru_entry", "vru_exit", "q_start", "q_exit", "outcome", "ser_start") if c not in raw.columns]
@@ -95,6 +105,9 @@ def _seconds_of_day(values: pd.Series) -> pd.Series:
 
 def convert(raw: pd.DataFrame, *, source_file: str = "<frame>", center: str = CENTER) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Convert one file's rows (all text, as read) -- see the module docstring for the rules."""
+    import numpy as np
+    import pandas as pd
+
     raw = raw.reset_index(drop=True)
     line = pd.Series(np.arange(len(raw)) + 2, index=raw.index)  # line 1 is the header
     outcome = raw["outcome"].str.strip().str.upper()
@@ -158,6 +171,10 @@ def service_parameters(source: Path | str) -> dict[str, float]:
       PHANTOM -- the 1999 volumes count every call entering the voice unit;
     - ``calls``: calls that are not PHANTOM.
     """
+    import pandas as pd
+
+    from analysis.io.read import SourceError
+
     path = Path(source)
     files = sorted(p for p in path.rglob("*.csv") if not p.name.startswith((".", "_"))) if path.is_dir() else [path]
     raw = pd.concat([_read(f) for f in files], ignore_index=True)
@@ -181,6 +198,10 @@ def service_parameters(source: Path | str) -> dict[str, float]:
 def volumes(path: Path | str, day: str, minutes: int = 30) -> pd.DataFrame:
     """Calls per ``minutes`` interval on ``day`` from the 1999 per-6-minute volumes
     (columns date, interval_start, calls): ``slot`` (HH:MM), ``calls``."""
+    import pandas as pd
+
+    from analysis.io.read import SourceError
+
     if minutes % 6 or not 6 <= minutes <= 1440:
         raise ValueError(f"minutes must be a multiple of 6 (the data's interval), got {minutes}")
     v = pd.read_csv(path, dtype={"date": str, "interval_start": str})

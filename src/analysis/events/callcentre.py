@@ -22,10 +22,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from analysis.events.common import SKEW_TOLERANCE_S, EventResult, as_timestamp, check_by, flag, parse_failed, ratio, run, seconds, time_key
+from analysis.events.common import (
+    SKEW_TOLERANCE_S,
+    EventResult,
+    as_timestamp,
+    check_by,
+    flag,
+    is_frame,
+    is_text,
+    parse_failed,
+    ratio,
+    reason_code,
+    run,
+    seconds,
+    time_key,
+)
 
 CALL_COLUMNS = ["call_id", "center", "arrived_at", "answered_at", "abandoned_at"]
 ENTITY_KEYS = ("center",)
@@ -39,7 +52,7 @@ FORMATS = ("auto", "canonical", "anonymous-bank")
 
 
 def calls_expr(t, *, threshold: float = DEFAULT_THRESHOLD, short_abandon: float = 0, by: Sequence[str] = DEFAULT_BY, period=None):
-    """The call aggregation as Ibis pieces: (classified records, keys, metrics, derived).
+    """The call aggregation as Ibis pieces: (classified records, keys, metrics, derived, reason labels).
 
     ``t`` has the canonical call columns (text or timestamps). Kept separate from :func:`calls` so
     the same expression can be compiled to SQL or run on any Ibis backend.
@@ -50,32 +63,28 @@ def calls_expr(t, *, threshold: float = DEFAULT_THRESHOLD, short_abandon: float 
     _check_seconds("short_abandon", short_abandon)
     keys = check_by(by, ENTITY_KEYS, "calls")
 
-    center = t.center.cast("string").strip()
-    arrived = as_timestamp(t.arrived_at)
-    answered = as_timestamp(t.answered_at)
-    abandoned = as_timestamp(t.abandoned_at)
-    answer_raw = seconds(answered) - seconds(arrived)
-    abandon_raw = seconds(abandoned) - seconds(arrived)
-    reason = ibis.cases(
-        (center.isnull() | (center == ""), "center missing"),
-        (t.arrived_at.isnull(), "arrived_at missing"),
-        (arrived.isnull(), "arrived_at is not a date-time"),
-        (parse_failed(t.answered_at, answered), "answered_at is not a date-time"),
-        (parse_failed(t.abandoned_at, abandoned), "abandoned_at is not a date-time"),
-        (answer_raw < -SKEW_TOLERANCE_S, f"answered_at before arrived_at by more than {SKEW_TOLERANCE_S} s: impossible"),
-        (abandon_raw < -SKEW_TOLERANCE_S, f"abandoned_at before arrived_at by more than {SKEW_TOLERANCE_S} s: impossible"),
-        else_=ibis.null("string"),
+    # Stage by stage, so that each value is computed once per record.
+    c = t.mutate(_center=t.center.cast("string"), _arrived=as_timestamp(t.arrived_at), _answered=as_timestamp(t.answered_at), _abandoned=as_timestamp(t.abandoned_at))
+    c = c.mutate(_answer_raw=seconds(c._answered) - seconds(c._arrived), _abandon_raw=seconds(c._abandoned) - seconds(c._arrived))
+    reason, labels = reason_code(
+        [
+            (c._center.isnull() | (c._center == ""), "center missing"),
+            (c.arrived_at.isnull(), "arrived_at missing"),
+            (c._arrived.isnull() if is_text(t.arrived_at) else None, "arrived_at is not a date-time"),
+            (parse_failed(c.answered_at, c._answered) if is_text(t.answered_at) else None, "answered_at is not a date-time"),
+            (parse_failed(c.abandoned_at, c._abandoned) if is_text(t.abandoned_at) else None, "abandoned_at is not a date-time"),
+            (c._answer_raw < -SKEW_TOLERANCE_S, f"answered_at before arrived_at by more than {SKEW_TOLERANCE_S} s: impossible"),
+            (c._abandon_raw < -SKEW_TOLERANCE_S, f"abandoned_at before arrived_at by more than {SKEW_TOLERANCE_S} s: impossible"),
+        ]
     )
-    c = t.mutate(
+    c = c.mutate(
         reason=reason,
-        _center=center,
-        _arrived=arrived,
-        _is_answered=answered.notnull(),
+        _is_answered=c._answered.notnull(),
         # greatest() skips nulls (0 when the time is missing): only read where the time is set
-        _answer_wait=ibis.greatest(answer_raw, 0),
-        _is_abandoned=answered.isnull() & abandoned.notnull(),
-        _abandon_wait=ibis.greatest(abandon_raw, 0),
-        _skewed=answer_raw.between(-SKEW_TOLERANCE_S, -1).fill_null(False) | abandon_raw.between(-SKEW_TOLERANCE_S, -1).fill_null(False),
+        _answer_wait=ibis.greatest(c._answer_raw, 0),
+        _is_abandoned=c._answered.isnull() & c._abandoned.notnull(),
+        _abandon_wait=ibis.greatest(c._abandon_raw, 0),
+        _skewed=c._answer_raw.between(-SKEW_TOLERANCE_S, -1).fill_null(False) | c._abandon_raw.between(-SKEW_TOLERANCE_S, -1).fill_null(False),
     )
     c = c.mutate(_short=(c._is_abandoned & (c._abandon_wait <= short_abandon)) if short_abandon > 0 else ibis.literal(False))
     if period is not None:
@@ -98,7 +107,7 @@ def calls_expr(t, *, threshold: float = DEFAULT_THRESHOLD, short_abandon: float 
         "abandon_rate": lambda g: ratio(g.abandoned, g.records - g.short_abandoned),
         "mean_wait_answered": lambda g: ratio(g.wait_answered_s, g.answered),
     }
-    return c, key_exprs, metrics, derived
+    return c, key_exprs, metrics, derived, labels
 
 
 def calls(
@@ -119,23 +128,26 @@ def calls(
     ``period``: a :class:`analysis.periods.Period` (or its text) to keep calls arriving in it.
     """
     from analysis.events.engine import connect, source_table
-    from analysis.periods import Period
 
     if format not in FORMATS:
         raise ValueError(f"unknown call-record format {format!r}: choose one of {', '.join(FORMATS)}")
+    if period is not None:
+        from analysis.periods import Period
+
+        period = Period.parse(period)
     excluded = None
-    if not isinstance(source, pd.DataFrame):
+    if not is_frame(source):
         from analysis.events import anonymous_bank
 
         if format == "anonymous-bank" or (format == "auto" and anonymous_bank.detect(source)):
             source, excluded = anonymous_bank.load(source)
     con = connect(engine)
     t = source_table(con, source, CALL_COLUMNS, source_name="calls")
-    c, keys, metrics, derived = calls_expr(
-        t, threshold=threshold, short_abandon=short_abandon, by=by, period=Period.parse(period) if period is not None else None
+    c, keys, metrics, derived, labels = calls_expr(
+        t, threshold=threshold, short_abandon=short_abandon, by=by, period=period
     )
-    result = run(con, c, keys, metrics, derived, record_columns=[col for col in t.columns], what="calls", source=source if not isinstance(source, pd.DataFrame) else "")
-    result.table = result.table[[*keys, *OUTPUT_COLUMNS]]
+    result = run(con, c, keys, metrics, derived, record_columns=list(t.columns), labels=labels, what="calls", source="" if is_frame(source) else source)
+    result.arrow = result.arrow.select([*keys, *OUTPUT_COLUMNS])
     if excluded is not None:
         # The adapter's left-out rows: "excluded: ..." by definition, "rejected: ..." malformed.
         result.excluded = excluded

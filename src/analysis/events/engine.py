@@ -32,8 +32,6 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analysis.io.read import SourceError
-
 if TYPE_CHECKING:  # pragma: no cover
     import ibis.expr.types as ir
     import pandas as pd
@@ -187,6 +185,14 @@ def connect(engine: str = "duckdb"):
 
 
 # ----------------------------------------------------------------------------------------- sources
+def source_error(path, message: str, **where):
+    """An :class:`analysis.io.read.SourceError` (imported only when there is an error to report:
+    that module loads pandas, which the command line otherwise does without)."""
+    from analysis.io.read import SourceError
+
+    return SourceError(path, message, **where)
+
+
 def resolve_files(path: Path | str) -> tuple[list[Path], str]:
     """The data files of a source path and their format ("csv" or "parquet").
 
@@ -200,14 +206,14 @@ def resolve_files(path: Path | str) -> tuple[list[Path], str]:
     if path.is_file():
         fmt = _format_of(path)
         if fmt is None:
-            raise SourceError(path, "not a CSV or Parquet file (expected .csv or .parquet)")
+            raise source_error(path, "not a CSV or Parquet file (expected .csv or .parquet)")
         return [path], fmt
     files = sorted(p for p in path.rglob("*") if p.is_file() and _format_of(p) and not any(part.startswith((".", "_")) for part in p.relative_to(path).parts))
     formats = {_format_of(p) for p in files}
     if not files:
-        raise SourceError(path, "folder holds no .csv or .parquet files")
+        raise source_error(path, "folder holds no .csv or .parquet files")
     if len(formats) > 1:
-        raise SourceError(path, "folder mixes CSV and Parquet files; point at one kind")
+        raise source_error(path, "folder mixes CSV and Parquet files; point at one kind")
     return files, formats.pop()
 
 
@@ -228,10 +234,10 @@ def source_table(con, source: Path | str | pd.DataFrame, columns: list[str], *, 
     rejected row with a reason instead of a failed read). A missing column is an error naming the
     file and the column.
     """
-    import pandas as pd
+    from analysis.events.common import is_frame
 
     with quiet_library_warnings():
-        if isinstance(source, pd.DataFrame):
+        if is_frame(source):
             where = f"<DataFrame for {source_name}>"
             table = _from_frame(con, source)
         else:
@@ -242,11 +248,11 @@ def source_table(con, source: Path | str | pd.DataFrame, columns: list[str], *, 
             except Exception as exc:
                 if not is_engine_error(exc):
                     raise
-                raise SourceError(where, f"cannot be read as {fmt.upper()}: {short_error(exc)}{_CSV_HINT if fmt == 'csv' else ''}") from exc
+                raise source_error(where, f"cannot be read as {fmt.upper()}: {short_error(exc)}{_CSV_HINT if fmt == 'csv' else ''}") from exc
     table = _clean_names(table)
     missing = [c for c in columns if c not in table.columns]
     if missing:
-        raise SourceError(
+        raise source_error(
             where,
             f"missing column(s) {', '.join(missing)}: the {source_name} source needs the canonical columns "
             f"{', '.join(columns)} (sources/{source_name}.yaml; found: {', '.join(table.columns)}); "
@@ -282,6 +288,10 @@ def _from_frame(con, frame: pd.DataFrame):
     import pyarrow as pa
 
     arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    # A column with no value at all has no type; as text it reads as missing everywhere.
+    for i, f in enumerate(arrow.schema):
+        if pa.types.is_null(f.type):
+            arrow = arrow.set_column(i, pa.field(f.name, pa.string()), arrow.column(i).cast(pa.string()))
     if con.name == "pyspark":
         return _spark_view(con, con._session.createDataFrame(_spark_safe_arrow(arrow)))
     return ibis.memtable(arrow)

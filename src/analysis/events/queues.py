@@ -15,11 +15,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
+from analysis.events.common import (
+    SKEW_TOLERANCE_S,
+    EventResult,
+    as_timestamp,
+    check_by,
+    flag,
+    is_frame,
+    is_text,
+    parse_failed,
+    ratio,
+    reason_code,
+    run,
+    seconds,
+    time_key,
+)
 
-from analysis.events.common import SKEW_TOLERANCE_S, EventResult, as_timestamp, check_by, flag, parse_failed, ratio, run, seconds, time_key
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 TICKET_COLUMNS = ["ticket_id", "outlet_id", "business_type", "issued_at", "called_at"]
 ENTITY_KEYS = ("outlet_id", "business_type")
@@ -34,29 +49,24 @@ def waits_expr(t, *, by: Sequence[str] = DEFAULT_BY, period=None):
     import ibis
 
     keys = check_by(by, ENTITY_KEYS, "waits")
-    outlet = t.outlet_id.cast("string").strip()
-    business = t.business_type.cast("string").strip()
-    issued = as_timestamp(t.issued_at)
-    called = as_timestamp(t.called_at)
-    wait_raw = seconds(called) - seconds(issued)
-    reason = ibis.cases(
-        (outlet.isnull() | (outlet == ""), "outlet_id missing"),
-        (business.isnull() | (business == ""), "business_type missing"),
-        (t.issued_at.isnull(), "issued_at missing"),
-        (issued.isnull(), "issued_at is not a date-time"),
-        (parse_failed(t.called_at, called), "called_at is not a date-time"),
-        (wait_raw < -SKEW_TOLERANCE_S, f"called_at before issued_at by more than {SKEW_TOLERANCE_S} s: impossible"),
-        else_=ibis.null("string"),
+    c = t.mutate(_outlet=t.outlet_id.cast("string"), _business=t.business_type.cast("string"), _issued=as_timestamp(t.issued_at), _called=as_timestamp(t.called_at))
+    c = c.mutate(_wait_raw=seconds(c._called) - seconds(c._issued))
+    reason, labels = reason_code(
+        [
+            (c._outlet.isnull() | (c._outlet == ""), "outlet_id missing"),
+            (c._business.isnull() | (c._business == ""), "business_type missing"),
+            (c.issued_at.isnull(), "issued_at missing"),
+            (c._issued.isnull() if is_text(t.issued_at) else None, "issued_at is not a date-time"),
+            (parse_failed(c.called_at, c._called) if is_text(t.called_at) else None, "called_at is not a date-time"),
+            (c._wait_raw < -SKEW_TOLERANCE_S, f"called_at before issued_at by more than {SKEW_TOLERANCE_S} s: impossible"),
+        ]
     )
-    c = t.mutate(
+    c = c.mutate(
         reason=reason,
-        _outlet=outlet,
-        _business=business,
-        _issued=issued,
-        _is_called=called.notnull(),
+        _is_called=c._called.notnull(),
         # (greatest() skips nulls on both engines, so a ticket never called must be nulled explicitly)
-        _wait=ibis.ifelse(called.notnull(), ibis.greatest(wait_raw, 0), ibis.null("int64")),
-        _skewed=wait_raw.between(-SKEW_TOLERANCE_S, -1).fill_null(False),
+        _wait=ibis.ifelse(c._called.notnull(), ibis.greatest(c._wait_raw, 0), ibis.null("int64")),
+        _skewed=c._wait_raw.between(-SKEW_TOLERANCE_S, -1).fill_null(False),
     )
     if period is not None:
         c = c.filter(c._issued.isnull() | ((c._issued >= period.start.to_pydatetime()) & (c._issued < period.end.to_pydatetime())))
@@ -75,24 +85,33 @@ def waits_expr(t, *, by: Sequence[str] = DEFAULT_BY, period=None):
         "mean_wait_s": lambda g: ratio(g.wait_s, g.called),
         "share_over_10min": lambda g: ratio(g.over_10min, g.called),
     }
-    return c, key_exprs, metrics, derived
+    return c, key_exprs, metrics, derived, labels
 
 
 def waits(source: Path | str | pd.DataFrame, engine: str = "duckdb", *, by: str | Sequence[str] = DEFAULT_BY, period=None) -> EventResult:
     """Waiting times per ``by`` group with the accounting of every ticket (see module doc)."""
-    from analysis.events.engine import connect, source_table
-    from analysis.periods import Period
+    import pyarrow.compute as pc
 
+    from analysis.events.engine import connect, source_table
+
+    if period is not None:
+        from analysis.periods import Period
+
+        period = Period.parse(period)
     con = connect(engine)
     t = source_table(con, source, TICKET_COLUMNS, source_name="queue_tickets")
-    c, keys, metrics, derived = waits_expr(t, by=by, period=Period.parse(period) if period is not None else None)
-    result = run(con, c, keys, metrics, derived, record_columns=list(t.columns), what="waits", source=source if not isinstance(source, pd.DataFrame) else "")
-    table = result.table
-    # Minutes for the reader; the percentile rounded to the microsecond so that both engines agree
-    # to the last bit (their interpolation formulas differ in rounding).
-    table["mean_wait"] = table["mean_wait_s"] / 60
-    table["p90_wait"] = np.round(table["p90_wait_s"].astype("float64"), 6) / 60
-    result.table = table[[*keys, *OUTPUT_COLUMNS]]
+    c, keys, metrics, derived, labels = waits_expr(t, by=by, period=period)
+    result = run(con, c, keys, metrics, derived, record_columns=list(t.columns), labels=labels, what="waits", source="" if is_frame(source) else source)
+    table = result.arrow
+    # Minutes for the reader; the percentile rounded to the microsecond first so that both engines
+    # agree to the last bit (their interpolation formulas differ in rounding).
+    minutes = {
+        "mean_wait": pc.divide(pc.cast(table["mean_wait_s"], "float64"), 60.0),
+        "p90_wait": pc.divide(pc.round(pc.cast(table["p90_wait_s"], "float64"), 6), 60.0),
+    }
+    for name, values in minutes.items():
+        table = table.append_column(name, values)
+    result.arrow = table.select([*keys, *OUTPUT_COLUMNS])
     return result
 
 

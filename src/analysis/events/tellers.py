@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from analysis.events.common import EventResult, as_timestamp, check_by, flag, is_frame, is_text, ratio, reason_code, run, time_key
 
-from analysis.events.common import EventResult, as_timestamp, check_by, flag, ratio, run, time_key
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 RATING_COLUMNS = ["event_id", "outlet_id", "teller_id", "txn_at", "rating"]
 ENTITY_KEYS = ("outlet_id", "teller_id")
@@ -51,18 +53,16 @@ def ratings_expr(t, *, by: Sequence[str] = DEFAULT_BY, period=None):
     import ibis
 
     keys = check_by(by, ENTITY_KEYS, "ratings")
-    outlet = t.outlet_id.cast("string").strip()
-    teller = t.teller_id.cast("string").strip()
-    txn = as_timestamp(t.txn_at)
-    rating = _rating_value(t.rating)
-    reason = ibis.cases(
-        (outlet.isnull() | (outlet == ""), "outlet_id missing"),
-        (t.txn_at.isnull(), "txn_at missing"),
-        (txn.isnull(), "txn_at is not a date-time"),
-        (rating.notnull() & ~rating.between(1, 5), "rating is not a whole number from 1 to 5"),
-        else_=ibis.null("string"),
+    c = t.mutate(_outlet=t.outlet_id.cast("string"), _teller=t.teller_id.cast("string"), _txn=as_timestamp(t.txn_at), _rating=_rating_value(t.rating))
+    reason, labels = reason_code(
+        [
+            (c._outlet.isnull() | (c._outlet == ""), "outlet_id missing"),
+            (c.txn_at.isnull(), "txn_at missing"),
+            (c._txn.isnull() if is_text(t.txn_at) else None, "txn_at is not a date-time"),
+            (c._rating.notnull() & ~c._rating.between(1, 5), "rating is not a whole number from 1 to 5"),
+        ]
     )
-    c = t.mutate(reason=reason, _outlet=outlet, _teller=teller, _txn=txn, _rating=rating)
+    c = c.mutate(reason=reason)
     if period is not None:
         c = c.filter(c._txn.isnull() | ((c._txn >= period.start.to_pydatetime()) & (c._txn < period.end.to_pydatetime())))
     entity = {"outlet_id": c._outlet, "teller_id": c._teller}
@@ -76,19 +76,22 @@ def ratings_expr(t, *, by: Sequence[str] = DEFAULT_BY, period=None):
         "rating_rate": lambda g: ratio(g.rated, g.records),
         "satisfaction": lambda g: ratio(g.satisfied, g.rated),
     }
-    return c, key_exprs, metrics, derived
+    return c, key_exprs, metrics, derived, labels
 
 
 def ratings(source: Path | str | pd.DataFrame, engine: str = "duckdb", *, by: str | Sequence[str] = DEFAULT_BY, period=None) -> EventResult:
     """Rating rate and satisfaction per ``by`` group with the accounting of every record."""
     from analysis.events.engine import connect, source_table
-    from analysis.periods import Period
 
+    if period is not None:
+        from analysis.periods import Period
+
+        period = Period.parse(period)
     con = connect(engine)
     t = source_table(con, source, RATING_COLUMNS, source_name="teller_ratings")
-    c, keys, metrics, derived = ratings_expr(t, by=by, period=Period.parse(period) if period is not None else None)
-    result = run(con, c, keys, metrics, derived, record_columns=list(t.columns), what="ratings", source=source if not isinstance(source, pd.DataFrame) else "")
-    result.table = result.table[[*keys, *OUTPUT_COLUMNS]]
+    c, keys, metrics, derived, labels = ratings_expr(t, by=by, period=period)
+    result = run(con, c, keys, metrics, derived, record_columns=list(t.columns), labels=labels, what="ratings", source="" if is_frame(source) else source)
+    result.arrow = result.arrow.select([*keys, *OUTPUT_COLUMNS])
     return result
 
 
