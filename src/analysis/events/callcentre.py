@@ -29,7 +29,6 @@ from analysis.events.common import (
     EventResult,
     as_timestamp,
     check_by,
-    flag,
     is_frame,
     is_text,
     parse_failed,
@@ -39,6 +38,9 @@ from analysis.events.common import (
     seconds,
     time_key,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 CALL_COLUMNS = ["call_id", "center", "arrived_at", "answered_at", "abandoned_at"]
 ENTITY_KEYS = ("center",)
@@ -91,13 +93,14 @@ def calls_expr(t, *, threshold: float = DEFAULT_THRESHOLD, short_abandon: float 
         c = c.filter(c._arrived.isnull() | ((c._arrived >= period.start.to_pydatetime()) & (c._arrived < period.end.to_pydatetime())))
 
     key_exprs = {k: (c._center if k == "center" else time_key(c._arrived, k)) for k in keys}
+    # COUNT(*) FILTER (WHERE ...): a condition that is empty counts as false
     metrics = {
-        "short_abandoned": flag(c._short).sum(),
-        "answered": flag(c._is_answered).sum(),
-        "answered_in_threshold": flag(c._is_answered & (c._answer_wait <= threshold)).sum(),
-        "abandoned": flag(c._is_abandoned & ~c._short).sum(),
-        "wait_answered_s": ibis.ifelse(c._is_answered, c._answer_wait, 0).sum(),
-        "skew_clamped": flag(c._skewed).sum(),
+        "short_abandoned": c.count(where=c._short),
+        "answered": c.count(where=c._is_answered),
+        "answered_in_threshold": c.count(where=c._is_answered & (c._answer_wait <= threshold)),
+        "abandoned": c.count(where=c._is_abandoned & ~c._short),
+        "wait_answered_s": c._answer_wait.sum(where=c._is_answered).fill_null(0),
+        "skew_clamped": c.count(where=c._skewed),
     }
     derived = {
         "offered": lambda g: g.records - g.short_abandoned,

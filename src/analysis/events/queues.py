@@ -22,7 +22,6 @@ from analysis.events.common import (
     EventResult,
     as_timestamp,
     check_by,
-    flag,
     is_frame,
     is_text,
     parse_failed,
@@ -73,11 +72,11 @@ def waits_expr(t, *, by: Sequence[str] = DEFAULT_BY, period=None):
     entity = {"outlet_id": c._outlet, "business_type": c._business}
     key_exprs = {k: entity[k] if k in entity else time_key(c._issued, k) for k in keys}
     metrics = {
-        "called": flag(c._is_called).sum(),
-        "wait_s": ibis.ifelse(c._is_called, c._wait, 0).sum(),
+        "called": c.count(where=c._is_called),
+        "wait_s": c._wait.sum(where=c._is_called).fill_null(0),
         "p90_wait_s": c._wait.quantile(0.9),
-        "over_10min": flag(c._is_called & (c._wait > OVER_SECONDS)).sum(),
-        "skew_clamped": flag(c._skewed).sum(),
+        "over_10min": c.count(where=c._is_called & (c._wait > OVER_SECONDS)),
+        "skew_clamped": c.count(where=c._skewed),
     }
     derived = {
         "tickets": lambda g: g.records,

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from analysis.events.common import EventResult, as_timestamp, check_by, flag, is_frame, is_text, ratio, reason_code, run, time_key
+from analysis.events.common import EventResult, as_timestamp, check_by, is_frame, is_text, ratio, reason_code, run, time_key
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -68,8 +68,8 @@ def ratings_expr(t, *, by: Sequence[str] = DEFAULT_BY, period=None):
     entity = {"outlet_id": c._outlet, "teller_id": c._teller}
     key_exprs = {k: entity[k] if k in entity else time_key(c._txn, k) for k in keys}
     metrics = {
-        "rated": flag(c._rating.notnull()).sum(),
-        "satisfied": flag(c._rating >= SATISFIED_MIN).sum(),
+        "rated": c.count(where=c._rating.notnull()),
+        "satisfied": c.count(where=c._rating >= SATISFIED_MIN),
     }
     derived = {
         "transactions": lambda g: g.records,
