@@ -60,8 +60,8 @@ def bare_duckdb(src: str, out: str) -> None:
     duckdb.sql(BARE_SQL.format(src=src)).df().to_csv(out, index=False, date_format="%Y-%m-%d")
 
 
-def run(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one child process."""
+def run(cmd: list[str], env: dict | None = None) -> tuple[float, float, float]:
+    """Wall seconds, peak RSS (MiB) and CPU seconds (user + system) of one child process."""
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, env=env or ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(p.pid, 0)
@@ -70,7 +70,7 @@ def run(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
     p.returncode = os.waitstatus_to_exitcode(status)
     if p.returncode not in (0,):
         raise SystemExit(f"{' '.join(cmd)} failed ({p.returncode}):\n{err}")
-    return wall, usage.ru_maxrss / 1024  # Linux: KiB
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime  # ru_maxrss: KiB on Linux
 
 
 def measure(name: str, cmd: list[str], repeat: int, env: dict | None = None) -> dict:
@@ -80,15 +80,16 @@ def measure(name: str, cmd: list[str], repeat: int, env: dict | None = None) -> 
 def measure_all(cmds: dict[str, list[str]], repeat: int, env: dict | None = None) -> list[dict]:
     """Run the contenders in turn, ``repeat`` rounds (interleaved, so that a burst of load from
     other processes hits all of them alike); report the best and the median wall time."""
-    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in cmds}
+    runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in cmds}
     for _ in range(repeat):
         for name, cmd in cmds.items():
             runs[name].append(run(cmd, env))
     results = []
     for name, cmd in cmds.items():
-        walls = [w for w, _ in runs[name]]
-        r = {"name": name, "best": min(walls), "median": statistics.median(walls), "rss": max(m for _, m in runs[name]), "cmd": " ".join(cmd), "walls": walls}
-        print(f"  {name:<9} best {r['best']:6.2f} s  median {r['median']:6.2f} s  peak RSS {r['rss']:7.0f} MiB  ({' '.join(f'{w:.2f}' for w in walls)})", flush=True)
+        walls = [w for w, _, _ in runs[name]]
+        cpu = [c for _, _, c in runs[name]]
+        r = {"name": name, "best": min(walls), "median": statistics.median(walls), "rss": max(m for _, m, _ in runs[name]), "cpu": min(cpu), "cmd": " ".join(cmd), "walls": walls}
+        print(f"  {name:<9} best {r['best']:6.2f} s  median {r['median']:6.2f} s  CPU {r['cpu']:6.2f} s  peak RSS {r['rss']:7.0f} MiB  ({' '.join(f'{w:.2f}' for w in walls)})", flush=True)
         results.append(r)
     return results
 
@@ -142,11 +143,14 @@ def main() -> None:
     print("the three tables agree")
     load = os.getloadavg()
     a, p, d = results
-    print(f"\n| {args.rows:,} call records | wall (best of {args.repeat}) | median | peak RSS |")
-    print("| --- | --- | --- | --- |")
+    print(f"\n| {args.rows:,} call records | wall, best of {args.repeat} | wall, median | CPU (user+sys), least | peak RSS |")
+    print("| --- | --- | --- | --- | --- |")
     for r in results:
-        print(f"| {r['name']} | {r['best']:.2f} s | {r['median']:.2f} s | {r['rss']:,.0f} MiB |")
-    print(f"\nanalysis is {p['best'] / a['best']:.1f}x faster than pandas; {a['best'] - d['best']:+.2f} s ({a['best'] / d['best']:.2f}x) against bare DuckDB SQL")
+        print(f"| {r['name']} | {r['best']:.2f} s | {r['median']:.2f} s | {r['cpu']:.2f} s | {r['rss']:,.0f} MiB |")
+    print(
+        f"\nanalysis against pandas: {p['best'] / a['best']:.1f}x faster (best), {p['median'] / a['median']:.1f}x (median); "
+        f"against bare DuckDB SQL: {a['best'] - d['best']:+.2f} s ({a['best'] / d['best']:.2f}x, best)"
+    )
     print(f"load after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
     if args.huge:
