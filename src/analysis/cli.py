@@ -130,6 +130,53 @@ def _cmd_ratings(args) -> int:
     from analysis.events.tellers import ratings
 
     return _run_event_command(args, lambda by: ratings(args.input, args.engine, by=by, period=args.period))
+# ------------------------------------------------------------------------------- score / template
+def _add_score(sub) -> None:
+    p = sub.add_parser("score", help="score a unit table with a scheme and write the league table (CSV)")
+    p.add_argument("--scheme", required=True, help="a scheme name in schemes/ (e.g. competition-2011) or a path to a scheme YAML")
+    p.add_argument("--input", required=True, type=Path, help="score input: CSV (UTF-8 or GBK) or .xlsx, one row per unit")
+    p.add_argument("--out", required=True, type=Path, help="league table CSV (UTF-8), full precision")
+    p.add_argument("--period", default="", help="period label named in warnings (e.g. 2016)")
+    p.add_argument("--weight-set", default=None, help="an alternative weight set of the scheme (default: the scheme's weights)")
+
+
+def _cmd_score(args) -> int:
+    from analysis.scoring import load_scheme, read_units, score
+
+    scheme = load_scheme(args.scheme)
+    units = read_units(args.input, scheme)
+    for h in units.ignored_columns:
+        _warn(f"{units.source}: column {h!r} is not an input of {scheme.id}; ignored")
+    result = score(units.data, scheme, period=args.period, weight_set=args.weight_set, source=units.source)
+    for w in result.warnings:
+        _warn(str(w))
+    if scheme.assumed:
+        _warn(f"scheme {scheme.id} uses assumed point rules: {scheme.notice}")
+    out = result.table.copy()
+    out["award_eligible"] = out["award_eligible"].map({True: "true", False: "false"})
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    out.to_csv(args.out, index=False, encoding="utf-8", float_format=None)
+    leader = out.iloc[0]
+    print(f"scored {len(out)} units with {scheme.id}; rank 1: {leader['unit_name']} ({leader['total']:.2f}); league table in {args.out}")
+    return 0
+
+
+def _add_template(sub) -> None:
+    p = sub.add_parser("template", help="write a blank score-input workbook for a scheme")
+    p.add_argument("--scheme", required=True, help="a scheme name in schemes/ or a path to a scheme YAML")
+    p.add_argument("--out", required=True, type=Path, help="the workbook to write (.xlsx)")
+
+
+def _cmd_template(args) -> int:
+    from analysis.scoring import load_scheme
+    from analysis.scoring.export import write_template
+
+    if args.out.suffix.lower() != ".xlsx":
+        raise InputError(f"{args.out}: the template is an Excel workbook; give a .xlsx file name")
+    scheme = load_scheme(args.scheme)
+    write_template(scheme, args.out)
+    print(f"template for {scheme.id} ({len(scheme.inputs)} columns) in {args.out}")
+    return 0
 
 
 # ----------------------------------------------------------------------------------------- targets
@@ -223,7 +270,7 @@ def _cmd_complaints(args) -> int:
     return 0
 
 
-COMMANDS = ["generate", "clean", "calls", "waits", "ratings", "peers", "complaints", "targets"]
+COMMANDS = ["generate", "clean", "calls", "waits", "ratings", "peers", "complaints", "targets", "score", "template"]
 
 
 def build_parser() -> argparse.ArgumentParser:

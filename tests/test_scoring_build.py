@@ -1,0 +1,197 @@
+"""Building the competition input from clean tables: a hand-made 2-sub-branch bank, computed by hand.
+
+Outlets: O1, O2 in S1 城东支行; O3 in S2 临江县支行; O4 in S2 opened 2017 (not counted for 2016).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.scoring import load_scheme, score
+from analysis.scoring.build import build_inputs, financial_assets, tables_needed
+
+COMP = load_scheme("competition-2011")
+EVAL = load_scheme("evaluation-2016")
+
+
+def _business() -> pd.DataFrame:
+    # per outlet and year: monthly (fin_txn, e_txn) and the year-end stocks (used for every month of the year)
+    flows = {("O1", 2016): (100, 60), ("O1", 2015): (100, 50), ("O2", 2016): (200, 100), ("O2", 2015): (200, 80),
+             ("O3", 2016): (50, 10), ("O3", 2015): (50, 10)}
+    #                 vip, vip d/f/b/w/loans,   personal d/f/b/w/loans,  cards, eligible
+    stocks = {("O1", 2016): (50, (100, 10, 5, 20, 40), (500, 20, 10, 40, 100), 30, 40),
+              ("O2", 2016): (30, (50, 0, 0, 10, 20), (300, 0, 0, 20, 60), 10, 20),
+              ("O3", 2016): (10, (20, 0, 0, 0, 0), (100, 0, 0, 0, 0), 5, 10),
+              ("O1", 2015): (40, (80, 10, 5, 15, 30), (450, 20, 10, 30, 80), 20, 40),
+              ("O2", 2015): (30, (40, 0, 0, 10, 10), (280, 0, 0, 20, 40), 10, 20),
+              ("O3", 2015): (8, (16, 0, 0, 0, 0), (90, 0, 0, 0, 0), 4, 10)}
+    rows = []
+    for (o, y), (fin, e) in flows.items():
+        vip, vparts, pparts, cards, elig = stocks[(o, y)]
+        for mth in range(1, 13):
+            row = {"outlet_id": o, "month": f"{y}-{mth:02d}", "fin_txn": fin, "e_txn": e, "counter_txn": fin - e,
+                   "vip_customers": vip, "vip_eligible": elig, "vip_cards": cards}
+            for prefix, parts in (("vip", vparts), ("personal", pparts)):
+                for name, v in zip(("deposits", "funds", "bonds", "wealth", "loans"), parts):
+                    row[f"{prefix}_{name}"] = float(v)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def bank() -> dict[str, pd.DataFrame]:
+    outlets = pd.DataFrame({
+        "outlet_id": ["O1", "O2", "O3", "O4"], "outlet_name": ["东一", "东二", "临一", "临二"],
+        "sub_branch_id": ["S1", "S1", "S2", "S2"], "sub_branch_name": ["城东支行", "城东支行", "临江县支行", "临江县支行"],
+        "area": ["urban", "urban", "county", "county"], "grade": ["basic"] * 4,
+        "opened_on": pd.to_datetime(["2001-01-01", None, "2005-05-05", "2017-03-01"]),
+    })
+    ms = pd.DataFrame({
+        "outlet_id": ["O1", "O2", "O1", "O1", "O2", "O3", "O3", "O3", "O3", "O1"],
+        "year":      [2016, 2016, 2016, 2016, 2016, 2016, 2016, 2016, 2016, 2015],
+        "round":     [1, 1, 2, 4, 4, 1, 2, 3, 4, 1],
+        "checked_on": pd.NaT,
+        "score":     [90, 80, 70, 100, 90, 60, 70, 80, 90, 10.0],
+    })
+    sat = pd.DataFrame({"sub_branch_id": ["S1", "S2", "S1"], "year": [2016, 2016, 2015], "respondents": [100, 400, 50],
+                        "score": [88.0, 92.0, 10.0], "score_sd": [10.0, 20.0, 5.0]})
+    comp = pd.DataFrame({
+        "complaint_id": [f"C{i}" for i in range(9)],
+        "received_at": pd.to_datetime(["2016-02-01", "2016-03-01", "2016-04-01", "2016-05-01", "2016-06-01", "2016-07-01", "2015-08-01", "2016-09-01", "2016-10-01"]),
+        "unit_id": ["O1", "O1", "O3", "O3", "S2", "X9", "O1", "O2", None],
+        "channel": ["95599", "outlet", "95599", "95599", "regulator", "95599", "95599", "95599", "95599"],
+        "major":       [True, True, True, True, True, True, True, False, True],
+        "responsible": [True, False, True, True, True, True, True, True, True],
+    })
+    media = pd.DataFrame({"event_id": ["M1", "M2", "M3", "M4"], "reported_on": pd.to_datetime(["2016-05-01", "2016-06-01", "2016-07-01", "2015-07-01"]),
+                          "sub_branch_id": ["S1", "S1", "S2", "S2"], "level": ["city", "county", "national", "city"]})
+    camp = pd.DataFrame({"outlet_id": ["O1", "O2", "O3", "O1"], "year": [2016, 2016, 2016, 2015],
+                         "skill_imported": [True, True, False, True], "skill_acceptance": [80.0, 90.0, np.nan, 10.0],
+                         "six_s_passed": [True, False, True, True], "award": ["top1000", None, "top100", None],
+                         "supervision_score": [90.0, 80.0, 70.0, 0.0]})
+    return {"outlets": outlets, "mystery_shopper": ms, "satisfaction": sat, "complaints": comp, "media_events": media,
+            "campaign": camp, "business": _business()}
+
+
+@pytest.fixture(scope="module")
+def built():
+    return build_inputs(bank(), "2016", COMP)
+
+
+def row(built, uid):
+    return built.table.set_index("unit_id").loc[uid]
+
+
+def test_units_and_outlet_counts(built):
+    # S2 has O3 and O4, but O4 opened in 2017: 1 outlet in 2016
+    assert list(built.table["unit_id"]) == ["S1", "S2"]
+    assert row(built, "S1")["outlets"] == 2 and row(built, "S2")["outlets"] == 1
+    assert row(built, "S2")["unit_name"] == "临江县支行"
+    assert "1个网点在2016之后开业，不计入网点数" in built.notes
+
+
+def test_mystery_shopper_round_means(built):
+    # S1: round 1 (90 + 80)/2 = 85 ; round 2 only O1: 70 ; round 3: nobody -> empty ; round 4 (100 + 90)/2 = 95
+    # the 2015 check (10) is not used
+    s1 = row(built, "S1")
+    assert (s1["ms_1"], s1["ms_2"], s1["ms_4"]) == (85, 70, 95) and np.isnan(s1["ms_3"])
+    assert list(row(built, "S2")[["ms_1", "ms_2", "ms_3", "ms_4"]]) == [60, 70, 80, 90]
+    assert len(built.checks) == 9 and set(built.checks.columns) == {"unit_id", "outlet_id", "round", "score"}
+
+
+def test_survey_and_its_standard_error(built):
+    # S1 88 with sd 10 over 100 respondents -> se 10/sqrt(100) = 1 ; S2 20/sqrt(400) = 1
+    assert row(built, "S1")["survey_score"] == 88 and row(built, "S2")["survey_score"] == 92
+    assert built.survey_se.to_dict() == {"S1": 1.0, "S2": 1.0}
+
+
+def test_major_responsible_complaints_and_city_level_media(built):
+    # S1: C0 (O1, major, responsible) = 1 ; C1 not responsible ; C6 is 2015 ; C7 not major
+    # S2: C2, C3 (O3) + C4 naming the sub-branch S2 itself = 3 ; C5 names X9: noted, not counted
+    # C8 names no outlet at all: noted (and that it is major and responsible), not counted
+    assert row(built, "S1")["major_complaints"] == 1 and row(built, "S2")["major_complaints"] == 3
+    assert "2016投诉：1条记录的网点或支行不在机构信息中（X9），未计入" in built.notes
+    assert "2016投诉：1条记录未写明网点（如客服中心相关），未计入任何支行，其中重大有责1条" in built.notes
+    # media: S1 city (2016) = 1, county not counted ; S2 national (2016) = 1, the 2015 city event not counted
+    assert row(built, "S1")["negative_media"] == 1 and row(built, "S2")["negative_media"] == 1
+
+
+def test_skill_import_counts_and_mean_acceptance(built):
+    # S1: O1 and O2 imported, acceptance (80 + 90)/2 = 85 ; S2: none imported, acceptance empty
+    assert row(built, "S1")["skill_imported"] == 2 and row(built, "S1")["skill_acceptance"] == 85
+    assert row(built, "S2")["skill_imported"] == 0 and np.isnan(row(built, "S2")["skill_acceptance"])
+
+
+def test_e_channel_sums_over_the_period(built):
+    # S1 2016: e = 12 x (60 + 100) = 1920, all = 12 x (100 + 200) = 3600 ; 2015: e = 12 x (50 + 80) = 1560, all 3600
+    s1 = row(built, "S1")
+    assert (s1["e_txn"], s1["all_txn"], s1["e_txn_prev"], s1["all_txn_prev"]) == (1920, 3600, 1560, 3600)
+
+
+def test_financial_assets_with_loans_at_half(built):
+    # VIP 2016-12: O1 100+10+5+20 + 40/2 = 155 ; O2 50+0+0+10 + 20/2 = 70  -> S1 225 (255 if loans counted in full)
+    # personal 2016-12: O1 500+20+10+40 + 100/2 = 620 ; O2 300+20 + 60/2 = 350 -> S1 970
+    # 2015-12 (baseline): VIP O1 80+10+5+15 + 15 = 125, O2 40+10 + 5 = 55 -> 180 ; personal O1 510 + 40 = 550, O2 300 + 20 = 320 -> 870
+    s1 = row(built, "S1")
+    assert (s1["vip_fa"], s1["personal_fa"], s1["vip_fa_prev"], s1["personal_fa_prev"]) == (225, 970, 180, 870)
+    frame = pd.DataFrame({f"vip_{p}": [1.0] for p in ("deposits", "funds", "bonds", "wealth")} | {"vip_loans": [10.0]})
+    assert financial_assets(frame, "vip").iloc[0] == 4 + 5
+
+
+def test_vip_cards_deposits_counts_at_year_end_and_baseline(built):
+    s1 = row(built, "S1")
+    # vip 50 + 30 = 80, baseline 40 + 30 = 70 ; cards 30 + 10 of 40 + 20 ; baseline 20 + 10 of 60 ; deposits 500 + 300, 450 + 280
+    assert (s1["vip"], s1["vip_prev"]) == (80, 70)
+    assert (s1["cards_issued"], s1["cards_eligible"], s1["cards_issued_prev"], s1["cards_eligible_prev"]) == (40, 60, 30, 60)
+    assert (s1["deposits"], s1["deposits_prev"]) == (800, 730)
+
+
+def test_built_table_scores_with_the_scheme(built):
+    units = built.for_scheme(COMP)
+    assert list(units.columns) == list(COMP.inputs)
+    r = score(units, COMP, period="2016")
+    # satisfaction: 88/100 x 20 = 17.6 and 92/100 x 20 = 18.4 ; mystery shopper S1 (85 + 70 + 95)/3 = 83.33 -> 16.67
+    t = r.table.set_index("unit_id")
+    assert t.loc["S1", "satisfaction"] == pytest.approx(17.6) and t.loc["S2", "satisfaction"] == pytest.approx(18.4)
+    assert t.loc["S1", "mystery_shopper"] == pytest.approx(250 / 3 / 100 * 20)
+    # S2 deductions: 3 complaints + 1 media = 4 -> not eligible
+    assert t.loc["S2", "deduction"] == 4 and not t.loc["S2", "award_eligible"]
+
+
+def test_tables_needed_and_only_those_read():
+    assert tables_needed(COMP) == ["outlets", "mystery_shopper", "satisfaction", "complaints", "media_events", "campaign", "business"]
+    assert "staffing" in tables_needed(EVAL) and "teller_ratings" in tables_needed(EVAL)
+    seen = []
+    tables = bank()
+
+    def getter(name):
+        seen.append(name)
+        return tables[name].copy()
+
+    build_inputs(getter, "2016", COMP)
+    assert set(seen) == set(tables_needed(COMP))
+
+
+def test_evaluation_inputs():
+    tables = bank()
+    tables["staffing"] = pd.DataFrame({
+        "outlet_id": ["O1", "O1", "O2", "O3"], "as_of": pd.to_datetime(["2016-09-30", "2016-12-31", "2016-12-31", "2016-12-31"]),
+        "tellers": [5, 5, 4, 3], "lobby_directors": [0, 0, 0, 0], "lobby_managers": [1, 0, 0, 1], "lobby_assistants": [0, 0, 1, 0],
+        "lobby_guides": [0, 0, 0, 0], "service_supervisors": [1, 2, 0, 1]})
+    tables["teller_ratings"] = pd.DataFrame({"event_id": list("abcdef"), "outlet_id": ["O1", "O1", "O1", "O2", "O3", "O3"],
+                                             "txn_at": pd.to_datetime(["2016-01-05"] * 5 + ["2015-01-05"]),
+                                             "rating": pd.array([5, 3, None, 4, 1, 5], dtype="Int64")})
+    b = build_inputs(tables, "2016", EVAL)
+    s1, s2 = b.table.set_index("unit_id").loc["S1"], b.table.set_index("unit_id").loc["S2"]
+    # O1's last record (2016-12-31) has no lobby staff; O2 has an assistant -> S1 1 of 2 ; supervisors 2 + 0
+    assert (s1["outlets_with_lobby"], s1["supervisors"]) == (1, 2)
+    assert (s2["outlets_with_lobby"], s2["supervisors"]) == (1, 1)
+    # ratings 2016: S1 rated 5, 3, 4 (3 rated, the empty one not) -> satisfied 2 ; S2 rated 1 -> 0 (the 2015 one out)
+    assert (s1["teller_rated"], s1["teller_satisfied"], s2["teller_rated"], s2["teller_satisfied"]) == (3, 2, 1, 0)
+    # 95599 complaints: S1 2016 C0, C7 = 2 ; 2015 C6 = 1 ; S2 C2, C3 = 2 (C4 came via the regulator)
+    assert (s1["complaints_95599"], s1["complaints_95599_prev"], s2["complaints_95599"]) == (2, 1, 2)
+    # campaign: six_s S1 1 (O1), S2 1 ; awards S1 top1000 1, S2 top100 1 ; supervision mean S1 (90 + 80)/2 = 85
+    assert (s1["six_s_passed"], s1["top1000_outlets"], s2["top100_outlets"], s1["supervision_score"]) == (1, 1, 1, 85)
+    r = score(b.for_scheme(EVAL), EVAL, period="2016")
+    assert list(r.table.columns) == EVAL.output_columns
