@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import io
 import json
+import os
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
@@ -158,3 +159,26 @@ def fixture_suite_copy(fixture_suite, tmp_path):
     reports = tmp_path / "reports"
     shutil.copytree(fixture_suite.reports, reports)
     return SimpleNamespace(processed=fixture_suite.processed, reports=reports)
+
+# ------------------------------------------------------------------------------------------- Spark
+# One local Spark session for every Spark test (starting one takes ~10 s). Spark tests carry
+# ``pytest.mark.spark`` and ``pytest.mark.xdist_group("spark")`` so that, under ``-n 2 --dist
+# loadgroup``, they all run in the same worker and share the session. Without pyspark or Java they
+# are skipped with the reason, unless ANALYSIS_REQUIRE_SPARK=1 (then they fail).
+@pytest.fixture(scope="session")
+def spark_session():
+    from analysis.events.engine import spark_available, spark_session as make_session
+
+    def unavailable(why: str):
+        if os.environ.get("ANALYSIS_REQUIRE_SPARK") == "1":
+            pytest.fail(f"ANALYSIS_REQUIRE_SPARK=1 but Spark cannot run: {why}")
+        pytest.skip(f"Spark tests skipped: {why}")
+
+    ok, why = spark_available()
+    if not ok:
+        unavailable(why)
+    try:
+        session = make_session()
+    except Exception as exc:  # a broken Java install, no free port, ...
+        unavailable(f"the local Spark session did not start: {exc}")
+    yield session

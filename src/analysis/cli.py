@@ -94,6 +94,81 @@ def _cmd_run(args) -> int:
     return 0 if manifest["status"] == "ok" else 1
 
 
+# ---------------------------------------------------------------------- calls / waits / ratings
+# Service events (issue 6): one aggregation each, DuckDB by default, Spark with --engine spark.
+def _add_event_args(p, default_by: str) -> None:
+    p.add_argument("--input", type=Path, required=True, help="a CSV or Parquet file, or a folder of them (canonical columns of the clean table)")
+    p.add_argument("--out", type=Path, required=True, help="output CSV; records left out go to OUT.rejected.csv next to it")
+    p.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb", help="duckdb: embedded, out-of-core (default); spark: a Spark session (local, or a cluster via ANALYSIS_SPARK_MASTER / spark conf)")
+    p.add_argument("--by", default=default_by, help=f"grouping keys, comma-separated (default: {default_by}); time keys: date, month, year, weekday, hour, half_hour")
+    p.add_argument("--period", help="keep events in this period only: 2016, 2016-06 or 2016Q2")
+
+
+def _add_calls(sub) -> None:
+    p = sub.add_parser("calls", help="call-centre answer rate, service level and abandonment per center x date")
+    _add_event_args(p, "center,date")
+    p.add_argument("--threshold", type=float, default=20, help="service-level threshold in seconds: answered within it (<=) counts (default 20)")
+    p.add_argument("--short-abandon", type=float, default=0, help="calls abandoned within this many seconds (<=) leave the offered count (default 0: none do)")
+    p.add_argument("--format", choices=["auto", "canonical", "anonymous-bank"], default="auto", help="input format; auto recognises the Anonymous Bank call-centre files by their header")
+
+
+def _add_waits(sub) -> None:
+    p = sub.add_parser("waits", help="queue waiting times per outlet x date x business type (minutes, share over 10 minutes)")
+    _add_event_args(p, "outlet_id,date,business_type")
+
+
+def _add_ratings(sub) -> None:
+    p = sub.add_parser("ratings", help="teller rating rate and satisfaction per outlet x month")
+    _add_event_args(p, "outlet_id,month")
+
+
+def _run_event_command(args, compute) -> int:
+    import warnings
+
+    from analysis.events.engine import EngineUnavailable
+
+    by = [k.strip() for k in args.by.split(",") if k.strip()]
+    try:
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("ignore")  # the rejected-record warning is reported below instead
+            result = compute(by)
+    except EngineUnavailable as exc:
+        raise InputError(f"--engine {args.engine} cannot run here: {exc}") from exc
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    result.write_table(args.out)
+    rejected_path = args.out.with_name(args.out.stem + ".rejected.csv")
+    left_out = result.counts["rejected"] + result.counts["excluded"]
+    if left_out:
+        result.write_rejected(rejected_path)
+    elif rejected_path.exists():
+        rejected_path.unlink()  # a stale file from an earlier run would mislead
+    print(f"{result.arrow.num_rows:,} rows in {args.out}; {result.summary()}")
+    for reason, n in result.counts["reasons"].items():
+        _warn(f"{n:,} records left out: {reason}")
+    if left_out:
+        _warn(f"records left out, each with its reason: {rejected_path}")
+    return 0
+
+
+def _cmd_calls(args) -> int:
+    from analysis.events.callcentre import calls
+
+    return _run_event_command(
+        args,
+        lambda by: calls(args.input, args.engine, threshold=args.threshold, short_abandon=args.short_abandon, by=by, period=args.period, format=args.format),
+    )
+
+
+def _cmd_waits(args) -> int:
+    from analysis.events.queues import waits
+
+    return _run_event_command(args, lambda by: waits(args.input, args.engine, by=by, period=args.period))
+
+
+def _cmd_ratings(args) -> int:
+    from analysis.events.tellers import ratings
+
+    return _run_event_command(args, lambda by: ratings(args.input, args.engine, by=by, period=args.period))
 # ------------------------------------------------------------------------------- score / template
 def _add_score(sub) -> None:
     p = sub.add_parser("score", help="score a unit table with a scheme and write the league table (CSV)")
@@ -234,7 +309,7 @@ def _cmd_complaints(args) -> int:
     return 0
 
 
-COMMANDS = ["generate", "clean", "peers", "complaints", "targets", "score", "template", "run"]
+COMMANDS = ["generate", "clean", "run", "calls", "waits", "ratings", "peers", "complaints", "targets", "score", "template"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -245,17 +320,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def _input_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that mean bad input (exit 2). Imported only when something went wrong: their
+    modules load pandas and pydantic, which a command that does not need them should not wait for."""
     from analysis.io.read import SourceError
     from analysis.yamlio import ConfigError
 
+    return (InputError, SourceError, ConfigError, FileNotFoundError, ValueError)
+
+
+def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = globals()[f"_cmd_{args.command.replace('-', '_')}"]
     try:
         return handler(args)
-    except (InputError, SourceError, ConfigError, FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if not isinstance(exc, _input_errors()):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -72,11 +72,15 @@ def rejection_reasons(processed_dir: Path | str = config.PROCESSED_DIR) -> pd.Da
 
 
 def rejected_examples(source: str, processed_dir: Path | str = config.PROCESSED_DIR, n: int = 5) -> pd.DataFrame:
-    """The first rejected rows of a source, as written to ``rejected/<source>.csv`` (texts are masked)."""
+    """The first rejected rows of a source as written to ``rejected/<source>.csv`` (texts are masked):
+    file, line, reason, and the row's non-empty original values as ``field=value`` pairs."""
     path = config.rejected_dir(processed_dir) / f"{source}.csv"
     if not path.exists():
-        return pd.DataFrame(columns=["file", "line", "reason"])
-    return pd.read_csv(path, encoding="utf-8-sig", dtype=str, nrows=n, keep_default_na=False)
+        return pd.DataFrame(columns=["file", "line", "reason", "original"])
+    rej = pd.read_csv(path, encoding="utf-8-sig", dtype=str, nrows=n, keep_default_na=False)
+    fields = [c for c in rej.columns if c not in ("file", "line", "reason")]
+    original = rej[fields].apply(lambda r: "  ".join(f"{k}={v}" for k, v in r.items() if v != ""), axis=1)
+    return rej[["file", "line", "reason"]].assign(original=original if len(rej) else pd.Series(dtype=str))
 
 
 def _time_column(src: Source) -> str | None:

@@ -32,14 +32,14 @@ def coverage_heatmap(cov: pd.DataFrame, source: str, names: pd.Series | None = N
     if names is not None:
         g.index = [f"{names.get(i, i)}" for i in g.index]
     if ax is None:
-        _, ax = plt.subplots(figsize=(min(14, 2 + 0.35 * g.shape[1]), 0.28 * g.shape[0] + 1.5))
+        _, ax = plt.subplots(figsize=(min(11, 2 + 0.3 * g.shape[1]), 0.24 * g.shape[0] + 1.5))
     data = np.ma.masked_invalid(g.to_numpy(dtype=float))
     cmap = plt.get_cmap("Blues").copy()
     cmap.set_bad("white")
     im = ax.imshow(data, aspect="auto", cmap=cmap)
-    ax.set_yticks(range(len(g.index)), g.index, fontsize=7)
+    ax.set_yticks(range(len(g.index)), g.index, fontsize=8)
     step = max(1, g.shape[1] // 12)
-    ax.set_xticks(range(0, g.shape[1], step), list(g.columns[::step]), rotation=45, ha="right", fontsize=7)
+    ax.set_xticks(range(0, g.shape[1], step), list(g.columns[::step]), rotation=45, ha="right", fontsize=8)
     ax.grid(False)
     ax.figure.colorbar(im, ax=ax, label="记录数 records", shrink=0.8)
     ax.set_title(f"覆盖情况 Coverage: {source}")

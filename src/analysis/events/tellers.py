@@ -1,0 +1,102 @@
+"""Teller ratings from the evaluation devices: rating rate and satisfaction.
+
+Definitions (DOMAIN.md §3; target: satisfaction >= 90%):
+
+- one record per counter transaction; ``rating`` 1-5, empty = the customer did not rate;
+- ``transactions`` = records; ``rated`` = records with a rating; ``rating_rate`` = rated / transactions;
+- ``satisfied`` = ratings of 4 or 5; ``satisfaction`` = satisfied / rated;
+- a rating that is not a whole number from 1 to 5, or a transaction without outlet or time, is
+  rejected with a reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from analysis.events.common import EventResult, as_timestamp, check_by, is_frame, is_text, ratio, reason_code, run, time_key
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+RATING_COLUMNS = ["event_id", "outlet_id", "teller_id", "txn_at", "rating"]
+ENTITY_KEYS = ("outlet_id", "teller_id")
+DEFAULT_BY = ("outlet_id", "month")
+SATISFIED_MIN = 4
+TARGET = 0.90
+OUTPUT_COLUMNS = ["transactions", "rated", "rating_rate", "satisfied", "satisfaction"]
+
+
+def _rating_value(col):
+    """The rating as an integer; null when empty; ``-1`` when given but not a whole number."""
+    import ibis
+
+    dtype = col.type()
+    if dtype.is_integer():
+        return col.cast("int64")
+    if dtype.is_floating() or dtype.is_decimal():
+        whole = col.floor() == col
+        return ibis.ifelse(col.isnull(), ibis.null("int64"), ibis.ifelse(whole, col.cast("int64"), -1))
+    text = col.cast("string").strip()
+    number = text.try_cast("float64")
+    whole = number.floor() == number
+    return ibis.cases(
+        (text.isnull() | (text == ""), ibis.null("int64")),
+        (number.isnull() | ~whole, -1),
+        else_=number.cast("int64"),
+    )
+
+
+def ratings_expr(t, *, by: Sequence[str] = DEFAULT_BY, period=None):
+    """The rating aggregation as Ibis pieces: (classified records, keys, metrics, derived)."""
+
+    keys = check_by(by, ENTITY_KEYS, "ratings")
+    c = t.mutate(_outlet=t.outlet_id.cast("string"), _teller=t.teller_id.cast("string"), _txn=as_timestamp(t.txn_at), _rating=_rating_value(t.rating))
+    reason, labels = reason_code(
+        [
+            (c._outlet.isnull() | (c._outlet == ""), "outlet_id missing"),
+            (c.txn_at.isnull(), "txn_at missing"),
+            (c._txn.isnull() if is_text(t.txn_at) else None, "txn_at is not a date-time"),
+            (c._rating.notnull() & ~c._rating.between(1, 5), "rating is not a whole number from 1 to 5"),
+        ]
+    )
+    c = c.mutate(reason=reason)
+    if period is not None:
+        c = c.filter(c._txn.isnull() | ((c._txn >= period.start.to_pydatetime()) & (c._txn < period.end.to_pydatetime())))
+    entity = {"outlet_id": c._outlet, "teller_id": c._teller}
+    key_exprs = {k: entity[k] if k in entity else time_key(c._txn, k) for k in keys}
+    metrics = {
+        "rated": c.count(where=c._rating.notnull()),
+        "satisfied": c.count(where=c._rating >= SATISFIED_MIN),
+    }
+    derived = {
+        "transactions": lambda g: g.records,
+        "rating_rate": lambda g: ratio(g.rated, g.records),
+        "satisfaction": lambda g: ratio(g.satisfied, g.rated),
+    }
+    return c, key_exprs, metrics, derived, labels
+
+
+def ratings(source: Path | str | pd.DataFrame, engine: str = "duckdb", *, by: str | Sequence[str] = DEFAULT_BY, period=None) -> EventResult:
+    """Rating rate and satisfaction per ``by`` group with the accounting of every record."""
+    from analysis.events.engine import connect, source_table
+
+    if period is not None:
+        from analysis.periods import Period
+
+        period = Period.parse(period)
+    con = connect(engine)
+    t = source_table(con, source, RATING_COLUMNS, source_name="teller_ratings")
+    c, keys, metrics, derived, labels = ratings_expr(t, by=by, period=period)
+    result = run(con, c, keys, metrics, derived, record_columns=list(t.columns), labels=labels, what="ratings", source="" if is_frame(source) else source)
+    result.arrow = result.arrow.select([*keys, *OUTPUT_COLUMNS])
+    return result
+
+
+def ratings_table(source: Path | str | pd.DataFrame, engine: str = "duckdb", *, by: str | Sequence[str] = DEFAULT_BY, period=None) -> pd.DataFrame:
+    """The teller-rating table (one row per outlet x month by default): transactions, rated,
+    rating_rate, satisfied, satisfaction. ``table.attrs["counts"]`` holds the accounting."""
+    result = ratings(source, engine, by=by, period=period)
+    result.table.attrs["counts"] = result.counts
+    return result.table
