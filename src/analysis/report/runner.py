@@ -595,7 +595,7 @@ def run_suite(
                 uid = u["unit_id"]
                 params = plan.unit_parameters(offered, uid)
                 fp, inputs = fingerprint(unit_info.info.inputs, processed_dir, params, cache=hash_cache)
-                more.append(Job(f"units/{uid}", str(unit_info.info.path), f"{u['unit_name']} · 支行报告 / Unit scorecard: {u['unit_name']}",
+                more.append(Job(f"units/{uid}", str(unit_info.info.path), f"{u['unit_name']} · 支行报告 / Unit scorecard",
                                 str(reports_dir / campaign.unit_page(uid)), str(reports_dir), params, fp, inputs, timeout, index_href="../index.html"))
             echo(f"units: {len(more)} unit page(s) -> {reports_dir / campaign.UNITS_DIR}")
             return more

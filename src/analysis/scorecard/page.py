@@ -92,7 +92,7 @@ def _period_zh(p: Period) -> str:
 
 # ----------------------------------------------------------------------------------------- cards
 def status_counts(targets: pd.DataFrame) -> dict[str, int]:
-    from analysis.targets import STATUSES
+    from analysis.overview import STATUSES
 
     counts = targets["status"].value_counts()
     return {s: int(counts.get(s, 0)) for s in STATUSES}
@@ -288,15 +288,13 @@ def comparison(view: UnitView):
 
 def complaints_text(view: UnitView) -> str:
     """The unit's complaints against the same months a year earlier, with the exact test's reading."""
-    from analysis.complaints.stats import VERDICTS
-
     f = view.figures
     u = f[(f["metric"] == "complaints_per_10k") & (f["scope_kind"] == "unit")]
     if u.empty or _nan(u.iloc[0]["value"]):
         return ""
     r = u.iloc[0]
     prev = view.period.previous()
-    verdict = VERDICTS.get(r["verdict"], r["verdict"])
+    verdict = r["verdict_zh"] or r["verdict"]
     text = (f"{view.name}{_period_zh(view.period)}客户投诉 {r['num']:,.0f} 件（指明网点的投诉），每万笔金融性交易 {r['value']:.3f} 件；"
             f"上年同期（{_period_zh(prev)}）{r['prev_num']:,.0f} 件，每万笔 {_fmt_figure('complaints_per_10k', r['prev_value'])} 件。")
     if r["verdict"] in ("decrease", "increase", "no change"):

@@ -59,13 +59,14 @@ import pandas as pd
 from analysis import config
 from analysis.periods import Period
 
-DERIVED_VERSION = 2
+DERIVED_VERSION = 3
 INPUT_TABLES = [
     "outlets", "mystery_shopper", "satisfaction", "complaints", "media_events", "campaign", "business",
     "staffing", "teller_ratings", "queue_tickets", "calls",
 ]
 TABLES = ["league", "indicators", "tied", "targets", "figures", "outlets", "funnels"]
 AREA_ZH = {"urban": "市区", "county": "县域"}
+DEFAULT_TARGETS_FILE = config.TARGETS_DIR / "campaign-2016.yaml"  # = analysis.targets.DEFAULT_TARGETS_FILE (tested)
 
 #: The figures compared on a unit page: title, unit, which direction is better.
 FIGURES = {
@@ -96,8 +97,7 @@ class Options:
         return cls(**{k: v for k, v in params.items() if k in names})
 
     def targets_path(self) -> Path:
-        from analysis.targets import DEFAULT_TARGETS_FILE
-
+        # analysis.targets.DEFAULT_TARGETS_FILE, without importing scipy into every unit page's kernel
         return Path(self.targets) if self.targets else DEFAULT_TARGETS_FILE
 
     def scheme_path(self) -> Path:
@@ -128,7 +128,7 @@ class Shared:
     def unit_row(self, unit_id: str) -> pd.Series:
         hit = self.league[self.league["unit_id"] == str(unit_id)]
         if hit.empty:
-            known = ", ".join(f"{u} {n}" for u, n in zip(self.league["unit_id"], self.league["unit_name"]))
+            known = ", ".join(f"{u} {n}" for u, n in sorted(zip(self.league["unit_id"], self.league["unit_name"])))
             raise ValueError(f"unit {unit_id!r} is not one of the {len(self.league)} scored units: {known}")
         return hit.iloc[0]
 
@@ -184,7 +184,8 @@ def load(processed_dir: Path | str = config.PROCESSED_DIR, period: Period | str 
     shared = compute(processed_dir, period, opts)
     shared.meta["fingerprint"] = fp
     if cache:
-        shared.cache_dir = write(shared, folder)
+        # read back what was written: fresh and cached figures then have the same types
+        return read(write(shared, folder))
     return shared
 
 
@@ -461,6 +462,7 @@ def figures_table(tables: _Tables, data, period: Period, league: pd.DataFrame) -
         if c not in out:
             out[c] = np.nan
     out["verdict"] = out.get("verdict", pd.Series(index=out.index, dtype=object)).astype(object).where(lambda s: s.notna(), "")
+    out["verdict_zh"] = out["verdict"].map(S.VERDICTS).fillna("")
     # rank within the peer group (same area), 1 = best
     out["group_rank"] = np.nan
     out["group_n"] = np.nan
@@ -471,7 +473,7 @@ def figures_table(tables: _Tables, data, period: Period, league: pd.DataFrame) -
         out.loc[idx, "group_rank"] = _rank(vals, FIGURES[metric]["better"])
         out.loc[idx, "group_n"] = float(vals.notna().sum())
     out["area"] = out["area"].astype(object).where(out["area"].notna(), "").astype(str)
-    return out[["scope", "scope_kind", "area", "metric", "value", "num", "den", "prev_value", "prev_num", "verdict", "p_value", "group_rank", "group_n"]]
+    return out[["scope", "scope_kind", "area", "metric", "value", "num", "den", "prev_value", "prev_num", "verdict", "verdict_zh", "p_value", "group_rank", "group_n"]]
 
 
 def outlet_tables(tables: _Tables, period: Period) -> tuple[pd.DataFrame, pd.DataFrame]:
