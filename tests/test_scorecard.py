@@ -21,11 +21,24 @@ def _c(kind, tier, severity, key, seq=0):
 
 
 def test_pick_orders_by_tier_then_severity():
-    cands = [_c("scoring", 4, 3.0, "s1"), _c("target", 3, 0.1, "t1"), _c("outlet", 2, 0.5, "o1"), _c("target", 1, 0.01, "t0")]
+    cands = [_c("target", 3, 0.1, "t1"), _c("outlet", 6, 0.5, "o1"), _c("target", 1, 0.01, "t0"), _c("target", 3, 0.3, "t2")]
     out = F.pick(cands)
-    # tier 1 (missed target) first, then the 99.8% outlet, then the at-risk target; the 3-point gain (tier 4) is fourth
-    assert list(out["key"]) == ["t0", "o1", "t1"] and list(out["order"]) == [1, 2, 3]
-    assert list(out["reason"]) == [F.TIER_REASONS[1], F.TIER_REASONS[2], F.TIER_REASONS[3]]
+    # no serious outlet or scoring candidate: the missed target (tier 1), then the at-risk targets by
+    # severity (0.3 before 0.1) -- but at most two targets, so the 95% outlet (tier 6) takes the third slot
+    assert list(out["key"]) == ["t0", "t2", "o1"] and list(out["order"]) == [1, 2, 3]
+    assert list(out["reason"]) == [F.TIER_REASONS[1], F.TIER_REASONS[3], F.TIER_REASONS[6]]
+
+
+def test_pick_one_of_each_serious_kind_first():
+    cands = [_c("scoring", 4, 7.1, "s1"), _c("target", 3, 0.3, "t1"), _c("target", 3, 0.1, "t2"), _c("outlet", 2, 6.5, "o1")]
+    out = F.pick(cands)
+    # an outlier outlet (tier 2), a target short now (tier 3) and a 7.1-point gain (tier 4): one of
+    # each kind, shown in tier order; the second at-risk target gives way to the scoring gain
+    assert list(out["key"]) == ["o1", "t1", "s1"]
+    # a small gain (tier 7) is not serious: two missed targets come first
+    cands = [_c("target", 1, 0.2, "t1"), _c("target", 1, 0.1, "t2"), _c("scoring", 7, 0.3, "s1")]
+    assert list(F.pick(cands)["key"]) == ["t1", "t2", "s1"]
+    assert list(F.pick(cands, n=2)["key"]) == ["t1", "t2"]
 
 
 def test_pick_at_most_two_of_a_kind():

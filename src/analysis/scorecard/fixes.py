@@ -28,9 +28,16 @@ Within a tier the larger *severity* comes first: for a target the shortfall rela
 the bank's rate relative to the expected count, for an indicator the gain in points. Ties keep
 the order targets, outlets, scoring, then the targets file's and the scheme's order.
 
-Picks go down that list, with two limits so the three are different things to do: at most two
-from one kind, and one item per outlet (its worst measure). Fewer than three candidates give fewer
-items.
+Picking, so that the three are different things to do:
+
+1. *variety first*: each kind's most urgent candidate, if it is serious (tier 4 or better: a missed
+   target, an outlet beyond 99.8%, a target short now, a gain of a point or more);
+2. then the remaining slots down the list, at most two of one kind;
+3. one item per outlet (its worst measure) throughout.
+
+The picks are shown in tier order. Fewer than three candidates give fewer items. So a unit with an
+outlier outlet, a target short of its mark and a 7-point scoring gap gets one of each, rather than
+two targets; a unit with two missed targets and only a 0.3-point gain gets both targets.
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ TIER_REASONS = {
 }
 PROJECTION_WORDS = {"trend": "按当前趋势预计期限时", "flat": "按当前水平预计期限时", "pace": "按年初至今进度预计全年"}
 MAX_PER_KIND = 2
+SERIOUS_TIER = 4  # candidates up to this tier take part in the variety pass
 BIG_GAIN, SMALL_GAIN = 1.0, 0.2
 COLUMNS = ["order", "kind", "kind_zh", "tier", "reason", "severity", "title", "detail", "key"]
 
@@ -135,18 +143,30 @@ def scoring_candidates(indicators: pd.DataFrame, rank: int) -> list[dict]:
 def pick(candidates: list[dict], n: int = 3, max_per_kind: int = MAX_PER_KIND) -> pd.DataFrame:
     """Apply the rule of the module docstring to candidates (dicts with kind, tier, severity, key, seq)."""
     kind_order = {k: i for i, k in enumerate(KINDS)}
-    ranked = sorted(candidates, key=lambda c: (c["tier"], -c["severity"], kind_order[c["kind"]], c["seq"]))
+    order = lambda c: (c["tier"], -c["severity"], kind_order[c["kind"]], c["seq"])  # noqa: E731
+    ranked = sorted(candidates, key=order)
     chosen: list[dict] = []
     per_kind: dict[str, int] = {}
     keys: set[str] = set()
-    for c in ranked:
-        if len(chosen) == n:
-            break
-        if per_kind.get(c["kind"], 0) >= max_per_kind or c["key"] in keys:
-            continue
+
+    def take(c: dict) -> None:
         chosen.append(c)
         per_kind[c["kind"]] = per_kind.get(c["kind"], 0) + 1
         keys.add(c["key"])
+
+    for kind in KINDS:  # 1. variety: each kind's most urgent serious candidate
+        best = next((c for c in ranked if c["kind"] == kind), None)
+        if best is not None and best["tier"] <= SERIOUS_TIER:
+            take(best)
+    chosen.sort(key=order)
+    del chosen[n:]
+    for c in ranked:  # 2. the remaining slots, down the list
+        if len(chosen) >= n:
+            break
+        if c in chosen or per_kind.get(c["kind"], 0) >= max_per_kind or c["key"] in keys:
+            continue
+        take(c)
+    chosen.sort(key=order)
     rows = [{**c, "order": i + 1, "kind_zh": KINDS[c["kind"]], "reason": TIER_REASONS[c["tier"]]} for i, c in enumerate(chosen)]
     return pd.DataFrame(rows, columns=COLUMNS)
 

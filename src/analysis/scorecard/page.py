@@ -161,7 +161,7 @@ def fixes_text(view: UnitView) -> str:
     items = fix_list(view)
     if items.empty:
         return "没有需要优先处理的问题：目标均达标或进度正常，网点均在控制限内，各项得分已接近全行最好。"
-    lines = [f"{r.order}. **{r.title}**  \n   {r.detail}。  \n   <span class=\"muted\">依据：{r.reason}（{r.kind_zh}）</span>" for r in items.itertuples()]
+    lines = [f"{r.order}. **{r.title}**  \n   {r.detail}。  \n   <span class=\"muted\">依据：{r.reason}</span>" for r in items.itertuples()]
     if len(items) < 3:
         lines.append("\n其他方面没有需要优先处理的问题。")
     return "\n".join(lines)
@@ -297,8 +297,10 @@ def complaints_text(view: UnitView) -> str:
     verdict = r["verdict_zh"] or r["verdict"]
     text = (f"{view.name}{_period_zh(view.period)}客户投诉 {r['num']:,.0f} 件（指明网点的投诉），每万笔金融性交易 {r['value']:.3f} 件；"
             f"上年同期（{_period_zh(prev)}）{r['prev_num']:,.0f} 件，每万笔 {_fmt_figure('complaints_per_10k', r['prev_value'])} 件。")
-    if r["verdict"] in ("decrease", "increase", "no change"):
+    if r["verdict"] in ("decrease", "increase"):
         text += f"按交易量折算后精确检验：{verdict}（单侧 p = {r['p_value']:.3f}）。"
+    elif r["verdict"] == "no change":
+        text += f"按交易量折算后精确检验：{verdict}（检验下降的单侧 p = {r['p_value']:.3f}）。"
     return text
 
 
@@ -353,7 +355,7 @@ def notes_text(view: UnitView) -> str:
         f"- 计分方案：{m['scheme']['title']}；排名、名次区间和各项得分与“服务营销竞赛排名”报告相同（同一次计算）。",
         "- “先改这三件事”的规则：候选来自本支行有风险或未达标的目标、超出漏斗图控制限的网点、以及做到全行最好能多得分的计分指标；"
         "按紧急程度分档（未达标目标 > 超出99.8%控制限的网点 > 目前未达到的有风险目标 > 可多得1分以上的指标 > 其他有风险目标 > 超出95%控制限的网点 > 可多得0.2分以上的指标），"
-        "同档内差距大的在前；同一类最多两项，同一网点只列一次（详见 analysis.scorecard.fixes）。",
+        "同档内差距大的在前。先从目标、网点、计分三类中各取最紧急的一项（限前四档），再按紧急程度补足三项；同一类最多两项，同一网点只列一次（详见 analysis.scorecard.fixes）。",
         f"- 同类支行：与本支行同属{view.area_zh}的支行；网点的对标组为相同区域和等级的网点。",
         "- 投诉为指明网点的投诉；未指明网点的（如客服中心相关）不计入任何支行。",
     ]

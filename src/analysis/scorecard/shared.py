@@ -32,7 +32,7 @@ same period are removed when a new one is written.
   (``analysis.targets.evaluate(..., sub_branch=...)``), with texts ready for display;
 - ``figures``: for each sub-branch, area (the unit's peer group: urban or county sub-branches) and
   the bank: complaints per 10,000 financial transactions (complaints naming an outlet; with last
-  year's rate and the exact test of the change), mean wait and share waiting over 10 minutes,
+  year's rate and the exact test of the change: verdict and the one-sided p-value of its side), mean wait and share waiting over 10 minutes,
   teller rating satisfaction and rating rate, mystery-shopper average and survey score; for
   sub-branches also the rank within their peer group (1 = best);
 - ``outlets``: outlet x metric: value, rank and band within the outlet's peer group (area x grade;
@@ -59,7 +59,7 @@ import pandas as pd
 from analysis import config
 from analysis.periods import Period
 
-DERIVED_VERSION = 3
+DERIVED_VERSION = 4
 INPUT_TABLES = [
     "outlets", "mystery_shopper", "satisfaction", "complaints", "media_events", "campaign", "business",
     "staffing", "teller_ratings", "queue_tickets", "calls",
@@ -420,7 +420,8 @@ def figures_table(tables: _Tables, data, period: Period, league: pd.DataFrame) -
                 row["prev_num"] = pn
                 test = S.rate_test(int(pn), pd_, int(n), d, alternative="less") if pd_ > 0 and d > 0 else None
                 row["verdict"] = test["verdict"] if test else "no data"
-                row["p_value"] = test["p_less"] if test else np.nan
+                # the one-sided p-value of the verdict's side (a rise: P(more); otherwise: P(fewer))
+                row["p_value"] = (test["p_greater"] if test["verdict"] == "increase" else test["p_less"]) if test else np.nan
             rows.append(row)
 
     # complaints naming an outlet, per 10,000 financial transactions; last year's same span
