@@ -1,12 +1,14 @@
-"""Time the report suite two ways on the same notebooks and data, side by side.
+"""Time the report suite against the naive way, on the same notebooks and data, side by side.
 
-naive   python -m analysis clean, then for each notebook, one after another:
-        the papermill CLI (execute) and the `jupyter nbconvert --to html` CLI (export)
-suite   python -m analysis run --jobs N  (clean, then one process: a pool of N workers that each
-        execute and export with papermill's and nbconvert's Python APIs)
+naive     python -m analysis clean, then for each notebook, one after another: the papermill CLI
+          (execute) and the `jupyter nbconvert --to html --no-input` CLI (export)
+one       python -m analysis run --jobs 1   (one process: executes and exports every notebook)
+suite     python -m analysis run --jobs N   (the same with a pool of N workers; N = CPUs)
 
-Both start from the same raw data and write into fresh temporary folders. Prints a table and writes
-the figures to benchmarks/results/bench_suite.json.
+Each way starts from the raw data and writes into fresh temporary folders. Wall-clock time depends
+on what else the machine is doing, so CPU time (user + system, every process of the way included)
+is measured too: it is the work each way does. Prints a table and writes the figures to
+benchmarks/results/bench_suite.json.
 
     PYTHONPATH=src python benchmarks/bench_suite.py            # or: make bench
     PYTHONPATH=src python benchmarks/bench_suite.py --jobs 2 --repeat 3
@@ -18,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -47,10 +50,40 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _timed(cmd: list[str]) -> tuple[float, int, str]:
-    t0 = time.perf_counter()
+def _subreaper() -> bool:
+    """Adopt orphaned descendants (Linux), so the CPU time of the suite's forkserver and its workers,
+    which outlive the main process by a moment, is counted with the suite."""
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def _reap() -> None:
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            time.sleep(0.05)
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _timed(cmd: list[str]) -> tuple[float, int, str, float]:
+    """Wall seconds, exit code, end of stderr, CPU seconds of the command and its descendants."""
+    c0, t0 = _cpu(), time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True)
-    return time.perf_counter() - t0, proc.returncode, (proc.stderr or "")[-2000:]
+    wall = time.perf_counter() - t0
+    _reap()
+    return wall, proc.returncode, (proc.stderr or "")[-2000:], _cpu() - c0
 
 
 def naive(notebooks: list[Path], raw: Path, work: Path, period: str) -> dict:
@@ -58,8 +91,8 @@ def naive(notebooks: list[Path], raw: Path, work: Path, period: str) -> dict:
     for d in (reports, executed):
         d.mkdir(parents=True)
     steps, failures = [], []
-    t, rc, err = _timed([sys.executable, "-m", "analysis", "clean", "--raw", str(raw), "--out", str(processed)])
-    steps.append({"step": "clean (python -m analysis clean)", "seconds": t})
+    t, rc, err, cpu = _timed([sys.executable, "-m", "analysis", "clean", "--raw", str(raw), "--out", str(processed)])
+    steps.append({"step": "clean (python -m analysis clean)", "seconds": t, "cpu": cpu})
     if rc:
         raise SystemExit(f"clean failed:\n{err}")
     offered = {"period": period, "processed_dir": str(processed), "reports_dir": str(reports)}
@@ -69,21 +102,25 @@ def naive(notebooks: list[Path], raw: Path, work: Path, period: str) -> dict:
         cmd = [*_tool("papermill"), str(nb), str(out), "-k", config.KERNEL_NAME, "--no-progress-bar"]
         for k, v in params.items():
             cmd += ["-p", k, str(v)]
-        t, rc, err = _timed(cmd)
-        steps.append({"step": f"{nb.stem}: papermill CLI", "seconds": t})
+        t, rc, err, cpu = _timed(cmd)
+        steps.append({"step": f"{nb.stem}: papermill CLI", "seconds": t, "cpu": cpu})
         if rc:
             failures.append(f"{nb.stem} papermill: {err.strip().splitlines()[-1] if err.strip() else rc}")
-        t, rc, err = _timed([*_tool("jupyter"), "nbconvert", "--to", "html", "--no-input", str(out), "--output-dir", str(reports)])
-        steps.append({"step": f"{nb.stem}: nbconvert CLI", "seconds": t})
+        t, rc, err, cpu = _timed([*_tool("jupyter"), "nbconvert", "--to", "html", "--no-input", str(out), "--output-dir", str(reports)])
+        steps.append({"step": f"{nb.stem}: nbconvert CLI", "seconds": t, "cpu": cpu})
         if rc:
             failures.append(f"{nb.stem} nbconvert: {err.strip().splitlines()[-1] if err.strip() else rc}")
-    return {"seconds": sum(s["seconds"] for s in steps), "steps": steps, "failures": failures}
+    return {"seconds": sum(s["seconds"] for s in steps), "cpu": sum(s["cpu"] for s in steps), "steps": steps, "failures": failures}
 
 
 def suite(notebooks_dir: Path, raw: Path, work: Path, period: str, jobs: int) -> dict:
     cmd = [sys.executable, "-m", "analysis", "run", "--raw", str(raw), "--processed", str(work / "processed"), "--out", str(work / "reports"), "--notebooks", str(notebooks_dir), "--period", period, "--jobs", str(jobs)]
-    t, rc, err = _timed(cmd)
-    return {"seconds": t, "exit_code": rc, "command": " ".join(["python", *cmd[1:]])}
+    t, rc, err, cpu = _timed(cmd)
+    return {"seconds": t, "cpu": cpu, "exit_code": rc, "command": " ".join(["python", *cmd[1:]])}
+
+
+def _r(x: float) -> float:
+    return round(x, 2)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,45 +129,51 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--raw", type=Path, default=config.RAW_DIR)
     ap.add_argument("--period", default=config.DEFAULT_PERIOD)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="workers for the suite (default: CPU count)")
-    ap.add_argument("--repeat", type=int, default=1, help="run both ways this many times; the median counts")
+    ap.add_argument("--repeat", type=int, default=1, help="run every way this many times; the median counts")
     ap.add_argument("--out", type=Path, default=RESULTS, help="where the figures go (JSON)")
     args = ap.parse_args(argv)
 
     notebooks = discover(args.notebooks)
     if not notebooks:
         raise SystemExit(f"no notebooks in {args.notebooks}")
-    print(f"{len(notebooks)} notebook(s) from {args.notebooks}, raw data {args.raw}, {args.jobs} worker(s), {os.cpu_count()} CPU(s)", flush=True)
-    load_at_start = [round(x, 2) for x in os.getloadavg()]
+    counted = _subreaper()
+    print(f"{len(notebooks)} notebook(s) from {args.notebooks}, raw data {args.raw}, {os.cpu_count()} CPU(s)", flush=True)
+    load_at_start = [_r(x) for x in os.getloadavg()]
+    ways = {
+        "naive": lambda work: naive(notebooks, args.raw, work, args.period),
+        "one": lambda work: suite(args.notebooks, args.raw, work, args.period, 1),
+        "suite": lambda work: suite(args.notebooks, args.raw, work, args.period, args.jobs),
+    }
     runs = []
     for i in range(args.repeat):
-        with tempfile.TemporaryDirectory(prefix="bench-naive-") as a, tempfile.TemporaryDirectory(prefix="bench-suite-") as b:
-            # Alternate the order so neither way always profits from a warm file cache.
-            if i % 2 == 0:
-                n = naive(notebooks, args.raw, Path(a), args.period)
-                s = suite(args.notebooks, args.raw, Path(b), args.period, args.jobs)
-            else:
-                s = suite(args.notebooks, args.raw, Path(b), args.period, args.jobs)
-                n = naive(notebooks, args.raw, Path(a), args.period)
-        runs.append({"naive": n, "suite": s, "load_average_after": [round(x, 2) for x in os.getloadavg()]})
-        print(f"run {i + 1}: naive {n['seconds']:.1f} s, suite {s['seconds']:.1f} s  (load average {os.getloadavg()[0]:.1f})", flush=True)
+        run = {}
+        # Rotate the order so no way always profits from a warm file cache or a quiet moment.
+        order = list(ways)[i % 3:] + list(ways)[: i % 3]
+        for name in order:
+            with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as work:
+                run[name] = ways[name](Path(work))
+        run["load_average_after"] = [_r(x) for x in os.getloadavg()]
+        runs.append(run)
+        print(f"run {i + 1}: naive {run['naive']['seconds']:.1f} s, one process {run['one']['seconds']:.1f} s, "
+              f"suite --jobs {args.jobs} {run['suite']['seconds']:.1f} s  (load average {os.getloadavg()[0]:.1f})", flush=True)
 
-    naive_s = statistics.median(r["naive"]["seconds"] for r in runs)
-    suite_s = statistics.median(r["suite"]["seconds"] for r in runs)
-    speedup = naive_s / suite_s
+    med = {w: {k: statistics.median(r[w][k] for r in runs) for k in ("seconds", "cpu")} for w in ways}
     last = runs[-1]["naive"]["steps"]
-    width = max(len(s["step"]) for s in last) + 2
+    width = max(len(st["step"]) for st in last) + 2
     print()
-    print(f"{'step (last run)':<{width}}{'naive':>10}{'suite':>10}")
-    for s in last:
-        print(f"{s['step']:<{width}}{s['seconds']:>9.1f}s{'':>10}")
-    print(f"{'python -m analysis run --jobs ' + str(args.jobs):<{width}}{'':>10}{runs[-1]['suite']['seconds']:>9.1f}s")
-    print("-" * (width + 20))
-    print(f"{'total (median of ' + str(args.repeat) + ')':<{width}}{naive_s:>9.1f}s{suite_s:>9.1f}s")
-    print(f"{'speed-up':<{width}}{speedup:>19.1f}x")
+    print(f"{'naive steps (last run)':<{width}}{'wall':>9}{'CPU':>9}")
+    for st in last:
+        print(f"{st['step']:<{width}}{st['seconds']:>8.1f}s{st['cpu']:>8.1f}s")
+    print()
+    print(f"{'way (median of ' + str(args.repeat) + ')':<{width}}{'wall':>9}{'CPU':>9}{'speed-up':>10}")
+    labels = {"naive": "naive (clean + papermill CLI + nbconvert CLI)", "one": "python -m analysis run --jobs 1", "suite": f"python -m analysis run --jobs {args.jobs}"}
+    for w in ways:
+        cpu = f"{med[w]['cpu']:>8.1f}s" if counted or w != "suite" else f"{'n/a':>9}"
+        print(f"{labels[w]:<{width}}{med[w]['seconds']:>8.1f}s{cpu}{med['naive']['seconds'] / med[w]['seconds']:>9.1f}x")
     failures = [f for r in runs for f in r["naive"]["failures"]]
-    bad_suite = [r["suite"]["exit_code"] for r in runs if r["suite"]["exit_code"]]
-    if failures or bad_suite:
-        print(f"warning: failures during the benchmark: naive {failures}, suite exit codes {bad_suite}", file=sys.stderr)
+    bad = [r[w]["exit_code"] for r in runs for w in ("one", "suite") if r[w]["exit_code"]]
+    if failures or bad:
+        print(f"warning: failures during the benchmark: naive {failures}, suite exit codes {bad}", file=sys.stderr)
 
     figures = {
         "measured": datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -140,12 +183,15 @@ def main(argv: list[str] | None = None) -> int:
         "notebooks": [p.name for p in notebooks],
         "jobs": args.jobs,
         "repeat": args.repeat,
-        "naive_seconds": round(naive_s, 2),
-        "suite_seconds": round(suite_s, 2),
-        "speedup": round(speedup, 2),
+        "median": {w: {"wall_seconds": _r(med[w]["seconds"]), "cpu_seconds": _r(med[w]["cpu"]), "speedup": _r(med["naive"]["seconds"] / med[w]["seconds"])} for w in ways},
+        "cpu_counted_for_pool": counted,
         "runs": [
-            {"naive": {**r["naive"], "seconds": round(r["naive"]["seconds"], 2), "steps": [{**s, "seconds": round(s["seconds"], 2)} for s in r["naive"]["steps"]]},
-             "suite": {**r["suite"], "seconds": round(r["suite"]["seconds"], 2)}, "load_average_after": r["load_average_after"]}
+            {
+                **{w: {**r[w], "seconds": _r(r[w]["seconds"]), "cpu": _r(r[w]["cpu"]),
+                       **({"steps": [{**st, "seconds": _r(st["seconds"]), "cpu": _r(st["cpu"])} for st in r[w]["steps"]]} if "steps" in r[w] else {})}
+                   for w in ways},
+                "load_average_after": r["load_average_after"],
+            }
             for r in runs
         ],
     }

@@ -36,3 +36,25 @@ def test_parallel_clean_equals_serial(tmp_path):
     assert files == sorted(p.relative_to(parallel) for p in parallel.rglob("*") if p.is_file())
     for rel in files:
         assert (serial / rel).read_bytes() == (parallel / rel).read_bytes(), rel
+
+
+def test_source_errors_survive_pickling():
+    import pickle
+
+    from analysis.io.read import SourceError
+
+    err = pickle.loads(pickle.dumps(SourceError("排队叫号_2016.csv", "required column missing", column="ticket_id", line=2)))
+    assert type(err) is SourceError and (err.path, err.column, err.line, err.message) == ("排队叫号_2016.csv", "ticket_id", 2, "required column missing")
+    assert str(err) == "排队叫号_2016.csv, line 2, column 'ticket_id': required column missing"
+
+
+def test_clean_error_in_a_worker_is_bad_input_on_the_command_line(tmp_path, capsys):
+    from conftest import FIXTURE_NOTEBOOKS, run_cli
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    rc, _ = run_cli(["run", "--raw", str(raw), "--processed", str(tmp_path / "p"), "--out", str(tmp_path / "r"), "--notebooks", str(FIXTURE_NOTEBOOKS), "--jobs", "2"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "no file for source" in err and str(raw) in err
+    assert not (tmp_path / "r" / "index.html").exists()  # nothing published from a failed clean

@@ -322,20 +322,22 @@ def test_unit_rate_inputs_counts_and_exclusions():
             "received_at": [t("2016-02-01"), t("2016-05-01"), t("2016-03-01"), t("2016-12-31 23:00"), t("2015-12-31")],
         }
     )
-    business = pd.DataFrame({"outlet_id": ["o1", "o1", "o2", "o1"], "month": ["2016-01", "2016-02", "2016-03", "2015-12"], "counter_txn": [1000, 2000, 500, 9999]})
+    business = pd.DataFrame({"outlet_id": ["o1", "o1", "o2", "o1"], "month": ["2016-01", "2016-02", "2016-03", "2015-12"], "fin_txn": [1000, 2000, 500, 9999]})
     queue = pd.DataFrame(
         {
+            "ticket_id": ["t1", "t2", "t3", "t4"],
+            "business_type": ["high_counter"] * 4,
             "outlet_id": ["o1", "o1", "o1", "o2"],
             "issued_at": [t("2016-01-04 09:00")] * 4,
             "called_at": [t("2016-01-04 09:05"), t("2016-01-04 09:10:01"), pd.NaT, t("2016-01-04 09:10")],
         }
     )
     ratings = pd.DataFrame(
-        {"outlet_id": ["o1", "o1", "o1", "o2"], "txn_at": [t("2016-06-01")] * 4, "rating": pd.array([5, 3, pd.NA, 4], dtype="Int64")}
+        {"event_id": ["e1", "e2", "e3", "e4"], "teller_id": ["x"] * 4, "outlet_id": ["o1", "o1", "o1", "o2"], "txn_at": [t("2016-06-01")] * 4, "rating": pd.array([5, 3, pd.NA, 4], dtype="Int64")}
     )
     r = peers.unit_rate_inputs(outlets, complaints, business, queue, ratings, "2016")
     c = r["complaints"].set_index("outlet_id")
-    # o1: 2 complaints in 2016 (the 2015-12-31 one is outside), 1000 + 2000 counter transactions
+    # o1: 2 complaints in 2016 (the 2015-12-31 one is outside), 1000 + 2000 financial transactions
     assert c.loc["o1", ["numerator", "denominator"]].tolist() == [2, 3000]
     assert c.loc["o2", ["numerator", "denominator"]].tolist() == [1, 500]
     assert r["complaints"].attrs["excluded"]["complaints without an outlet"] == 1

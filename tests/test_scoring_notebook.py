@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from analysis import config
-from analysis.scoring import load_scheme, score
+from analysis.scoring import load_scheme
 from analysis.scoring.build import LOAN_WEIGHT, tables_needed
 
 COMP = load_scheme("competition-2011")

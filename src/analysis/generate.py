@@ -831,7 +831,6 @@ def write_calls(bank: Bank, out: Path, sample: Sample) -> None:
         parts = [(f"呼叫记录_95599_{y}.csv", [f]) for y, f in zip(YEARS, frames)] if center == "95599" else [("呼叫记录_信用卡中心_2015-2016.csv", frames)]
         for name, fs in parts:
             ev = pd.concat(fs, ignore_index=True)
-            n = len(ev)
             arr = ev["arrived_at"].to_numpy().astype("datetime64[s]")
             ans = ev["answered_at"].to_numpy().astype("datetime64[s]")
             abd = ev["abandoned_at"].to_numpy().astype("datetime64[s]")

@@ -457,23 +457,26 @@ def unit_rate_inputs(
     queue_tickets: pd.DataFrame,
     teller_ratings: pd.DataFrame,
     period: str | Period,
+    engine: str = "duckdb",
 ) -> dict[str, pd.DataFrame]:
-    """Numerators and denominators per outlet for three funnel plots, over ``period``.
+    """Numerators and denominators per outlet for three funnel plots, over ``period``, computed by the
+    modules that own each definition (one way to compute anything):
 
-    - ``complaints``: complaints whose unit_id is the outlet (received in the period) per counter
-      transactions (business.counter_txn summed over the period's months); Poisson, per 10,000;
-    - ``waits``: tickets called after more than 10 minutes per tickets called (issued in the period;
-      tickets whose customer left before being called have no waiting time and are not counted);
-    - ``satisfaction``: ratings of 4 or 5 per rated transactions (transactions in the period).
+    - ``complaints``: complaints whose unit_id is the outlet, received in the period, per financial
+      transactions (``analysis.complaints.stats``: business.fin_txn over the period's months);
+      Poisson, per 10,000;
+    - ``waits``: called tickets that waited more than 10 minutes per called tickets
+      (``analysis.events.waits_table``; customers who left before being called have no wait);
+    - ``satisfaction``: ratings of 4 or 5 per rated transactions (``analysis.events.ratings_table``).
 
     Each table: outlet_id, outlet_name, area, grade, numerator, denominator, one row per outlet of the
     master data (0 / 0 when it had nothing), plus ``attrs["excluded"]`` with counts of records left
     out and why (complaints without an outlet, tickets never called, unrated transactions, records
-    of outlets missing from the master data).
-
-    A stand-in until ``analysis.events`` (Ibis/DuckDB) supplies per-outlet waits and ratings: the
-    definitions there should match these.
+    of outlets missing from the master data, records the event rules reject).
     """
+    from analysis.complaints import stats as complaint_stats
+    from analysis.events import ratings_table, waits_table
+
     p = Period.parse(period)
     base = outlets[["outlet_id", "outlet_name", "area", "grade"]].drop_duplicates("outlet_id").reset_index(drop=True)
     known = set(base["outlet_id"])
@@ -485,43 +488,45 @@ def unit_rate_inputs(
         t.attrs["excluded"] = excluded
         return t
 
-    c = complaints[p.contains(complaints["received_at"])]
+    c = complaint_stats.in_period(complaints, p)
     no_unit = int(c["unit_id"].isna().sum())
     c = c[c["unit_id"].notna()]
-    unknown_c = int((~c["unit_id"].isin(known)).sum())
-    b = business[business["month"].isin(p.months)]
     out = {
         "complaints": attach(
             c.groupby("unit_id").size(),
-            b.groupby("outlet_id")["counter_txn"].sum(),
-            {"complaints without an outlet": no_unit, "complaints of outlets not in the master data": unknown_c},
+            complaint_stats.exposure_by_unit(business, outlets, p, level="outlet"),
+            {"complaints without an outlet": no_unit, "complaints of outlets not in the master data": int((~c["unit_id"].isin(known)).sum())},
         )
     }
 
-    q = queue_tickets[p.contains(queue_tickets["issued_at"])]
-    left = int(q["called_at"].isna().sum())
-    q = q[q["called_at"].notna()]
-    wait_min = (q["called_at"] - q["issued_at"]).dt.total_seconds() / 60
+    w = waits_table(queue_tickets, engine, by=["outlet_id"], period=p)
+    w_counts = w.attrs.get("counts", {})
+    w = w.set_index("outlet_id")
     out["waits"] = attach(
-        (wait_min > 10).groupby(q["outlet_id"]).sum(),
-        q.groupby("outlet_id").size(),
-        {"tickets never called (customer left)": left, "tickets of outlets not in the master data": int((~q["outlet_id"].isin(known)).sum())},
+        w["over_10min"],
+        w["called"],
+        {
+            "tickets never called (customer left)": int(w["left"].sum()),
+            "tickets of outlets not in the master data": int(w.loc[~w.index.isin(known), "tickets"].sum()),
+            "tickets rejected by the event rules": int(w_counts.get("rejected", 0)),
+        },
     )
 
-    r = teller_ratings[p.contains(teller_ratings["txn_at"])]
-    unrated = int(r["rating"].isna().sum())
-    r = r[r["rating"].notna()]
+    r = ratings_table(teller_ratings, engine, by=["outlet_id"], period=p).set_index("outlet_id")
     out["satisfaction"] = attach(
-        (r["rating"] >= 4).groupby(r["outlet_id"]).sum(),
-        r.groupby("outlet_id").size(),
-        {"transactions not rated": unrated, "ratings of outlets not in the master data": int((~r["outlet_id"].isin(known)).sum())},
+        r["satisfied"],
+        r["rated"],
+        {
+            "transactions not rated": int((r["transactions"] - r["rated"]).sum()),
+            "ratings of outlets not in the master data": int(r.loc[~r.index.isin(known), "rated"].sum()),
+        },
     )
     return out
 
 
 #: How each unit rate is put on a funnel: distribution, scale, direction, Chinese title and axis.
 FUNNEL_SPECS = {
-    "complaints": {"kind": "poisson", "per": 10_000, "higher_is_better": False, "metric": "complaints_per_10k_txn", "title": "每万笔柜面交易投诉量", "num": "投诉件数", "den": "柜面交易笔数", "x": "柜面交易笔数", "y": "投诉量(件/万笔)", "percent": False},
+    "complaints": {"kind": "poisson", "per": 10_000, "higher_is_better": False, "metric": "complaints_per_10k_txn", "title": "每万笔金融交易投诉量", "num": "投诉件数", "den": "金融交易笔数", "x": "金融交易笔数", "y": "投诉量(件/万笔)", "percent": False},
     "waits": {"kind": "binomial", "per": 1, "higher_is_better": False, "metric": "waits_over_10min", "title": "等候超过10分钟的客户占比", "num": "等候超10分钟人数", "den": "叫号客户数", "x": "叫号客户数", "y": "等候超10分钟占比(%)", "percent": True},
     "satisfaction": {"kind": "binomial", "per": 1, "higher_is_better": True, "metric": "teller_satisfaction", "title": "柜员服务评价满意度", "num": "满意笔数", "den": "参评笔数", "x": "参评笔数", "y": "满意度(%)", "percent": True},
 }

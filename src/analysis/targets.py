@@ -241,31 +241,24 @@ def load_targets(path: Path | str = DEFAULT_TARGETS_FILE) -> TargetFile:
 
 # ---------------------------------------------------------------------------------------- statistics
 def rate_decrease_test(x1: float, e1: float | None, x0: float, e0: float | None, alpha: float = 0.05) -> dict:
-    """Exact conditional test that the rate x1/e1 is below x0/e0 (two Poisson counts with exposures).
+    """Exact conditional test that the rate x1/e1 is below x0/e0 (two Poisson counts with exposures),
+    in the form the target rules read: the rate ratio r1/r0, the one-sided p-value of a decrease
+    (``p_value``) and of an increase (``p_increase``), and one-sided (1 - alpha) bounds on the ratio.
 
-    Given n = x1 + x0, x1 ~ Binomial(n, p) with p = e1·r1 / (e1·r1 + e0·r0); with no change p0 =
-    e1/(e1+e0). Returns the rate ratio r1/r0, the one-sided p-value P(X <= x1 | p0) (a decrease), the
-    p-value of the opposite side P(X >= x1 | p0), and one-sided (1 - alpha) Clopper-Pearson bounds on the
-    rate ratio. Exposures None mean equal exposure (the same span of time)."""
+    The test itself is the complaints module's (:func:`analysis.complaints.stats.rate_test`): one
+    implementation for the report and the targets. Its two-sided interval at confidence 1 - 2·alpha
+    gives the one-sided 1 - alpha bounds. Exposures None mean equal exposure (the same span of time).
+    """
+    from analysis.complaints.stats import rate_test
+
     e1 = 1.0 if e1 is None else float(e1)
     e0 = 1.0 if e0 is None else float(e0)
     x1, x0 = int(round(x1)), int(round(x0))
     n = x1 + x0
     if n == 0 or e1 <= 0 or e0 <= 0:
         return {"rate_ratio": np.nan, "p_value": np.nan, "p_increase": np.nan, "rr_low": np.nan, "rr_high": np.nan, "n": n}
-    p0 = e1 / (e1 + e0)
-    to_rr = lambda p: (p / (1 - p)) * (e0 / e1) if p < 1 else math.inf  # noqa: E731
-    p_low = 0.0 if x1 == 0 else float(stats.beta.ppf(alpha, x1, n - x1 + 1))
-    p_high = 1.0 if x1 == n else float(stats.beta.ppf(1 - alpha, x1 + 1, n - x1))
-    rr = (x1 / e1) / (x0 / e0) if x0 > 0 else math.inf
-    return {
-        "rate_ratio": rr,
-        "p_value": float(stats.binom.cdf(x1, n, p0)),
-        "p_increase": float(stats.binom.sf(x1 - 1, n, p0)),
-        "rr_low": to_rr(p_low),
-        "rr_high": to_rr(p_high),
-        "n": n,
-    }
+    r = rate_test(x0, e0, x1, e1, alternative="less", confidence=1 - 2 * alpha)
+    return {"rate_ratio": r["rate_ratio"], "p_value": r["p_less"], "p_increase": r["p_greater"], "rr_low": r["ci_low"], "rr_high": r["ci_high"], "n": n}
 
 
 def _t(alpha: float, df: float) -> float:

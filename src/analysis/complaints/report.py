@@ -20,6 +20,7 @@ from analysis.complaints import stats as S
 from analysis.complaints.classify import TITLES as JRT_TITLES
 from analysis.complaints.classify import UNMAPPED, load_classifier
 from analysis.periods import Period
+from analysis.report.display import show_table
 
 CHANNELS_ZH = {"95599": "95599客服热线", "outlet": "营业网点", "regulator": "监管转办", "letters": "来信来访", "online": "互联网"}
 
@@ -47,25 +48,6 @@ class Section:
             display(self.figure)
         if self.table is not None:
             display(self.styled())
-
-
-def show_table(df, columns=None, formats=None, caption=None):
-    """The shared display helper when it is there (analysis.report.display), else a plain equivalent."""
-    try:
-        from analysis.report.display import show_table as shared
-    except ImportError:
-        shared = None
-    if shared is not None:
-        return shared(df, columns=columns, formats=formats, caption=caption)
-    shown = df.rename(columns=columns or {})
-    fmts = {(columns or {}).get(k, k): v for k, v in (formats or {}).items()}
-    for c in shown.columns:
-        if c not in fmts and pd.api.types.is_integer_dtype(shown[c]):
-            fmts[c] = "{:,.0f}"
-        elif c not in fmts and pd.api.types.is_float_dtype(shown[c]):
-            fmts[c] = "{:,.2f}"
-    st = shown.style.format(fmts, na_rep="—").hide(axis="index")
-    return st.set_caption(caption) if caption else st
 
 
 def _figure(draw, *args, **kwargs):

@@ -50,7 +50,6 @@ def _rating_value(col):
 
 def ratings_expr(t, *, by: Sequence[str] = DEFAULT_BY, period=None):
     """The rating aggregation as Ibis pieces: (classified records, keys, metrics, derived)."""
-    import ibis
 
     keys = check_by(by, ENTITY_KEYS, "ratings")
     c = t.mutate(_outlet=t.outlet_id.cast("string"), _teller=t.teller_id.cast("string"), _txn=as_timestamp(t.txn_at), _rating=_rating_value(t.rating))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ class SourceError(Exception):
 
     def __init__(self, path: Path | str, message: str, *, column: str | None = None, line: int | None = None):
         self.path = str(path)
+        self.message = message
         self.column = column
         self.line = line
         where = self.path
@@ -38,6 +40,10 @@ class SourceError(Exception):
         if column is not None:
             where += f", column {column!r}"
         super().__init__(f"{where}: {message}")
+
+    def __reduce__(self):
+        # Picklable, so an error raised while cleaning in a worker process reaches the command line.
+        return (functools.partial(SourceError, column=self.column, line=self.line), (self.path, self.message))
 
 
 @dataclass
