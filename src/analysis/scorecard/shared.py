@@ -10,8 +10,9 @@ them 25 times would cost 25 league tables and 25 Monte Carlo runs, so they are c
 
 **The cache.** ``<processed>/derived/scorecard/<period>-<fingerprint>/``: one Parquet file per table
 and ``meta.json``. The fingerprint is sha256 over the bytes of the clean tables read
-(:data:`INPUT_TABLES`), the targets file, the scheme file, the options (:class:`Options`) and the
-suite version with :data:`DERIVED_VERSION` (raised whenever what is computed here changes). The
+(:data:`INPUT_TABLES`), the targets file, the scheme file, the options (:class:`Options`), the
+suite version and the analysis package's source code (:func:`code_hash`: a changed computation
+anywhere recomputes). The
 same data, period and options give the same folder; anything else misses the cache and recomputes.
 The report runner calls :func:`load` once before it starts the unit pages (and for the overview), so
 the 25 notebooks only read. A notebook run on its own computes and writes the cache itself; two
@@ -144,6 +145,14 @@ def _sha256(path: Path) -> str | None:
     return h.hexdigest()
 
 
+def code_hash() -> str:
+    """sha256 over the analysis package's Python sources: a change to any computation recomputes."""
+    h = hashlib.sha256()
+    for path in sorted(config.PACKAGE_DIR.rglob("*.py")):
+        h.update(path.relative_to(config.PACKAGE_DIR).as_posix().encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
 def fingerprint(processed_dir: Path | str, period: Period | str, options: Options | None = None) -> str:
     """sha256 of everything the shared figures depend on (see the module docstring)."""
     from analysis import __version__
@@ -151,6 +160,7 @@ def fingerprint(processed_dir: Path | str, period: Period | str, options: Option
     opts = options or Options()
     payload = {
         "version": [__version__, DERIVED_VERSION],
+        "code": code_hash(),
         "period": str(Period.parse(period)),
         "tables": {t: _sha256(config.table_path(t, processed_dir)) for t in INPUT_TABLES},
         "targets": _sha256(opts.targets_path()),
