@@ -218,3 +218,55 @@ def test_params_reach_the_notebooks_and_flags_override(tmp_path):
     (good,) = m["reports"]
     assert good["parameters"]["label"] == "月报" and good["parameters"]["period"] == "2016-06"
     assert "label=月报" in (out / "01_good.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("only", "per_unit", "units", "suite", "unit_pages"),
+    [
+        (None, False, None, 8, False),  # the suite as before
+        (None, True, None, 8, True),  # make report: the suite and every unit page
+        (["competition"], True, None, 1, True),  # --per-unit --only competition
+        (["unit_scorecard"], False, None, 0, True),  # --only unit_scorecard: the unit pages only
+        (["targets", "unit_scorecard"], False, None, 1, True),
+        (None, False, ["331801"], 0, True),  # --unit 331801: that page only
+        (["competition"], False, ["331801"], 1, True),
+        (["competition"], False, None, 1, False),
+    ],
+)
+def test_which_notebooks_a_run_executes(only, per_unit, units, suite, unit_pages):
+    from analysis.report.runner import _plan
+
+    plan = _plan(config.NOTEBOOKS_DIR, only, per_unit, units, None, None)
+    assert len(plan.paths) == suite and (plan.unit_info is not None) == unit_pages
+    # the shared figures use the unit notebook's own options, whatever runs
+    assert plan.unit_options() == {"targets": "", "scheme": "competition-2011", "n_draws": 1000, "seed": 2016}
+
+
+def test_params_reach_the_shared_figures_options():
+    from analysis.report.runner import _plan
+
+    plan = _plan(config.NOTEBOOKS_DIR, None, True, None, {"n_draws": 200}, {"unit_scorecard": {"seed": 7}})
+    assert plan.unit_options() == {"targets": "", "scheme": "competition-2011", "n_draws": 200, "seed": 7}
+    params = plan.unit_parameters({"period": "2016", "processed_dir": "/p", "reports_dir": "/r"}, "331801")
+    assert params == {"period": "2016", "processed_dir": "/p", "reports_dir": "/r", "n_draws": 200, "seed": 7, "unit_id": "331801"}
+
+
+def test_an_overview_that_cannot_be_rendered_still_leaves_an_index(processed_dir, tmp_path, monkeypatch):
+    from analysis.report import index
+
+    real = index.overview_context
+
+    def broken(manifest, units, reports=None):
+        if (manifest.get("overview") or {}).get("data"):
+            raise KeyError("deliberate template data error")
+        return real(manifest, units, reports)
+
+    monkeypatch.setattr(index, "overview_context", broken)
+    out = tmp_path / "reports"
+    rc, _ = run_cli(["run", "--notebooks", str(UNIT_FIXTURES), "--processed", str(processed_dir), "--out", str(out), "--no-clean",
+                     "--jobs", "1", "--unit", "331801"])
+    assert rc == 1
+    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert m["overview"]["status"] == "failed" and "could not be rendered" in m["overview"]["error"]["evalue"]
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert "总览未能生成" in html and 'id="unit-331801"' in html
