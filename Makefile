@@ -11,7 +11,7 @@ JOBS   ?= 2
 .PHONY: report test lab setup clean-reports bench help
 
 help:
-	@echo "make report   clean the bundled data, run every notebook, publish reports/index.html"
+	@echo "make report   clean the bundled data, run every notebook and every unit page, publish reports/index.html (the campaign overview)"
 	@echo "make test     run every test (unit, property, notebooks, command line, browser)"
 	@echo "make lab      open JupyterLab on notebooks/ with the project kernel"
 	@echo "make bench    time the suite against the naive papermill+nbconvert way"
@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 report: $(STAMP)
-	$(BIN)/python -m analysis run --jobs $(JOBS)
+	$(BIN)/python -m analysis run --jobs $(JOBS) --per-unit
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup

@@ -12,7 +12,10 @@
 - ``notebook_text(nb)``: all text a notebook displayed (streams, text/plain, markdown, HTML), for
   asserting on values a notebook reports.
 - ``fixture_suite``: ``python -m analysis run`` on the tiny notebooks in tests/fixtures/notebooks
-  (one works, one fails), published once per session; used by the report and browser tests.
+  (one works, one fails), published once per session (without the campaign overview: its clean
+  folder is a stand-in); used by the report and browser tests.
+- ``unit_suite``: ``python -m analysis run --only unit_scorecard`` on the bundled bank: the campaign
+  overview and all 25 unit pages, published once per session (group ``fixture_suite``).
 """
 
 from __future__ import annotations
@@ -148,9 +151,18 @@ def fixture_suite(tmp_path_factory):
     base = tmp_path_factory.mktemp("fixture-suite")
     processed = make_fixture_processed(base / "processed")
     reports = base / "reports"
-    rc, stdout = run_cli(["run", "--notebooks", str(FIXTURE_NOTEBOOKS), "--processed", str(processed), "--out", str(reports), "--no-clean", "--jobs", "2"])
+    rc, stdout = run_cli(["run", "--notebooks", str(FIXTURE_NOTEBOOKS), "--processed", str(processed), "--out", str(reports), "--no-clean", "--jobs", "2", "--no-overview"])
     manifest = json.loads((reports / "manifest.json").read_text(encoding="utf-8"))
     return SimpleNamespace(rc=rc, stdout=stdout, base=base, processed=processed, reports=reports, manifest=manifest)
+
+
+@pytest.fixture(scope="session")
+def unit_suite(tmp_path_factory, processed_dir):
+    """The campaign overview and every unit page of the bundled bank, by the CLI with two workers."""
+    reports = tmp_path_factory.mktemp("unit-suite") / "reports"
+    rc, stdout = run_cli(["run", "--processed", str(processed_dir), "--out", str(reports), "--no-clean", "--jobs", "2", "--only", "unit_scorecard"])
+    manifest = json.loads((reports / "manifest.json").read_text(encoding="utf-8"))
+    return SimpleNamespace(rc=rc, stdout=stdout, processed=processed_dir, reports=reports, manifest=manifest)
 
 
 @pytest.fixture

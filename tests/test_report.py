@@ -160,7 +160,7 @@ def test_exports_land_in_the_reports_folder(fixture_suite):
 def test_only_reruns_one_and_keeps_the_others(fixture_suite_copy):
     s = fixture_suite_copy
     before = json.loads((s.reports / "manifest.json").read_text(encoding="utf-8"))
-    rc, out = run_cli(["run", "--notebooks", str(FIXTURE_NOTEBOOKS), "--processed", str(s.processed), "--out", str(s.reports), "--no-clean", "--jobs", "1", "--only", "good"])
+    rc, out = run_cli(["run", "--notebooks", str(FIXTURE_NOTEBOOKS), "--processed", str(s.processed), "--out", str(s.reports), "--no-clean", "--no-overview", "--jobs", "1", "--only", "good"])
     assert rc == 0  # this run's only notebook worked
     assert "02_broken" not in out
     m = json.loads((s.reports / "manifest.json").read_text(encoding="utf-8"))
@@ -195,7 +195,7 @@ def test_export_failure_leaves_the_previous_page_intact(fixture_suite_copy, monk
         raise RuntimeError("disk full while exporting")
 
     monkeypatch.setattr(export.PageExporter, "render", broken_render)
-    rc, out = run_cli(["run", "--notebooks", str(FIXTURE_NOTEBOOKS), "--processed", str(s.processed), "--out", str(s.reports), "--no-clean", "--jobs", "1", "--only", "01_good"])
+    rc, out = run_cli(["run", "--notebooks", str(FIXTURE_NOTEBOOKS), "--processed", str(s.processed), "--out", str(s.reports), "--no-clean", "--no-overview", "--jobs", "1", "--only", "01_good"])
     assert rc == 1
     assert page.read_bytes() == before  # the good page from before is untouched
     m = json.loads((s.reports / "manifest.json").read_text(encoding="utf-8"))

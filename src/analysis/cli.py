@@ -57,38 +57,50 @@ def _cmd_clean(args) -> int:
 
 # --------------------------------------------------------------------------------------------- run
 def _add_run(sub) -> None:
-    p = sub.add_parser("run", help="clean, run every notebook, publish offline HTML reports and reports/index.html")
-    p.add_argument("--raw", type=Path, default=config.RAW_DIR, help="raw exports (read only; default: data/raw)")
-    p.add_argument("--processed", type=Path, default=config.PROCESSED_DIR, help="clean tables folder (default: data/processed)")
-    p.add_argument("--out", type=Path, default=config.REPORTS_DIR, help="reports folder (default: reports)")
-    p.add_argument("--period", default=config.DEFAULT_PERIOD, help="reporting period: 2016, 2016-06 or 2016Q2 (default: %(default)s)")
+    p = sub.add_parser("run", help="clean, run every notebook, publish offline HTML reports and reports/index.html (the campaign overview)")
+    p.add_argument("--params", type=Path, metavar="FILE.yaml", help="run options and notebook parameters from a YAML file (flags given here override it; see README, Scheduled runs)")
+    p.add_argument("--raw", type=Path, default=None, help="raw exports (read only; default: data/raw)")
+    p.add_argument("--processed", type=Path, default=None, help="clean tables folder (default: data/processed)")
+    p.add_argument("--out", type=Path, default=None, help="reports folder (default: reports)")
+    p.add_argument("--period", default=None, help=f"reporting period: 2016, 2016-06 or 2016Q2 (default: {config.DEFAULT_PERIOD})")
     p.add_argument("--jobs", type=int, default=None, help="notebooks run at once (default: the number of CPUs)")
-    p.add_argument("--only", action="append", metavar="NAME", help="run only this notebook (01_data_quality or data_quality; repeatable); the index keeps the others' last results")
-    p.add_argument("--notebooks", type=Path, default=config.NOTEBOOKS_DIR, help="notebooks folder (default: notebooks)")
-    p.add_argument("--no-clean", dest="clean", action="store_false", help="use the clean tables already in --processed instead of cleaning first")
+    p.add_argument("--only", action="append", metavar="NAME", help="run only this notebook (01_data_quality or data_quality; unit_scorecard: the unit pages; repeatable); the index keeps the others' last results")
+    p.add_argument("--per-unit", dest="per_unit", action=argparse.BooleanOptionalAction, default=None, help="also publish one page per unit: reports/units/<unit_id>.html")
+    p.add_argument("--unit", dest="units", action="append", metavar="ID", help="publish this unit's page only (a sub-branch id; repeatable); alone it runs no other notebook")
+    p.add_argument("--overview", dest="overview", action=argparse.BooleanOptionalAction, default=None, help="the campaign overview on the index page (default: on)")
+    p.add_argument("--notebooks", type=Path, default=None, help="notebooks folder (default: notebooks)")
+    p.add_argument("--clean", dest="clean", action=argparse.BooleanOptionalAction, default=None, help="clean the raw exports first (default); --no-clean uses the clean tables already in --processed")
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="stop a notebook cell that runs longer than this (default: no limit)")
 
 
 def _cmd_run(args) -> int:
     from analysis.periods import Period
+    from analysis.report.params import load_params, resolve
     from analysis.report.runner import run_suite
 
+    params = load_params(args.params) if args.params else None
+    o = resolve({k: getattr(args, k) for k in ("period", "jobs", "per_unit", "units", "only", "overview", "clean", "timeout", "raw", "processed", "out", "notebooks")}, params)
     try:
-        Period.parse(args.period)
+        Period.parse(o["period"])
     except ValueError as exc:
         raise InputError(str(exc)) from exc
-    if args.jobs is not None and args.jobs < 1:
-        raise InputError(f"--jobs must be at least 1, got {args.jobs}")
+    if o["jobs"] is not None and o["jobs"] < 1:
+        raise InputError(f"--jobs must be at least 1, got {o['jobs']}")
     manifest = run_suite(
-        raw_dir=args.raw,
-        processed_dir=args.processed,
-        reports_dir=args.out,
-        notebooks_dir=args.notebooks,
-        period=args.period,
-        jobs=args.jobs,
-        only=args.only,
-        clean=args.clean,
-        timeout=args.timeout,
+        raw_dir=o["raw"],
+        processed_dir=o["processed"],
+        reports_dir=o["out"],
+        notebooks_dir=o["notebooks"],
+        period=o["period"],
+        jobs=o["jobs"],
+        only=o["only"],
+        clean=o["clean"],
+        timeout=o["timeout"],
+        per_unit=o["per_unit"],
+        units=o["units"],
+        overview=o["overview"],
+        parameters=o["parameters"],
+        notebook_parameters=o["notebook_parameters"],
         echo=lambda line: print(line, flush=True),
     )
     return 0 if manifest["status"] == "ok" else 1

@@ -269,6 +269,7 @@ class Job:
     fingerprint: str
     inputs: dict[str, str | None]
     timeout: float | None = None
+    index_href: str = "index.html"  # the page's link back to the index (unit pages: ../index.html)
 
 
 @dataclass
@@ -381,6 +382,7 @@ def _run_job(job: Job) -> Result:
             fingerprint=job.fingerprint,
             error=error,
             notebook_dir=Path(job.path).parent,
+            index_href=job.index_href,
         )
         write_atomic(html_path, html)
     except Exception as exc:  # the page could not be made: the previous page (if any) stays intact
@@ -501,26 +503,41 @@ def run_suite(
     clean: bool = True,
     timeout: float | None = None,
     echo=print,
+    per_unit: bool = False,
+    units: list[str] | None = None,
+    overview: bool = True,
+    parameters: dict[str, object] | None = None,
+    notebook_parameters: dict[str, dict[str, object]] | None = None,
 ) -> dict:
     """Clean, run the notebooks, publish pages, ``index.html`` and ``manifest.json``.
 
-    Returns the manifest; its ``status`` is ``failed`` when a notebook of this run failed."""
+    ``overview``: make the campaign overview on the index (:mod:`analysis.report.campaign`).
+    ``per_unit``: also publish one page per unit (``units/<unit_id>.html``); ``units``: only these
+    units' pages (implies the unit pages; alone it runs no other notebook). ``only`` may name the
+    unit notebook (``unit_scorecard``): then only the notebooks named run, the unit pages among them.
+    ``parameters``: notebook parameters passed to every notebook whose parameters cell declares them
+    (each must be declared by at least one notebook); ``notebook_parameters``: per notebook name.
+
+    Returns the manifest; its ``status`` is ``failed`` when a notebook, a unit page or the overview
+    of this run failed."""
     from analysis.periods import Period
+    from analysis.report import campaign
     from analysis.report.index import write_index
 
     Period.parse(period)  # a bad period is bad input, before anything runs
     raw_dir, processed_dir = Path(raw_dir).resolve(), Path(processed_dir).resolve()
     reports_dir, notebooks_dir = Path(reports_dir).resolve(), Path(notebooks_dir).resolve()
-    paths = select(discover(notebooks_dir), only)
-    if not paths:
-        raise FileNotFoundError(f"{notebooks_dir}: no notebooks (NN_name.ipynb) to run")
+    plan = _plan(notebooks_dir, only, per_unit, units, parameters, notebook_parameters)
+    paths, unit_info = plan.paths, plan.unit_info
     started, t_start = _now(), time.time()
     workers = max(1, jobs or os.cpu_count() or 1)
-    if not clean:
-        workers = min(workers, len(paths))
-    width = max(len(p.stem) for p in paths)
+    if not clean and unit_info is None:
+        workers = min(workers, len(paths) + int(overview))
+    width = max([len(p.stem) for p in paths] + ([len("units/") + 8] if unit_info else [8]))
     show = lambda event: echo(_format_event(event, t_start, width))  # noqa: E731
     results: dict[str, Result] = {}
+    unit_results: dict[str, Result] = {}
+    state: dict[str, object] = {"prep": None, "units_error": ""}
 
     with _Workers(workers, show) as pool:
         if clean:
@@ -531,28 +548,87 @@ def run_suite(
 
         reports_dir.mkdir(parents=True, exist_ok=True)
         offered = {"period": str(period), "processed_dir": str(processed_dir), "reports_dir": str(reports_dir)}
+        names: dict[str, str] = {}
+        if units:
+            names = campaign.known_units(processed_dir)
+            unknown = [u for u in units if str(u) not in names]
+            if unknown:
+                raise ValueError(f"unknown unit id(s) {', '.join(map(str, unknown))} (--unit); known: {', '.join(f'{k} {v}' for k, v in names.items())}")
+        gate = None
+        if overview or unit_info is not None:
+            options = plan.unit_options()
+            gate = pool.call(campaign.prepare, str(processed_dir), str(period), options)
         hash_cache: dict[Path, str] = {}
         job_list: list[Job] = []
         for path in paths:
             html_path = reports_dir / f"{path.stem}.html"
             try:
                 info = read_info(path)
-                params = select_parameters(info, offered)
+                params = select_parameters(info, {**offered, **plan.parameters, **plan.per_notebook.get(path.stem, {})},
+                                           optional=STANDARD_PARAMETERS + tuple(plan.parameters))
             except ValueError as exc:
                 results[path.stem] = _unreadable(path, html_path, reports_dir, exc)
                 continue
             fp, inputs = fingerprint(info.inputs, processed_dir, params, cache=hash_cache)
             job_list.append(Job(info.name, str(path), info.title, str(html_path), str(reports_dir), params, fp, inputs, timeout))
 
-        echo(f"run: {len(paths)} notebook(s), {workers} worker(s), period {period} -> {reports_dir}")
+        def follow(future) -> list[Job]:
+            """When the shared figures are ready: the unit pages' jobs."""
+            try:
+                prep = future.result()
+            except Exception as exc:  # the worker itself died
+                prep = {"status": "failed", "data": None, "units": [], "seconds": 0.0, "fingerprint": "", "cache": "",
+                        "error": {"ename": type(exc).__name__, "evalue": str(exc), "detail": traceback.format_exc(limit=8)}}
+            state["prep"] = prep
+            if prep["status"] == "ok":
+                echo(f"shared: bank-wide figures ready in {prep['seconds']:.1f} s ({prep['cache'] or 'not cached'})")
+            else:
+                echo(f"shared: FAILED {prep['error']['ename']}: {prep['error']['evalue']}")
+            if unit_info is None:
+                return []
+            if prep["status"] != "ok":
+                state["units_error"] = f"共享数据计算失败 the shared figures failed: {prep['error']['ename']}: {prep['error']['evalue']}"
+                return []
+            chosen = [u for u in prep["units"] if not units or u["unit_id"] in {str(x) for x in units}]
+            more = []
+            for u in chosen:
+                uid = u["unit_id"]
+                params = plan.unit_parameters(offered, uid)
+                fp, inputs = fingerprint(unit_info.info.inputs, processed_dir, params, cache=hash_cache)
+                more.append(Job(f"units/{uid}", str(unit_info.info.path), f"{u['unit_name']} · 支行报告 / Unit scorecard",
+                                str(reports_dir / campaign.unit_page(uid)), str(reports_dir), params, fp, inputs, timeout, index_href="../index.html"))
+            echo(f"units: {len(more)} unit page(s) -> {reports_dir / campaign.UNITS_DIR}")
+            return more
+
+        echo(f"run: {len(paths)} notebook(s){' + unit pages' if unit_info else ''}, {workers} worker(s), period {period} -> {reports_dir}")
         for name, res in results.items():
             show({"kind": "finish", "name": name, "at": time.time(), "status": res.status, "seconds": 0.0, "error": res.error["evalue"]})
-        for res in pool.run(job_list):
-            results[res.name] = res
+        for res in pool.run(job_list, gate=gate, follow=follow):
+            (unit_results if res.name.startswith("units/") else results)[res.name] = res
 
+    prep = state["prep"] or {}
+    unit_order = {u["unit_id"]: (i, u["unit_name"]) for i, u in enumerate(prep.get("units", []))}
     this_run = [results[p.stem].to_dict() for p in paths]
-    entries = _merge_previous(reports_dir, this_run, notebooks_dir) if only else this_run
+    entries = _merge_previous(reports_dir, this_run, notebooks_dir) if only or units else this_run
+    unit_entries = []
+    for name, res in unit_results.items():
+        uid = name.split("/", 1)[1]
+        unit_entries.append({**res.to_dict(), "unit_id": uid, "unit_name": unit_order.get(uid, (0, names.get(uid, uid)))[1]})
+    all_units = _merge_previous_units(reports_dir, unit_entries, set(unit_order) if unit_order else None)
+    all_units.sort(key=lambda u: (unit_order.get(u["unit_id"], (len(unit_order), ""))[0], u["unit_id"]))
     failed = [r["name"] for r in this_run if r["status"] != "ok"]
+    failed += [u["name"] for u in unit_entries if u["status"] != "ok"]
+    if overview:
+        ov = {"status": prep.get("status", "failed"), "data": prep.get("data"), "error": prep.get("error"),
+              "seconds": prep.get("seconds"), "fingerprint": prep.get("fingerprint", ""), "cache": prep.get("cache", "")}
+        if not prep:
+            ov["error"] = {"ename": "RuntimeError", "evalue": "the overview was not computed", "detail": ""}
+    else:
+        ov = {"status": "off"}
+    if ov["status"] == "failed":
+        failed.append("overview")
+    if state["units_error"]:
+        failed.append("units")
     manifest = {
         "suite": "analysis",
         "version": _version(),
@@ -569,6 +645,10 @@ def run_suite(
             "jobs": workers,
             "only": list(only) if only else None,
             "clean": clean,
+            "per_unit": unit_info is not None,
+            "units": [str(u) for u in units] if units else None,
+            "overview": overview,
+            "notebook_parameters": {"all": plan.parameters, **plan.per_notebook} if plan.parameters or plan.per_notebook else None,
         },
         "python": sys.version.split()[0],
         "python_full": sys.version,
@@ -576,12 +656,132 @@ def run_suite(
         "packages": package_versions(),
         "raw_inputs": raw_input_hashes(processed_dir),
         "reports": entries,
+        "overview": ov,
+        "units": all_units,
+        "units_error": state["units_error"] or None,
     }
-    write_atomic(reports_dir / MANIFEST_NAME, json.dumps(manifest, ensure_ascii=False, indent=1))
-    write_index(manifest, reports_dir)
-    ok = len(this_run) - len(failed)
-    echo(f"reports: {reports_dir / INDEX_NAME}  ({ok} ok, {len(failed)} failed) in {manifest['seconds']:.1f} s")
+    _publish(manifest, reports_dir, write_index)
+    ok = len(this_run) - len([r for r in this_run if r["status"] != "ok"])
+    line = f"reports: {reports_dir / INDEX_NAME}  ({ok} ok, {len(this_run) - ok} failed)"
+    if unit_entries:
+        u_ok = sum(1 for u in unit_entries if u["status"] == "ok")
+        line += f"; unit pages: {u_ok} ok, {len(unit_entries) - u_ok} failed"
+    if ov["status"] == "failed":
+        line += "; overview FAILED"
+    echo(f"{line} in {manifest['seconds']:.1f} s")
     return manifest
+
+
+def _publish(manifest: dict, reports_dir: Path, write_index) -> None:
+    """Write the manifest and the index. If the overview cannot be rendered, the index is written
+    without it (marked failed, with the error) so the reports list still works."""
+    try:
+        write_atomic(reports_dir / MANIFEST_NAME, json.dumps(manifest, ensure_ascii=False, indent=1))
+        write_index(manifest, reports_dir)
+    except Exception as exc:  # noqa: BLE001
+        if manifest.get("overview", {}).get("status") not in ("ok",):
+            raise
+        manifest["overview"] = {**manifest["overview"], "status": "failed", "data": None,
+                                "error": {"ename": type(exc).__name__, "evalue": f"the overview could not be rendered: {exc}", "detail": traceback.format_exc(limit=8)}}
+        manifest["status"] = "failed"
+        write_atomic(reports_dir / MANIFEST_NAME, json.dumps(manifest, ensure_ascii=False, indent=1))
+        write_index(manifest, reports_dir)
+
+
+@dataclass
+class _UnitNotebook:
+    info: NotebookInfo
+    parameters: dict[str, object]  # from --params: every notebook's and this notebook's own
+
+
+@dataclass
+class _Plan:
+    """What a run executes: the suite's notebooks, the unit notebook (or None) and the parameters."""
+
+    paths: list[Path]
+    unit_info: _UnitNotebook | None
+    parameters: dict[str, object]
+    per_notebook: dict[str, dict[str, object]]
+    unit_defaults: dict[str, object]
+
+    def unit_parameters(self, offered: dict[str, object], unit_id: str) -> dict[str, object]:
+        from analysis.report.campaign import UNIT_NAME
+
+        given = {**offered, **self.parameters, **self.per_notebook.get(UNIT_NAME, {}), "unit_id": str(unit_id)}
+        return select_parameters(self.unit_info.info, given, optional=STANDARD_PARAMETERS + tuple(self.parameters))
+
+    def unit_options(self) -> dict[str, object]:
+        """The unit notebook's own parameters (its defaults, then --params): the options of the
+        shared figures, so the overview and every unit page use the same ones."""
+        from analysis.report.campaign import UNIT_NAME
+
+        out = dict(self.unit_defaults)
+        declared = set(self.unit_defaults)
+        out.update({k: v for k, v in self.parameters.items() if k in declared})
+        out.update(self.per_notebook.get(UNIT_NAME, {}))
+        return {k: v for k, v in out.items() if k not in (*STANDARD_PARAMETERS, "unit_id")}
+
+
+def _plan(notebooks_dir: Path, only: list[str] | None, per_unit: bool, units: list[str] | None,
+          parameters: dict | None, notebook_parameters: dict | None) -> _Plan:
+    """Which notebooks run and with which extra parameters; bad names are errors (bad input)."""
+    from analysis.report.campaign import UNIT_NAME, unit_notebook
+
+    all_paths = discover(notebooks_dir)
+    unit_path = unit_notebook(notebooks_dir)
+    unit_names = {UNIT_NAME, f"units/{UNIT_NAME}", f"{UNIT_NAME}.ipynb"}
+    only = list(only or [])
+    suite_names = [n for n in only if n not in unit_names]
+    want_units = bool(per_unit or units or len(suite_names) < len(only))
+    if only:
+        paths = select(all_paths, suite_names) if suite_names else []
+    elif units:
+        paths = []
+    else:
+        paths = list(all_paths)
+    if want_units and not unit_path.exists():
+        raise FileNotFoundError(f"{unit_path}: no unit notebook (the unit pages need notebooks/units/{UNIT_NAME}.ipynb)")
+    if not paths and not want_units:
+        raise FileNotFoundError(f"{notebooks_dir}: no notebooks (NN_name.ipynb) to run")
+
+    parameters = dict(parameters or {})
+    per_notebook: dict[str, dict[str, object]] = {}
+    for key, values in (notebook_parameters or {}).items():
+        name = UNIT_NAME if key in unit_names else select(all_paths, [key])[0].stem
+        per_notebook[name] = dict(values or {})
+    infos = {p.stem: read_info(p) for p in all_paths}
+    unit_defaults: dict[str, object] = {}
+    if unit_path.exists():
+        infos[UNIT_NAME] = read_info(unit_path)
+        unit_defaults = dict(infos[UNIT_NAME].declared)
+    for name in parameters:
+        if not any(name in info.declared for info in infos.values()):
+            raise ValueError(f"notebook parameter {name!r} is declared by no notebook's parameters cell")
+    for name, values in per_notebook.items():  # undeclared names are refused here, before anything runs
+        select_parameters(infos[name], values, optional=())
+    unit_info = None
+    if want_units:
+        info = infos[UNIT_NAME]
+        if "unit_id" not in info.declared:
+            raise ValueError(f"{unit_path}: the parameters cell must declare unit_id")
+        unit_info = _UnitNotebook(info, parameters)
+    return _Plan(paths, unit_info, parameters, per_notebook, unit_defaults)
+
+
+def _merge_previous_units(reports_dir: Path, this_run: list[dict], current: set[str] | None) -> list[dict]:
+    """This run's unit pages plus the previous manifest's pages of the other units (still scored, page
+    still there), marked ``kept``."""
+    path = reports_dir / MANIFEST_NAME
+    previous: list[dict] = []
+    if path.exists():
+        try:
+            previous = json.loads(path.read_text(encoding="utf-8")).get("units", []) or []
+        except (json.JSONDecodeError, AttributeError):
+            previous = []
+    ran = {u["unit_id"] for u in this_run}
+    kept = [{**u, "kept": True} for u in previous
+            if u.get("unit_id") not in ran and (current is None or u.get("unit_id") in current) and u.get("html") and (reports_dir / u["html"]).exists()]
+    return this_run + kept
 
 
 def _version() -> str:
@@ -653,15 +853,28 @@ class _Workers:
             except (queue_mod.Empty, OSError, ValueError):
                 return
 
-    def run(self, job_list: list[Job]):
-        """Run the jobs; yields results as they finish."""
+    def call(self, fn, *args):
+        """Run ``fn(*args)`` on the pool (here, at once, without a pool); returns its future."""
+        if self.executor is not None:
+            return self.executor.submit(fn, *args)
+        from concurrent.futures import Future
+
+        fut: Future = Future()
+        try:
+            fut.set_result(fn(*args))
+        except Exception as exc:  # noqa: BLE001  (the caller reads it from the future)
+            fut.set_exception(exc)
+        return fut
+
+    def run(self, job_list: list[Job], *, gate=None, follow=None):
+        """Run the jobs; yields results as they finish. ``gate``: a future (from :meth:`call`);
+        when it is done, ``follow(gate)`` returns more jobs to run (the unit pages)."""
         global _EVENTS
-        if not job_list:
-            return
         if self.executor is None:
             previous, _EVENTS = _EVENTS, self.show
             try:
-                for job in job_list:
+                more = follow(gate) if gate is not None and follow is not None else []
+                for job in [*job_list, *more]:
                     yield run_job(job)
             finally:
                 _EVENTS = previous
@@ -671,10 +884,17 @@ class _Workers:
 
         futures = {self.executor.submit(run_job, job): job for job in job_list}
         pending = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+        while pending or gate is not None:
+            done, _ = wait(pending | ({gate} if gate is not None else set()), timeout=0.2, return_when=FIRST_COMPLETED)
             self._drain()
-            for fut in done:
+            if gate is not None and gate in done:
+                for job in follow(gate) if follow is not None else []:
+                    fut = self.executor.submit(run_job, job)
+                    futures[fut] = job
+                    pending.add(fut)
+                gate = None
+            for fut in done & pending:
+                pending.discard(fut)
                 job = futures[fut]
                 try:
                     yield fut.result()
