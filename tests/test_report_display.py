@@ -102,3 +102,10 @@ def test_say_displays_markdown(monkeypatch):
     say("braces {kept} without values")
     assert shown[1].data == "braces {kept} without values"
     assert type(shown[0]).__name__ == "Markdown"
+
+
+def test_rounded_negative_zero_prints_without_sign():
+    df = pd.DataFrame({"gap": [-0.0001, -1.5, 0.0], "share": [-0.00001, 0.5, -0.2]})
+    html = show_table(df, formats={"share": "{:.1%}"}).to_html()
+    cells = re.findall(r'class="data[^"]*" >([^<]*)</td>', html)
+    assert cells == ["0.00", "0.0%", "-1.50", "50.0%", "0.00", "-20.0%"]

@@ -29,6 +29,16 @@ DEFAULT_CMAP = "Blues"
 NA_REP = "—"
 
 
+def _unsigned_zero(fmt: str) -> Callable:
+    """A format that does not print "-0.00" for a tiny negative value that rounds to zero."""
+
+    def apply(v):
+        text = fmt.format(v)
+        return text[1:] if text.startswith("-") and not any(ch in "123456789" for ch in text) else text
+
+    return apply
+
+
 def _default_format(s: pd.Series) -> str | Callable | None:
     if pd.api.types.is_bool_dtype(s):
         return lambda v: "是" if v is True or v == 1 else ("否" if v is False or v == 0 else NA_REP)
@@ -95,6 +105,8 @@ def show_table(
     for c in df.columns:
         key, s = str(c), df[c]
         fmt = fmt_by_orig.get(key, _default_format(s))
+        if isinstance(fmt, str) and pd.api.types.is_float_dtype(s):
+            fmt = _unsigned_zero(fmt)
         if fmt is not None:
             formatter[titles[key]] = fmt
         if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
