@@ -38,6 +38,20 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class _Rule(_Strict):
+    """A rule of the scheme: its formula in words, and whether it is ours rather than the plan's."""
+
+    formula: str = Field(default="", description="the scoring rule in words (Chinese from the plan)")
+    assumed: bool = False  # true when the rule is ours, not the plan's
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _assumed_has_note(self):
+        if self.assumed and not self.note.strip():
+            raise ValueError("an assumed rule needs a note saying what was assumed")
+        return self
+
+
 # ------------------------------------------------------------------------------------------ inputs
 class InputColumn(_Strict):
     """One column of the score input file (one row per unit)."""
@@ -63,7 +77,7 @@ class InputColumn(_Strict):
 
 
 # -------------------------------------------------------------------------------------- indicators
-class _IndicatorBase(_Strict):
+class _IndicatorBase(_Rule):
     id: str
     name: str = Field(description="Chinese name, as in the plan")
     name_en: str = ""
@@ -71,20 +85,11 @@ class _IndicatorBase(_Strict):
     weight: float = Field(gt=0)
     cap: float | None = Field(default=None, gt=0, description="maximum points as a multiple of the weight (default: the scheme's)")
     floor: float | None = Field(default=None, description="minimum points as a multiple of the weight (default: the scheme's)")
-    formula: str = Field(default="", description="the scoring rule in words (Chinese from the plan)")
-    assumed: bool = False  # true when the rule is ours, not the plan's
-    note: str = ""
 
     @field_validator("id")
     @classmethod
     def _id(cls, v: str) -> str:
         return _identifier(v)
-
-    @model_validator(mode="after")
-    def _assumed_has_note(self):
-        if self.assumed and not self.note.strip():
-            raise ValueError("an assumed rule needs a note saying what was assumed")
-        return self
 
     def columns(self) -> list[str]:
         """Input columns this indicator reads."""
@@ -190,7 +195,7 @@ INDICATOR_KINDS = ("score", "score_mean", "share_relative", "level_increment_rel
 
 
 # --------------------------------------------------------------------------- deductions and bonuses
-class CountPoints(_Strict):
+class CountPoints(_Rule):
     """Points per counted event: ``points`` maps an input column (a count) to the points per event."""
 
     id: str
@@ -198,9 +203,6 @@ class CountPoints(_Strict):
     kind: Literal["count_points"] = "count_points"
     points: dict[str, float] = Field(min_length=1)
     max_points: float | None = Field(default=None, gt=0)
-    formula: str = ""
-    assumed: bool = False
-    note: str = ""
 
     @field_validator("id")
     @classmethod
@@ -215,31 +217,16 @@ class CountPoints(_Strict):
                 raise ValueError(f"points per event for {col!r} must be >= 0 (a deduction is subtracted already)")
         return v
 
-    @model_validator(mode="after")
-    def _assumed_has_note(self):
-        if self.assumed and not self.note.strip():
-            raise ValueError("an assumed rule needs a note saying what was assumed")
-        return self
-
     def columns(self) -> list[str]:
         return list(self.points)
 
 
-class MaxEvents(_Strict):
+class MaxEvents(_Rule):
     """A unit with ``ineligible_at`` or more events (summed over ``columns``) loses award eligibility; it is still ranked."""
 
     kind: Literal["max_events"]
     columns: list[str] = Field(min_length=1)
     ineligible_at: int = Field(ge=1)
-    formula: str = ""
-    assumed: bool = False
-    note: str = ""
-
-    @model_validator(mode="after")
-    def _assumed_has_note(self):
-        if self.assumed and not self.note.strip():
-            raise ValueError("an assumed rule needs a note saying what was assumed")
-        return self
 
 
 class WeightSet(_Strict):
