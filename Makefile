@@ -1,40 +1,44 @@
 # Two commands do everything:  make report  ·  make test
-# Each sets itself up on first use: .venv, pinned packages, the Jupyter kernel.
+# Each sets itself up on first use: .venv, pinned packages (constraints.txt), the Jupyter kernel.
+# make report installs what the reports need; make test adds the test tools and the Spark engine.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
-EXTRAS ?= test,spark
+BASE   := $(VENV)/.installed-base
+FULL   := $(VENV)/.installed-test
 JOBS   ?= 2
 
 .PHONY: report test lab setup clean-reports bench help
 
 help:
 	@echo "make report   clean the bundled data, run every notebook and every unit page, publish reports/index.html (the campaign overview)"
-	@echo "make test     run every test (unit, property, notebooks, command line, browser)"
+	@echo "make test     run every test (unit, property, notebooks, command line, Spark, browser)"
 	@echo "make lab      open JupyterLab on notebooks/ with the project kernel"
 	@echo "make bench    time the suite against the naive papermill+nbconvert way"
 
-setup: $(STAMP)
+setup: $(BASE)
 
-$(STAMP): pyproject.toml constraints.txt
+$(BASE): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade "pip>=23.2"
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[$(EXTRAS)]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name analysis --display-name "Python (analysis)" >/dev/null
-	@touch $(STAMP)
+	@touch $(BASE)
 
-report: $(STAMP)
+$(FULL): $(BASE)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,spark]"
+	@touch $(FULL)
+
+report: $(BASE)
 	$(BIN)/python -m analysis run --jobs $(JOBS) --per-unit
 
-test: $(STAMP)
+test: $(FULL)
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup
 
-lab: $(STAMP)
+lab: $(BASE)
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
-bench: $(STAMP)
+bench: $(BASE)
 	$(BIN)/python benchmarks/bench_suite.py
 
 clean-reports:
