@@ -249,3 +249,21 @@ def test_property_rows_in_equal_clean_plus_rejected(tmp_path_factory, rows, cut)
     records = sum(len(t.cells) + len(t.malformed) for t in tables)
     assert res.report.rows_in == records == res.report.clean + res.report.rejected
     assert len(res.table) == res.report.clean and len(res.rejected) == res.report.rejected
+
+
+def test_complaint_ids_and_texts_are_masked_before_writing(tmp_path):
+    raw = write_raw(tmp_path)
+    header = "投诉编号,受理时间,被投诉网点编号,投诉渠道,业务类别,投诉原因,投诉内容,是否有责,是否重大投诉,是否越级,办结时间\n"
+    rows = (
+        "13812345678,2016-03-05 10:00,33180101,95599,借记卡,服务态度,客户王先生来电138 1234 5678反映排队,是,否,否,2016-03-06\n"
+        "TS2016001,2016-03-06 10:00,33180101,网点,信用卡,收费问题,卡号6222021234567890128被扣年费,否,否,否,2016-03-07\n"
+        "TS2016002,2016年2月30日,33180101,网点,信用卡,收费问题,身份证号110101199003071233,否,否,否,\n"
+    )
+    (raw / "投诉_2016.csv").write_text(header + rows, encoding="gbk")
+    clean_all(raw, tmp_path / "p", only=["complaints"], echo=lambda s: None)
+    t = load_table("complaints", tmp_path / "p")
+    assert t["complaint_id"].tolist() == ["138****5678", "TS2016001"]
+    assert "1234 5678" not in t["description"].iloc[0] and "7890128" not in t["description"].iloc[1]
+    rejected = (config.rejected_dir(tmp_path / "p") / "complaints.csv").read_text("utf-8-sig")
+    # 110101199003071233: GB 11643 check digit 3 (weights 7,9,10,5,8,4,2,1,6,3,7,9,10,5,8,4,2; weighted sum 174, mod 11 = 9 -> "3")
+    assert "not a date" in rejected and "110101199003071233" not in rejected
