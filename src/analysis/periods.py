@@ -47,6 +47,11 @@ class Period:
         return str(self.year) if self.last_month == 12 else f"{self.year}-{self.last_month:02d}"
 
     @property
+    def label_zh(self) -> str:
+        """How the reports say it: 2016年, or 2016年1–6月 for a year to date."""
+        return f"{self.year}年" if self.is_full_year else f"{self.year}年1–{self.last_month}月"
+
+    @property
     def is_full_year(self) -> bool:
         return self.last_month == 12
 

@@ -9,7 +9,6 @@ The invariant ``rows_in == clean + rejected`` holds for every file and is checke
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 import json
 from dataclasses import asdict, dataclass, field
@@ -22,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import config
+from analysis.files import sha256_file, write_atomic
 from analysis.clean.sources import Column, Source, load_sources
 from analysis.io import parse
 from analysis.io.read import RawTable, SourceError, read_tables
@@ -93,14 +93,6 @@ class CleanResult:
     table: pd.DataFrame
     rejected: pd.DataFrame
     report: SourceReport
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @contextmanager
@@ -313,7 +305,7 @@ def clean_source(src: Source, raw_dir: Path | str, known: dict[str, frozenset] |
     schema = _value_schema(src)
     cleans, rejects = [], []
     for path in files:
-        sha = _sha256(path)
+        sha = sha256_file(path)
         tables = read_tables(path, header_score=src.header_score)
         usable = [t for t in tables if src.header_score(t.header) > 0]
         if not usable:
@@ -421,7 +413,7 @@ def clean_all(
     path = config.clean_report_path(out_dir)
     previous = json.loads(path.read_text(encoding="utf-8")) if only and path.exists() else {}
     previous.update({k: asdict(v) for k, v in reports.items()})
-    _atomic_write_text(path, json.dumps(previous, ensure_ascii=False, indent=1))
+    write_atomic(path, json.dumps(previous, ensure_ascii=False, indent=1))
     return reports
 
 
@@ -468,12 +460,6 @@ def _in_dependency_order(names: list[str], sources: dict[str, Source]) -> list[s
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:
     tmp = path.with_suffix(".parquet.tmp")
     df.to_parquet(tmp, index=False)
-    tmp.replace(path)
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
 
 

@@ -99,11 +99,11 @@ def volume(d: ComplaintData) -> Section:
     change = (now - prev) / prev if prev else np.nan
     word = "下降" if now < prev else "上升" if now > prev else "持平"
     peak = trend.loc[trend["current"].idxmax()]
-    text = (f"{S.period_zh(p)}共受理客户投诉 **{now:,}件**，{S.period_zh(q)}同期{prev:,}件，{word}{_pct(abs(change))}。"
+    text = (f"{p.label_zh}共受理客户投诉 **{now:,}件**，{q.label_zh}同期{prev:,}件，{word}{_pct(abs(change))}。"
             f"{len(trend)}个月中有{down}个月低于上年同期；投诉最多的是{int(peak['month'])}月（{int(peak['current'])}件）。")
-    fig = _figure(_plot("plot_monthly_trend"), trend, current_label=S.period_zh(p), previous_label=S.period_zh(q), title="月度投诉量")
+    fig = _figure(_plot("plot_monthly_trend"), trend, current_label=p.label_zh, previous_label=q.label_zh, title="月度投诉量")
     table = trend.assign(month=trend["month"].map(lambda m: f"{m}月"))
-    return Section(text, table, {"month": "月份", "current": S.period_zh(p), "previous": S.period_zh(q), "change": "增减(件)", "change_pct": "增减幅度"},
+    return Section(text, table, {"month": "月份", "current": p.label_zh, "previous": q.label_zh, "change": "增减(件)", "change_pct": "增减幅度"},
                    {"change_pct": "{:+.1%}", "change": "{:+,d}"}, fig, values={"trend": trend, "current": now, "previous": prev})
 
 

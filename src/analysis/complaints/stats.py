@@ -363,7 +363,7 @@ def change_sentence(test: dict, what: str, period: Period | str) -> str:
         return f"{what}：缺少业务量数据，无法检验。"
     rel = (k2 - k1) / k1 if k1 else np.nan
     direction = "下降" if k2 < k1 else "上升" if k2 > k1 else "持平"
-    s = (f"{what}：{period_zh(p)}{k2:,}件，{period_zh(q)}{k1:,}件（{direction}{fmt_pct(abs(rel))}）；"
+    s = (f"{what}：{p.label_zh}{k2:,}件，{q.label_zh}{k1:,}件（{direction}{fmt_pct(abs(rel))}）；"
          f"每万笔金融交易投诉由{test['rate1']:.3f}件变为{test['rate2']:.3f}件，率比{test['rate_ratio']:.2f}"
          f"（95%置信区间{test['ci_low']:.2f}–{test['ci_high']:.2f}）。")
     if test["verdict"] == "decrease":
@@ -373,12 +373,6 @@ def change_sentence(test: dict, what: str, period: Period | str) -> str:
     else:
         s += f"检验下降的单侧精确检验{_p(test['p_less'])}：变化仍在随机波动范围内，尚不能说投诉“明显下降”。"
     return s
-
-
-def period_zh(period: Period | str) -> str:
-    """2016年, or 2016年1–6月 for a year to date."""
-    p = Period.parse(period)
-    return f"{p.year}年" if p.is_full_year else f"{p.year}年1–{p.last_month}月"
 
 
 def _p(p: float) -> str:

@@ -113,11 +113,6 @@ class Sentence(str):
 
 
 # ------------------------------------------------------------------------------------- helpers
-def period_zh(period) -> str:
-    """2016 -> 2016年; 2016-06 -> 2016年1–6月."""
-    return f"{period.year}年" if period.is_full_year else f"{period.year}年1–{period.last_month}月"
-
-
 def _pct(x: float) -> str:
     return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.1%}"
 
@@ -168,12 +163,12 @@ def waits_by_outlet(ctx, target_minutes: float = WAIT_TARGET_MINUTES, engine: st
     t["meets_target"] = t["mean_wait"] <= target_minutes
     t = t.sort_values("mean_wait", ascending=False, kind="stable").reset_index(drop=True)
     if t.empty:
-        return Finding(f"{period_zh(ctx.period)}：排队叫号数据中没有这一期间的记录。", t)
+        return Finding(f"{ctx.period.label_zh}：排队叫号数据中没有这一期间的记录。", t)
     worst = t.iloc[0]
     whole = total.iloc[0]
     missed = t.loc[~t["meets_target"], "outlet_name"].tolist()
     sentence = (
-        f"{period_zh(ctx.period)}全行共取号 {int(whole['tickets']):,} 笔，平均等候 {whole['mean_wait']:.1f} 分钟，"
+        f"{ctx.period.label_zh}全行共取号 {int(whole['tickets']):,} 笔，平均等候 {whole['mean_wait']:.1f} 分钟，"
         f"{_pct(whole['share_over_10min'])} 的客户等候超过 10 分钟；{len(t)} 个网点中 {int(t['meets_target'].sum())} 个"
         f"达到“平均等候不超过 {target_minutes:g} 分钟”的目标。等候最长的是{worst['outlet_name']}："
         f"平均 {worst['mean_wait']:.1f} 分钟，90% 的客户在 {worst['p90_wait']:.1f} 分钟内被叫号。"
@@ -221,7 +216,7 @@ def waits_by_business_type(ctx, engine: str = "duckdb") -> Finding:
     order = {k: i for i, k in enumerate(BUSINESS_ZH)}
     kinds = kinds.sort_values("business_type", key=lambda s: s.map(order).fillna(len(order))).reset_index(drop=True)
     parts = [f"{BUSINESS_ZH.get(r.business_type, r.business_type)}平均 {r.mean_wait:.1f} 分钟（超 10 分钟 {_pct(r.share_over_10min)}）" for r in kinds.itertuples()]
-    sentence = f"{period_zh(ctx.period)}按业务类型：" + "，".join(parts) + "。" if parts else "没有记录。"
+    sentence = f"{ctx.period.label_zh}按业务类型：" + "，".join(parts) + "。" if parts else "没有记录。"
     per = per.sort_values(["sub_branch_name", "outlet_name", "business_type"]).reset_index(drop=True)
     outlet_view = Finding(sentence, per, ["outlet_name", "sub_branch_name", "business_type", "tickets", "mean_wait", "p90_wait", "share_over_10min"])
     return Finding(sentence, kinds, ["business_type", "tickets", "called", "mean_wait", "p90_wait", "share_over_10min"], {"by_outlet": outlet_view})
@@ -300,7 +295,7 @@ def calls_summary(ctx, baseline_year: int | str = 2015, engine: str = "duckdb") 
             f"{row.center_name}转人工 {row.offered:,} 通，接通率 {_pct(row.answer_rate)}（目标 {_pct(row.answer_rate_target)}，{state(row.answer_rate_met, row.answer_rate_target)}），"
             f"20秒服务水平 {_pct(row.service_level)}（目标 {_pct(row.service_level_target)}，{state(row.service_level_met, row.service_level_target)}）"
         )
-    sentence = f"{period_zh(ctx.period)}：" + "；".join(parts) + "。" if parts else "没有呼叫记录。"
+    sentence = f"{ctx.period.label_zh}：" + "；".join(parts) + "。" if parts else "没有呼叫记录。"
     show = ["center_name", "offered", "answered", "abandoned", "answer_rate", "answer_rate_target", "service_level", "service_level_target", "abandon_rate", "mean_wait_answered"]
     return Finding(sentence, t, show, {"targets": targets, "counts": r.counts})
 
@@ -440,12 +435,12 @@ def ratings_by_outlet(ctx, target: float = SATISFACTION_TARGET, engine: str = "d
     t["meets_target"] = t["satisfaction"] >= target
     t = t.sort_values("satisfaction", kind="stable").reset_index(drop=True)
     if t.empty:
-        return Finding(f"{period_zh(ctx.period)}：没有柜员评价记录。", t)
+        return Finding(f"{ctx.period.label_zh}：没有柜员评价记录。", t)
     w = whole.iloc[0]
     low = t.iloc[0]
     low_rate = t.sort_values("rating_rate", kind="stable").iloc[0]
     sentence = (
-        f"{period_zh(ctx.period)}全行柜面交易 {int(w['transactions']):,} 笔，评价率 {_pct(w['rating_rate'])}，满意度 {_pct(w['satisfaction'])}"
+        f"{ctx.period.label_zh}全行柜面交易 {int(w['transactions']):,} 笔，评价率 {_pct(w['rating_rate'])}，满意度 {_pct(w['satisfaction'])}"
         f"（目标 {target:.0%}）；{len(t)} 个网点中 {int(t['meets_target'].sum())} 个达标。满意度最低的是{low['outlet_name']}（{_pct(low['satisfaction'])}，"
         f"{int(low['rated']):,} 笔评价），评价率最低的是{low_rate['outlet_name']}（{_pct(low_rate['rating_rate'])}）。"
     )

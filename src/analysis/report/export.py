@@ -15,9 +15,7 @@ Pages are written with :func:`write_atomic`: a temporary file in the same folder
 from __future__ import annotations
 
 import copy
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from html.parser import HTMLParser
@@ -26,6 +24,7 @@ from pathlib import Path
 import nbformat
 
 from analysis import config
+from analysis.files import write_atomic  # noqa: F401  (pages are written with it; re-exported)
 
 SUITE_NAME = "服务提升年分析 · Service-improvement analysis"
 PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"
@@ -234,31 +233,6 @@ class PageExporter:
         return html
 
 
-def _current_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _current_umask()
-
-
-def write_atomic(path: Path | str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; published pages are for others to read
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 # ------------------------------------------------------------------------------ offline checks

@@ -37,7 +37,8 @@ from pathlib import Path
 import nbformat
 
 from analysis import config
-from analysis.report.export import ErrorInfo, first_error, write_atomic
+from analysis.files import sha256_file, write_atomic
+from analysis.report.export import ErrorInfo, first_error
 
 STANDARD_PARAMETERS = ("period", "processed_dir", "reports_dir")
 # Folders are where the inputs are, not what they are: the fingerprint hashes the tables instead,
@@ -159,14 +160,6 @@ def select_parameters(info: NotebookInfo, given: dict[str, object], *, optional:
 
 
 # ---------------------------------------------------------------------------------- fingerprints
-def sha256_file(path: Path | str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def fingerprint(inputs: list[str], processed_dir: Path | str, parameters: dict[str, object], *, cache: dict[Path, str] | None = None) -> tuple[str, dict[str, str | None]]:
     """sha256 over the Parquet files of the input tables and the parameters (folders excluded).
 

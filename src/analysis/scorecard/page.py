@@ -86,10 +86,6 @@ def _nan(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA
 
 
-def _period_zh(p: Period) -> str:
-    return f"{p.year}年" if p.is_full_year else f"{p.year}年1–{p.last_month}月"
-
-
 # ----------------------------------------------------------------------------------------- cards
 def status_counts(targets: pd.DataFrame) -> dict[str, int]:
     from analysis.overview import STATUSES
@@ -137,7 +133,7 @@ def summary_text(view: UnitView) -> str:
     """Two or three plain sentences: who the unit is, its rank story, its targets."""
     u = view.unit
     c = status_counts(view.targets)
-    head = (f"**{view.name}**（{view.area_zh}支行，{int(u['outlets'])} 个网点），{_period_zh(view.period)}。"
+    head = (f"**{view.name}**（{view.area_zh}支行，{int(u['outlets'])} 个网点），{view.period.label_zh}。"
             f"{u['sentence']}")
     parts = [f"{label} {c[s]} 项" for s, label in (("met", "达标"), ("on track", "进度正常"), ("at risk", "有风险"), ("missed", "未达标")) if c[s]]
     tail = f"\n\n活动目标（本支行范围）：{'、'.join(parts) or '暂无可判断的目标'}"
@@ -295,8 +291,8 @@ def complaints_text(view: UnitView) -> str:
     r = u.iloc[0]
     prev = view.period.previous()
     verdict = r["verdict_zh"] or r["verdict"]
-    text = (f"{view.name}{_period_zh(view.period)}客户投诉 {r['num']:,.0f} 件（指明网点的投诉），每万笔金融性交易 {r['value']:.3f} 件；"
-            f"上年同期（{_period_zh(prev)}）{r['prev_num']:,.0f} 件，每万笔 {_fmt_figure('complaints_per_10k', r['prev_value'])} 件。")
+    text = (f"{view.name}{view.period.label_zh}客户投诉 {r['num']:,.0f} 件（指明网点的投诉），每万笔金融性交易 {r['value']:.3f} 件；"
+            f"上年同期（{prev.label_zh}）{r['prev_num']:,.0f} 件，每万笔 {_fmt_figure('complaints_per_10k', r['prev_value'])} 件。")
     if r["verdict"] in ("decrease", "increase"):
         text += f"按交易量折算后精确检验：{verdict}（单侧 p = {r['p_value']:.3f}）。"
     elif r["verdict"] == "no change":

@@ -58,6 +58,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import config
+from analysis.files import sha256_file
 from analysis.periods import Period
 
 DERIVED_VERSION = 4
@@ -136,13 +137,7 @@ class Shared:
 
 # ---------------------------------------------------------------------------------- fingerprints
 def _sha256(path: Path) -> str | None:
-    if not path.exists():
-        return None
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return sha256_file(path) if path.exists() else None
 
 
 def code_hash() -> str:
