@@ -768,20 +768,11 @@ def export_group_comparison(comparison: pd.DataFrame, path: Path | str) -> Path:
             "percentile": "组内百分位", "band": "分档",
         }
     )
-    with pd.ExcelWriter(path, engine="xlsxwriter", engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False}}) as xw:
-        show.to_excel(xw, sheet_name="网点分组对标", index=False)
-        ws = xw.sheets["网点分组对标"]
-        ws.freeze_panes(1, 0)
-        num = xw.book.add_format({"num_format": "#,##0.0000"})
-        pct = xw.book.add_format({"num_format": "0.0"})
-        for i, c in enumerate(show.columns):
-            if c in ("数值", "组中位数", "与组中位数之差"):
-                ws.set_column(i, i, 14, num)
-            elif c == "组内百分位":
-                ws.set_column(i, i, 10, pct)
-            else:
-                ws.set_column(i, i, 16 if c in ("网点", "指标") else 10)
-    return path
+    from analysis.report.excel import write_sheets
+
+    formats = {"数值": "#,##0.0000", "组中位数": "#,##0.0000", "与组中位数之差": "#,##0.0000", "组内百分位": "0.0"}
+    widths = {c: 14 if c in ("数值", "组中位数", "与组中位数之差") else 16 if c in ("网点", "指标") else 10 for c in show.columns}
+    return write_sheets(path, {"网点分组对标": show}, formats=formats, widths=widths)
 
 
 def plot_args(which: str) -> dict:

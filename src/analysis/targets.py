@@ -817,13 +817,8 @@ def to_excel(evaluation: Evaluation, path: Path | str) -> Path:
     path = Path(path)
     out = evaluation.table[list(_EXCEL_COLUMNS)].rename(columns=_EXCEL_COLUMNS)
     out["状态"] = [f"{STATUS_LABELS[s]} {s}" for s in evaluation.table["status"]]
-    with pd.ExcelWriter(path, engine="xlsxwriter", engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False, "nan_inf_to_errors": True}}) as xw:
-        out.to_excel(xw, sheet_name="目标跟踪", index=False)
-        book, sheet = xw.book, xw.sheets["目标跟踪"]
-        number = book.add_format({"num_format": "#,##0.0000"})
-        sheet.freeze_panes(1, 0)
-        for i, col in enumerate(out.columns):
-            width = 40 if col in ("说明", "结论", "来源") else 14
-            sheet.set_column(i, i, width, number if out[col].dtype.kind == "f" else None)
-        sheet.autofilter(0, 0, len(out), len(out.columns) - 1)
-    return path
+    from analysis.report.excel import write_sheets
+
+    floats = {c: "#,##0.0000" for c in out.columns if out[c].dtype.kind == "f"}
+    wide = {c: 40 for c in ("说明", "结论", "来源")}
+    return write_sheets(path, {"目标跟踪": out}, formats=floats, widths={c: wide.get(c, 14) for c in out.columns}, autofilter=True)

@@ -21,6 +21,7 @@ from analysis.complaints.classify import TITLES as JRT_TITLES
 from analysis.complaints.classify import UNMAPPED, load_classifier
 from analysis.periods import Period
 from analysis.report.display import show_table
+from analysis.report.excel import write_sheets
 
 CHANNELS_ZH = {"95599": "95599客服热线", "outlet": "营业网点", "regulator": "监管转办", "letters": "来信来访", "online": "互联网"}
 
@@ -319,12 +320,6 @@ def export_excel(d: ComplaintData, path) -> Section:
                      "rate2": "本期每万笔", "rate_ratio": "率比", "ci_low": "95%下限", "ci_high": "95%上限", "p_less": "p值(下降)", "p_greater": "p值(上升)",
                      "q_value": "q值", "verdict_zh": "结论"}).replace([np.inf, -np.inf], np.nan),
     }
-    with pd.ExcelWriter(path, engine="xlsxwriter", engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False}}) as xw:
-        for name, df in sheets.items():
-            df.to_excel(xw, sheet_name=name, index=False)
-            ws = xw.sheets[name]
-            ws.freeze_panes(1, 0)
-            num = xw.book.add_format({"num_format": "#,##0.000"})
-            for i, c in enumerate(df.columns):
-                ws.set_column(i, i, 14, num if pd.api.types.is_float_dtype(df[c]) else None)
+    floats = {str(c): "#,##0.000" for df in sheets.values() for c in df.columns if pd.api.types.is_float_dtype(df[c])}
+    write_sheets(path, sheets, formats=floats, widths={str(c): 14 for df in sheets.values() for c in df.columns})
     return Section(f"各支行投诉数据与检验结果已导出到 `{path.name}`（只含计数，不含投诉内容）。", values={"path": path})

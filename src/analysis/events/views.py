@@ -502,14 +502,13 @@ def ratings_monthly(ctx, target: float = SATISFACTION_TARGET, engine: str = "duc
 def export_excel(path: Path | str, sheets: dict[str, Finding]) -> Path:
     """Write findings to one workbook (Chinese headers, frozen header row, number formats)."""
     path = Path(path)
-    with pd.ExcelWriter(path, engine="xlsxwriter", engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False}}) as xw:
-        for name, f in sheets.items():
-            d = f.display_frame()
-            d.to_excel(xw, sheet_name=name, index=False)
-            ws, wb = xw.sheets[name], xw.book
-            ws.freeze_panes(1, 0)
-            pct, dec, num = wb.add_format({"num_format": "0.0%"}), wb.add_format({"num_format": "#,##0.0"}), wb.add_format({"num_format": "#,##0"})
-            for i, c in enumerate(f.show or list(f.table.columns)):
-                style = pct if c in PERCENT else dec if c in ONE_DECIMAL else num if pd.api.types.is_integer_dtype(f.table[c]) else None
-                ws.set_column(i, i, max(10, len(str(TITLES.get(c, c))) * 2), style)
-    return path
+    from analysis.report.excel import write_sheets
+
+    formats: dict[str, str] = {}
+    widths: dict[str, int] = {}
+    for f in sheets.values():
+        for c in f.show or list(f.table.columns):
+            title = str(TITLES.get(c, c))
+            formats[title] = "0.0%" if c in PERCENT else "#,##0.0" if c in ONE_DECIMAL else "#,##0" if pd.api.types.is_integer_dtype(f.table[c]) else "General"
+            widths[title] = max(10, len(title) * 2)
+    return write_sheets(path, {name: f.display_frame() for name, f in sheets.items()}, formats=formats, widths=widths)

@@ -14,7 +14,7 @@ import pandas as pd
 from analysis.scoring.engine import ScoreResult
 from analysis.scoring.model import Scheme
 
-XLSX_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+from analysis.report.excel import XLSX_OPTIONS  # the one safe set (no formulas, no URLs from text)
 
 ADJUSTMENT_TITLES = {"total": "总分", "rank": "排名", "award_eligible": "评先资格", "unit_id": "单位编号", "unit_name": "单位名称"}
 
