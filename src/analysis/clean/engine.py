@@ -293,15 +293,22 @@ def clean_source(src: Source, raw_dir: Path | str, known: dict[str, frozenset] |
     ``known`` maps ``source.column`` to the values that exist there (for the ``references`` checks);
     references to a source that is not in ``known`` are not checked.
     """
-    known = known or {}
     raw_dir = Path(raw_dir)
-    report = SourceReport(src.name, src.title)
     files = src.files_in(raw_dir)
     if not files:
         if src.optional:
-            report.missing = True
+            report = SourceReport(src.name, src.title, missing=True)
             return CleanResult(src, _empty(src), pd.DataFrame(columns=["file", "line", "reason"]), report)
         raise SourceError(raw_dir / src.files[0], f"no file for source {src.name!r} ({src.title}); looked for {src.files}")
+    return clean_files(src, files, known)
+
+
+def clean_files(src: Source, files: list[Path], known: dict[str, frozenset] | None = None) -> CleanResult:
+    """Clean the given files as exports of ``src`` (a command's ``--input`` file, or a raw folder's
+    matching files): the same reading, parsing and checks as ``clean``."""
+    known = known or {}
+    report = SourceReport(src.name, src.title)
+    files = [Path(f) for f in files]
     schema = _value_schema(src)
     cleans, rejects = [], []
     for path in files:
