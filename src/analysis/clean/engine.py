@@ -1,58 +1,35 @@
-"""Every raw source through one door: read, match headers, parse, validate, split clean from rejected.
+"""Every raw source through one door: stage, parse, check, split clean from rejected, on an engine.
 
-For each source (a definition in ``sources/``) the engine reads every matching file, maps its headers
-through the aliases, parses each column by its type, validates all rows at once (pandera, lazily, so
-every failure of every row is collected), rejects exact duplicates and repeated keys, and returns the
-clean table with ``source_file``/``source_line`` for tracing plus the rejected rows with their reasons.
-The invariant ``rows_in == clean + rejected`` holds for every file and is checked.
+For each source (a definition in ``sources/``) every matching file is staged (:mod:`analysis.clean.stage`:
+decoded as a stream, split into records with their lines, headers matched through the aliases, NFKC
+where needed) and then parsed and checked by the source's rules (:mod:`analysis.clean.rules`, one
+Ibis expression) on DuckDB (default) or Spark (``engine="spark"``). Clean rows go to
+``<processed>/<source>.parquet`` with ``source_file``/``source_line`` for tracing, rejected rows to
+``<processed>/rejected/<source>.csv`` with file, line, reason and the original values, streamed in
+batches: no table is ever whole in memory, whatever its size. The invariant ``rows_in == clean +
+rejected`` holds for every file and is checked.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 import json
+import tempfile
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import warnings
-from contextlib import contextmanager
-
-import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from analysis import config
+from analysis.clean.sources import Source, load_sources
 from analysis.files import sha256_file, write_atomic
-from analysis.clean.sources import Column, Source, load_sources
-from analysis.io import parse
-from analysis.io.read import RawTable, SourceError, read_tables
-
-SUMMARY_TOKENS = ("合计", "总计", "小计", "total")
-
-_PARSERS = {
-    "id": lambda s, c: (parse.normalize_id(s), None),
-    "name": lambda s, c: (parse.normalize_name(s), None),
-    "text": lambda s, c: (parse.normalize_text(s), None),
-    "number": lambda s, c: parse.parse_number(s),
-    "percent": lambda s, c: parse.parse_percent(s),
-    "bool": lambda s, c: parse.parse_bool(s),
-    "date": lambda s, c: parse.parse_date(s),
-    "datetime": lambda s, c: parse.parse_datetime(s),
-    "month": lambda s, c: parse.parse_month(s),
-    "category": lambda s, c: parse.parse_category(s, c.values),
-}
+from analysis.io.read import SourceError
+from analysis.clean.rules import Rule
 
 
-def _parse_int(s: pd.Series, col: Column):
-    if not col.values:
-        return parse.parse_int(s)
-    labels = parse.normalize_name(s)
-    lookup = {parse.nfkc(k).lower(): v for k, v in col.values.items()}
-    mapped = labels.str.lower().map(lookup)
-    rest, errors = parse.parse_int(s.where(mapped.isna()))
-    return mapped.astype("Int64").fillna(rest), errors
-
-
-_PARSERS["int"] = _parse_int
+class AccountingError(RuntimeError):
+    """Rows went missing between the file and the outputs (a bug, never bad input)."""
 
 
 @dataclass
@@ -68,6 +45,8 @@ class FileReport:
     ignored_columns: list[str]
     sha256: str
     reasons: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    unmapped: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -80,6 +59,7 @@ class SourceReport:
     rejected: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     missing: bool = False
+    engine: str = "duckdb"
 
     def line(self) -> str:
         if self.missing:
@@ -95,185 +75,6 @@ class CleanResult:
     report: SourceReport
 
 
-@contextmanager
-def _quiet_pyspark():
-    """pandera imports pyspark.pandas when pyspark is installed (the optional Spark engine), which
-    warns that pyspark does not support pandas 3. pandera does not use it here; keep it quiet."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
-        yield
-
-
-def _pandera():
-    """pandera, imported on first use (it costs a second; notebooks that only read clean tables skip it)."""
-    with _quiet_pyspark():
-        import pandera.pandas as pa
-    return pa
-
-
-def _value_schema(src: Source):
-    pa = _pandera()
-    cols = {}
-    for name, col in src.columns.items():
-        checks = []
-        if col.min is not None:
-            checks.append(pa.Check.ge(col.min, error=f"below the minimum {col.min:g}"))
-        if col.max is not None:
-            checks.append(pa.Check.le(col.max, error=f"above the maximum {col.max:g}"))
-        cols[name] = pa.Column(checks=checks, nullable=col.nullable, required=False)
-    return pa.DataFrameSchema(cols, coerce=False)
-
-
-def _add(reasons: dict[int, list[tuple[str, str]]], idx, kind: str, message: str) -> None:
-    """Record why row ``idx`` is rejected: ``kind`` is what the reports count, ``message`` names the value."""
-    reasons.setdefault(idx, []).append((kind, message))
-
-
-def _clean_one(
-    src: Source, raw: RawTable, sha: str, schema, known: dict[str, frozenset]
-) -> tuple[pd.DataFrame, pd.DataFrame, FileReport]:
-    mapping = src.match_headers(raw.header)
-    present = set(mapping.values())
-    for name, col in src.columns.items():
-        if col.required and name not in present:
-            accepted = ", ".join([col.title, *col.aliases])
-            raise SourceError(raw.path, f"required column missing (accepted headers: {accepted}); headers found: {raw.header}", column=name)
-    dup_cols = [c for c in present if list(mapping.values()).count(c) > 1]
-    if dup_cols:
-        raise SourceError(raw.path, "two headers map to the same column", column=dup_cols[0])
-    ignored = [h for i, h in enumerate(raw.header) if i not in mapping and h]
-
-    n = len(raw.cells)
-    index = pd.RangeIndex(n)
-    original = pd.DataFrame({name: raw.cells[i].astype("string") for i, name in mapping.items()}, index=index)
-    for name in src.columns:
-        if name not in original:
-            original[name] = pd.Series(pd.NA, index=index, dtype="string")
-    original = original[list(src.columns)]
-    reasons: dict[int, list[str]] = {}
-
-    # Summary rows (合计) that hand-made exports append.
-    first_id = next((c for c, d in src.columns.items() if d.type in ("id", "name")), None)
-    if first_id is not None and n:
-        firsts = original[[c for c in src.columns if src.columns[c].type in ("id", "name")]].fillna("")
-        # Column-wise concatenation: the same text as " ".join(row), without a Python call per row
-        # (DataFrame.apply(axis=1) was a third of the whole clean step on the sample bank).
-        joined = firsts.iloc[:, 0].str.cat([firsts.iloc[:, i] for i in range(1, firsts.shape[1])], sep=" ")
-        joined = joined.map(parse.nfkc).str.lower()
-        summary_rows = np.flatnonzero(joined.str.contains("|".join(SUMMARY_TOKENS), regex=True).to_numpy())
-    else:
-        summary_rows = np.array([], dtype=int)
-
-    typed = pd.DataFrame(index=index)
-    parse_failed: set[tuple[int, str]] = set()
-    for name, col in src.columns.items():
-        values, errors = _PARSERS[col.type](original[name], col)
-        typed[name] = values
-        if errors is not None:
-            for i, msg in errors.dropna().items():
-                _add(reasons, i, f"{name} ({col.title}): {msg.split(':')[0]}", f"{name} ({col.title}): {msg}")
-                parse_failed.add((i, name))
-
-    # Value checks, all rows and columns at once. Unparseable cells are already reasons; skip them here
-    # so a bad cell is reported once, as a parse error, not again as "empty".
-    try:
-        with _quiet_pyspark():
-            schema.validate(typed, lazy=True)
-    except _pandera().errors.SchemaErrors as exc:
-        fc = exc.failure_cases
-        fc = fc[fc["index"].notna()]
-        for row in fc.itertuples(index=False):
-            i, colname = int(row.index), row.column
-            if (i, colname) in parse_failed:
-                continue
-            col = src.columns[colname]
-            check = str(row.check)
-            if "not_nullable" in check:
-                msg = "empty, but required"
-            else:
-                value = row.failure_case.item() if hasattr(row.failure_case, "item") else row.failure_case
-                msg = f"{check}: {value!r}"
-            _add(reasons, i, f"{colname} ({col.title}): {msg.split(':')[0]}", f"{colname} ({col.title}): {msg}")
-
-    for chk in src.checks:
-        a, b = typed[chk.column], typed[chk.reference]
-        early = (b - a).dt.total_seconds() > chk.tolerance_seconds
-        for i in np.flatnonzero(early.fillna(False).to_numpy()):
-            msg = f"{chk.column} ({src.columns[chk.column].title}) is before {chk.reference} by more than {chk.tolerance_seconds:g} s: impossible"
-            _add(reasons, i, msg, msg)
-
-    # Referential integrity: an outlet id that the master data does not know is not a record we can place.
-    for name, target in src.references().items():
-        if target not in known:
-            continue
-        vals = typed[name]
-        unknown = vals.notna() & ~vals.isin(known[target])
-        for i in np.flatnonzero(unknown.to_numpy()):
-            if (i, name) not in parse_failed:
-                _add(reasons, i, f"{name} ({src.columns[name].title}): not in {target}", f"{name} ({src.columns[name].title}): {vals.iloc[i]!r} is not in {target} (unknown unit)")
-
-    for i in summary_rows:  # a total row is not a record: its other failures are beside the point
-        reasons[i] = [("summary row (合计)", "summary row (合计), not a record")]
-
-    lines = pd.Series(raw.lines, index=index)
-    # Exact duplicates (every original cell equal) and repeated keys; the first occurrence stays.
-    if n:
-        ok = ~index.isin(list(reasons))
-        exact = original.fillna("\x00").duplicated(keep="first") & ok
-        first_line = original.fillna("\x00").groupby(list(src.columns), dropna=False, sort=False).ngroup()
-        first_of = lines.groupby(first_line).transform("first")
-        for i in np.flatnonzero(exact.to_numpy()):
-            _add(reasons, i, "duplicate row", f"duplicate of line {first_of.iloc[i]}")
-        if src.key:
-            ok = ~index.isin(list(reasons))
-            keys = typed.loc[ok, src.key].astype("string").fillna("\x00")
-            dup = keys.duplicated(keep="first")
-            if dup.any():
-                grp = keys.groupby(src.key, sort=False).ngroup()
-                first_key_line = lines[ok].groupby(grp).transform("first")
-                for i in keys.index[dup]:
-                    keytxt = ", ".join(f"{k}={typed.at[i, k]}" for k in src.key)
-                    _add(reasons, i, "repeated key", f"repeats the key ({keytxt}) of line {first_key_line[i]} with different values")
-
-    bad = index.isin(list(reasons))
-    mask_cols = [c for c, d in src.columns.items() if d.mask]
-    clean = typed[~bad].copy()
-    clean.insert(0, "source_line", lines[~bad].astype("int64"))
-    clean.insert(0, "source_file", raw.label)
-
-    rej = original[bad].copy()
-    rej.insert(0, "reason", pd.Series({i: "; ".join(m for _, m in reasons[i]) for i in np.flatnonzero(bad)}, dtype="string"))
-    kinds = Counter(k for i in np.flatnonzero(bad) for k in dict.fromkeys(k for k, _ in reasons[i]))
-    kinds.update("malformed record" for _ in raw.malformed)
-    rej.insert(0, "line", lines[bad].astype("int64"))
-    rej.insert(0, "file", raw.label)
-    if raw.malformed:
-        mal = pd.DataFrame(
-            {"file": raw.label, "line": [m.line for m in raw.malformed], "reason": [m.reason for m in raw.malformed], "raw_record": [m.text for m in raw.malformed]}
-        )
-        rej = pd.concat([rej, mal], ignore_index=True)
-    if mask_cols or raw.malformed:
-        rej = _mask(rej, mask_cols + (["raw_record"] if "raw_record" in rej else []))
-        clean = _mask(clean, mask_cols)
-
-    rows_in = n + len(raw.malformed)
-    report = FileReport(
-        file=raw.label,
-        sheet=raw.sheet,
-        encoding=raw.encoding,
-        header_line=raw.header_line,
-        rows_in=rows_in,
-        clean=len(clean),
-        rejected=len(rej),
-        blank_rows=raw.blank_rows,
-        ignored_columns=ignored,
-        sha256=sha,
-        reasons=dict(kinds),
-    )
-    assert report.rows_in == report.clean + report.rejected, report
-    return clean.reset_index(drop=True), rej.reset_index(drop=True), report
-
-
 def _mask(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Mask personal data in free-text columns before anything is written (the one masking function)."""
     if not columns or df.empty:
@@ -287,8 +88,8 @@ def _mask(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return df
 
 
-def clean_source(src: Source, raw_dir: Path | str, known: dict[str, frozenset] | None = None) -> CleanResult:
-    """Clean every file of one source found in ``raw_dir``.
+def clean_source(src: Source, raw_dir: Path | str, known: dict[str, frozenset] | None = None, *, engine: str = "duckdb") -> CleanResult:
+    """Clean every file of one source found in ``raw_dir`` (results as DataFrames: for small sources).
 
     ``known`` maps ``source.column`` to the values that exist there (for the ``references`` checks);
     references to a source that is not in ``known`` are not checked.
@@ -300,59 +101,251 @@ def clean_source(src: Source, raw_dir: Path | str, known: dict[str, frozenset] |
             report = SourceReport(src.name, src.title, missing=True)
             return CleanResult(src, _empty(src), pd.DataFrame(columns=["file", "line", "reason"]), report)
         raise SourceError(raw_dir / src.files[0], f"no file for source {src.name!r} ({src.title}); looked for {src.files}")
-    return clean_files(src, files, known)
+    return clean_files(src, files, known, engine=engine)
 
 
-def clean_files(src: Source, files: list[Path], known: dict[str, frozenset] | None = None) -> CleanResult:
+def clean_files(src: Source, files: list[Path], known: dict[str, frozenset] | None = None, *, engine: str = "duckdb") -> CleanResult:
     """Clean the given files as exports of ``src`` (a command's ``--input`` file, or a raw folder's
-    matching files): the same reading, parsing and checks as ``clean``."""
-    known = known or {}
-    report = SourceReport(src.name, src.title)
-    files = [Path(f) for f in files]
-    schema = _value_schema(src)
-    cleans, rejects = [], []
-    for path in files:
-        sha = sha256_file(path)
-        tables = read_tables(path, header_score=src.header_score)
-        usable = [t for t in tables if src.header_score(t.header) > 0]
-        if not usable:
-            raise SourceError(path, f"no sheet or header matches source {src.name!r}; first header row: {tables[0].header if tables else []}")
-        for raw in usable:
-            c, r, fr = _clean_one(src, raw, sha, schema, known)
-            cleans.append(c)
-            rejects.append(r)
-            report.files.append(fr)
-    table = pd.concat(cleans, ignore_index=True) if cleans else _empty(src)
-    # Keys must also be unique across files (the same complaint exported in two years' files).
-    if src.key and len(table):
-        dup = table.duplicated(src.key, keep="first")
-        if dup.any():
-            keys = table[src.key].astype("string")
-            first = table.groupby(keys.apply(tuple, axis=1), sort=False)[["source_file", "source_line"]].transform("first")
-            moved = table[dup].copy()
-            rej = moved[["source_file", "source_line"]].rename(columns={"source_file": "file", "source_line": "line"})
-            rej["reason"] = "repeats the key of " + first.loc[dup, "source_file"] + " line " + first.loc[dup, "source_line"].astype(str)
-            for c in src.columns:
-                rej[c] = moved[c].astype("string")
-            rejects.append(rej)
-            for fr in report.files:
-                k = int((moved["source_file"] == fr.file).sum())
-                fr.clean -= k
-                fr.rejected += k
-                if k:
-                    fr.reasons["key repeated in another file"] = fr.reasons.get("key repeated in another file", 0) + k
-            table = table[~dup].reset_index(drop=True)
-    rejected = pd.concat([r for r in rejects if len(r)], ignore_index=True) if any(len(r) for r in rejects) else pd.DataFrame(columns=["file", "line", "reason"])
-    report.rows_in = sum(f.rows_in for f in report.files)
-    report.clean = len(table)
-    report.rejected = len(rejected)
-    report.reasons = dict(sum((Counter(f.reasons) for f in report.files), Counter()).most_common())
-    assert report.rows_in == report.clean + report.rejected
+    matching files): the same reading, parsing and checks as ``clean``; the clean and rejected rows
+    come back as DataFrames (for small sources; ``clean`` itself streams them to files)."""
+    with tempfile.TemporaryDirectory(prefix="analysis-clean-") as tmp:
+        run = _Run(src, [Path(f) for f in files], known or {}, engine, Path(tmp))
+        out = Path(tmp) / "out"
+        out.mkdir()
+        report = run.write(out / "table.parquet", out / "rejected.csv")
+        table = pd.read_parquet(out / "table.parquet")
+        rej_path = out / "rejected.csv"
+        rejected = pd.read_csv(rej_path, dtype=str, keep_default_na=False, encoding="utf-8-sig") if rej_path.exists() else pd.DataFrame(columns=["file", "line", "reason"])
+        if "line" in rejected:
+            rejected["line"] = rejected["line"].astype("int64")
     return CleanResult(src, table, rejected, report)
 
 
+@dataclass
+class Plan:
+    """A source's rules compiled to SQL for one engine: the views to create, in order, over the
+    staged table ``analysis_<source>_staged``, the final classified table's query and schema, and the
+    rules whose flags it carries. Compiling costs a few seconds of Ibis; a plan depends only on the
+    source definition, the engine and the day, so it is kept on disk and reused."""
+
+    source: str
+    statements: list[tuple[str, str, bool]]
+    final: str
+    schema: dict[str, str]
+    rules: list[tuple[str, str]]
+    columns: list[str]
+
+    def table(self, name: str):
+        import ibis
+
+        return ibis.table(ibis.schema(self.schema), name=name)
+
+
+PLAN_VERSION = "1"
+
+
+def _plan_key(src: Source, dialect: str, known: list[str], today) -> str:
+    import hashlib
+
+    from analysis.clean import rules, stage
+
+    h = hashlib.sha256()
+    for part in (PLAN_VERSION, Path(rules.__file__).read_text(encoding="utf-8"), Path(stage.__file__).read_text(encoding="utf-8"), src.model_dump_json(), dialect, ",".join(known), str(today)):
+        h.update(part.encode("utf-8"))
+        h.update(b"\0")
+    return h.hexdigest()[:24]
+
+
+def plan_for(src: Source, dialect: str, known: list[str], today=None) -> Plan:
+    """The compiled plan of ``src`` for ``dialect`` ("duckdb" or "pyspark"), from the cache when it is there."""
+    import datetime as dt
+
+    today = today or dt.date.today()
+    cache = Path(tempfile.gettempdir()) / "analysis-plans"
+    path = cache / f"{src.name}-{_plan_key(src, dialect, known, today)}.json"
+    if path.exists():
+        try:
+            return Plan(**json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, TypeError):
+            pass
+    import ibis
+
+    from analysis.clean.rules import Translation
+    from analysis.clean.stage import NORM
+
+    statements: list[tuple[str, str]] = []
+
+    def view(expr, keep: bool = False):
+        # keep: computed once into a table (its columns are used many times after it; an engine
+        # inlines views, which would compute them again at every use)
+        name = f"analysis_{src.name}_v{len(statements) + 1}"
+        statements.append((name, ibis.to_sql(expr, dialect=dialect), keep))
+        return ibis.table(expr.schema(), name=name)
+
+    cols = {"_file": "int64", "_line": "int64"}
+    for c in src.columns:
+        cols[c] = "string"
+        cols[c + NORM] = "string"
+    staged = ibis.table(cols, name=f"analysis_{src.name}_staged")
+    known_tables = {target: ibis.table({"value": "string"}, name=_known_name(target)) for target in known}
+    labels = ibis.table({"_label_file": "int64", "_label": "string"}, name=f"analysis_{src.name}_labels")
+    tr = Translation(src, "duckdb" if dialect == "duckdb" else "spark", today=today, view=view)
+    expr = tr.classified(staged, known_tables, labels)
+    plan = Plan(src.name, statements, ibis.to_sql(expr, dialect=dialect), {k: str(v) for k, v in expr.schema().items()}, [(r.name, r.kind) for r in tr.rules], tr.output_columns())
+    cache.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, json.dumps(asdict(plan), ensure_ascii=False))
+    return plan
+
+
+def _known_name(target: str) -> str:
+    return "analysis_known_" + target.replace(".", "__")
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class _Run:
+    """One source's files staged and classified on an engine."""
+
+    def __init__(self, src: Source, files: list[Path], known: dict[str, frozenset], engine: str, workdir: Path):
+        from analysis.clean.stage import NORM, stage_file
+        from analysis.events import engine as eng
+
+        self.src, self.engine = src, engine
+        self.staged = []
+        self.shas = {}
+        for k, path in enumerate(files):
+            self.shas[path] = sha256_file(path)
+            self.staged += stage_file(src, path, workdir, k)
+        self.con = eng.connect(engine)
+        self.dialect = "duckdb" if engine == "duckdb" else "pyspark"
+        targets = sorted(t for t in set(src.references().values()) if t in known)
+        self.plan = plan_for(src, self.dialect, targets)
+        for target in targets:
+            engine_table(self.con, pa.table({"value": pa.array(sorted(known[target]), pa.string())}), _known_name(target))
+        engine_table(self.con, pa.table({"_label_file": pa.array(range(len(self.staged)), pa.int64()), "_label": pa.array([st.label for st in self.staged], pa.string())}), f"analysis_{src.name}_labels")
+        # the staged files as one table: a file without an optional column gives empty cells
+        selects = []
+        for i, st in enumerate(self.staged):
+            parts = [f"CAST({i} AS BIGINT) AS _file", "_line"]
+            for c in src.columns:
+                for name in (c, c + NORM):
+                    parts.append(name if c in st.columns else f"CAST(NULL AS STRING) AS {name}" if self.dialect == "pyspark" else f"CAST(NULL AS VARCHAR) AS {name}")
+            where = f"read_parquet({_sql_string(str(st.parquet))})" if self.dialect == "duckdb" else f"parquet.`{st.parquet}`"
+            selects.append(f"SELECT {', '.join(parts)} FROM {where}")
+        run_sql(self.con, f"analysis_{src.name}_staged", " UNION ALL ".join(selects), view=True)
+        for name, sql, keep in self.plan.statements:
+            run_sql(self.con, name, sql, view=not keep)
+        self.name = f"analysis_{src.name}_classified"
+        run_sql(self.con, self.name, self.plan.final, view=False)
+        self.table = self.plan.table(self.name)
+
+    def sql(self, expr) -> str:
+        import ibis
+
+        return ibis.to_sql(expr, dialect=self.dialect)
+
+    def rows(self, expr) -> list[dict]:
+        return [b for batch in record_batches(self.con, self.sql(expr), 1 << 16) for b in batch.to_pylist()]
+
+    def write(self, table_path: Path, rejected_path: Path) -> SourceReport:
+        """Write the clean table (Parquet) and the rejected rows (CSV, only when there are any);
+        return the accounting."""
+        from analysis.clean import write as w
+        from analysis.events import engine as eng
+
+        src, t = self.src, self.table
+        rules = [Rule(n, k) for n, k in self.plan.rules]
+        with eng.quiet_library_warnings():
+            counts = self.rows(t.group_by("_file").aggregate(rows=t._line.count(), clean=t._ok.sum(), **{f"n_{r.name}": t[f"_f_{r.name}"].sum() for r in rules}))
+            unmapped_cols = [f"{n}_label" for n, c in src.columns.items() if c.type == "category"]
+            unmapped = {}
+            for c in unmapped_cols:
+                u = self.rows(t.filter(t[c].notnull()).group_by(["_file", c]).aggregate(n=t._line.count()))
+                for row in u:
+                    unmapped.setdefault(row["_file"], {}).setdefault(c[: -len("_label")], {})[row[c]] = row["n"]
+            mask_cols = [c for c, d in src.columns.items() if d.mask]
+            labels = {i: st.label for i, st in enumerate(self.staged)}
+            clean = t.filter(t._ok).order_by(["_file", "_line"])
+            w.write_clean(self.con, self.sql(clean.select("_file", "_line", *self.plan.columns)), src, self.plan.columns, labels, table_path, mask_cols)
+            bad = t.filter(~t._ok).order_by(["_file", "_line"])
+            w.write_rejected(self.con, self.sql(bad.select("_file", "_line", "_reason", *[f"_raw_{c}" for c in src.columns])), src, labels, self.staged, rejected_path, mask_cols)
+        by_file = {row["_file"]: row for row in counts}
+        report = SourceReport(src.name, src.title, engine=self.engine)
+        for i, st in enumerate(self.staged):
+            row = by_file.get(i, {"rows": 0, "clean": 0})
+            reasons: Counter = Counter()
+            for r in rules:
+                n = int(row.get(f"n_{r.name}") or 0)
+                if n:
+                    reasons[r.kind] += n
+            if st.malformed:
+                reasons["malformed record"] += st.malformed
+            if int(row["rows"]) != st.rows:
+                raise AccountingError(f"{st.label}: {st.rows} records staged but {row['rows']} classified")
+            fr = FileReport(
+                file=st.label, sheet=st.sheet, encoding=st.encoding, header_line=st.header_line,
+                rows_in=st.rows_in, clean=int(row["clean"] or 0), rejected=st.rows - int(row["clean"] or 0) + st.malformed,
+                blank_rows=st.blank_rows, ignored_columns=st.ignored, sha256=self.shas[st.file],
+                reasons=dict(reasons.most_common()), notes=st.notes, unmapped=unmapped.get(i, {}),
+            )
+            if fr.rows_in != fr.clean + fr.rejected:
+                raise AccountingError(f"{st.label}: rows in {fr.rows_in} != clean {fr.clean} + rejected {fr.rejected}")
+            report.files.append(fr)
+        report.rows_in = sum(f.rows_in for f in report.files)
+        report.clean = sum(f.clean for f in report.files)
+        report.rejected = sum(f.rejected for f in report.files)
+        report.reasons = dict(sum((Counter(f.reasons) for f in report.files), Counter()).most_common())
+        return report
+
+    def provides(self, referenced: frozenset[str]) -> dict[str, frozenset]:
+        """The values of this source's columns that other sources refer to (``source.column``)."""
+        out = {}
+        t = self.table
+        for target in referenced:
+            ref_source, ref_col = target.split(".")
+            if ref_source == self.src.name:
+                vals = self.rows(t.filter(t._ok & t[ref_col].notnull()).select(ref_col).distinct())
+                out[target] = frozenset(v[ref_col] for v in vals)
+        return out
+
+
+def run_sql(con, name: str, sql: str, *, view: bool) -> None:
+    """Name the result of ``sql`` on the engine: a view, or a table computed once (a DuckDB temporary
+    table that spills to disk under the memory limit; a cached Spark DataFrame)."""
+    if con.name == "duckdb":
+        con.con.execute(f"CREATE OR REPLACE TEMP {'VIEW' if view else 'TABLE'} {name} AS {sql}")
+        return
+    frame = con._session.sql(sql)
+    if not view:
+        frame = frame.cache()
+    frame.createOrReplaceTempView(name)
+
+
+def engine_table(con, table: pa.Table, name: str) -> None:
+    """A small Arrow table as a named engine-side table."""
+    if con.name == "duckdb":
+        con.con.register(name + "_arrow", table)
+        con.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
+        con.con.unregister(name + "_arrow")
+        return
+    con._session.createDataFrame(table.to_pandas()).createOrReplaceTempView(name) if table.num_rows else con._session.createDataFrame([], ", ".join(f"{f.name} {'bigint' if pa.types.is_integer(f.type) else 'string'}" for f in table.schema)).createOrReplaceTempView(name)
+
+
+def record_batches(con, sql: str, size: int):
+    """The rows of ``sql`` as Arrow record batches of about ``size`` rows, streamed."""
+    if con.name == "duckdb":
+        yield from con.con.sql(sql).to_arrow_reader(size)
+        return
+    yield from con._session.sql(sql).toArrow().to_batches(max_chunksize=size)
+
+
 def _empty(src: Source) -> pd.DataFrame:
-    return pd.DataFrame({"source_file": pd.Series(dtype="string"), "source_line": pd.Series(dtype="int64"), **{c: pd.Series(dtype=_DTYPES[d.type]) for c, d in src.columns.items()}})
+    """The clean table's columns and dtypes, without rows."""
+    cols = {"source_file": pd.Series(dtype="str"), "source_line": pd.Series(dtype="int64"), **{c: pd.Series(dtype=_DTYPES[d.type]) for c, d in src.columns.items()}}
+    cols.update({f"{c}_label": pd.Series(dtype="string") for c, d in src.columns.items() if d.type == "category"})
+    return pd.DataFrame(cols)
 
 
 _DTYPES = {
@@ -369,6 +362,7 @@ def clean_all(
     only: list[str] | None = None,
     echo=print,
     executor=None,
+    engine: str = "duckdb",
 ) -> dict[str, SourceReport]:
     """Clean every source: Parquet tables in ``out_dir``, rejected rows in ``out_dir/rejected``, and the
     row accounting in ``out_dir/clean_report.json``. ``raw_dir`` is only read.
@@ -395,7 +389,7 @@ def clean_all(
 
     if executor is None:
         for name in names:
-            finished(*_clean_and_write(sources[name], raw_dir, out_dir, known, referenced))
+            finished(*_clean_and_write(sources[name], raw_dir, out_dir, known, referenced, engine))
     else:
         # Each source starts as soon as the sources it refers to are clean (no waiting for a whole
         # "level"): the master data is tiny, the big event files start at once.
@@ -407,7 +401,7 @@ def clean_all(
             while waiting or running:
                 for name in [n for n in waiting if needs[n] <= reports.keys()]:
                     waiting.remove(name)
-                    running[executor.submit(_clean_and_write, sources[name], raw_dir, out_dir, dict(known), referenced)] = name
+                    running[executor.submit(_clean_and_write, sources[name], raw_dir, out_dir, dict(known), referenced, engine)] = name
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for fut in done:
                     del running[fut]
@@ -424,23 +418,26 @@ def clean_all(
     return reports
 
 
-def _clean_and_write(src: Source, raw_dir: Path, out_dir: Path, known: dict[str, frozenset], referenced: frozenset[str]) -> tuple[SourceReport, dict[str, frozenset]]:
+def _clean_and_write(src: Source, raw_dir: Path, out_dir: Path, known: dict[str, frozenset], referenced: frozenset[str], engine: str = "duckdb") -> tuple[SourceReport, dict[str, frozenset]]:
     """Clean one source and write its table and rejected rows. Returns its report and the values it
     provides to other sources' reference checks (``source.column`` -> values). Runs in a worker
     process when ``clean_all`` has an executor."""
-    res = clean_source(src, raw_dir, known)
-    provides = {}
-    for target in referenced:
-        ref_source, ref_col = target.split(".")
-        if ref_source == src.name:
-            provides[target] = frozenset(res.table[ref_col].dropna())
-    _write_parquet(res.table, config.table_path(src.name, out_dir))
+    table_path = config.table_path(src.name, out_dir)
     rej_path = config.rejected_dir(out_dir) / f"{src.name}.csv"
-    if len(res.rejected):
-        res.rejected.to_csv(rej_path, index=False, encoding="utf-8-sig")
-    elif rej_path.exists():
-        rej_path.unlink()
-    return res.report, provides
+    files = src.files_in(raw_dir)
+    if not files:
+        if not src.optional:
+            raise SourceError(raw_dir / src.files[0], f"no file for source {src.name!r} ({src.title}); looked for {src.files}")
+        from analysis.clean.write import write_frame
+
+        write_frame(_empty(src), table_path)
+        rej_path.unlink(missing_ok=True)
+        return SourceReport(src.name, src.title, missing=True, engine=engine), {t: frozenset() for t in referenced if t.split(".")[0] == src.name}
+    with tempfile.TemporaryDirectory(prefix=f"analysis-clean-{src.name}-") as tmp:
+        run = _Run(src, files, known, engine, Path(tmp))
+        report = run.write(table_path, rej_path)
+        provides = run.provides(referenced)
+    return report, provides
 
 
 def _in_dependency_order(names: list[str], sources: dict[str, Source]) -> list[str]:
@@ -462,12 +459,6 @@ def _in_dependency_order(names: list[str], sources: dict[str, Source]) -> list[s
     for n in names:
         visit(n)
     return ordered
-
-
-def _write_parquet(df: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_suffix(".parquet.tmp")
-    df.to_parquet(tmp, index=False)
-    tmp.replace(path)
 
 
 def load_table(source: str, processed_dir: Path | str = config.PROCESSED_DIR) -> pd.DataFrame:

@@ -5,6 +5,7 @@ A definition is a YAML file in ``sources/`` (see ``sources/README.md``), validat
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from functools import cache
 from pathlib import Path
@@ -31,6 +32,7 @@ class Column(BaseModel):
     max: float | None = None
     values: dict[str, str] | dict[str, int] | None = None  # accepted label -> canonical code
     mask: bool = False  # free text that may carry personal data
+    earliest: dt.date | None = Field(default=None, description="dates before this are rejected as implausible (default 1990-01-01)")
     references: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$", description="source.column whose values this column must be among, e.g. outlets.outlet_id")
     description: str = ""
 

@@ -53,6 +53,7 @@ def duckdb_settings() -> dict[str, str]:
         "temp_directory": os.environ.get("ANALYSIS_DUCKDB_TEMP_DIR") or str(Path(tempfile.gettempdir()) / "analysis-duckdb"),
         # order-preserving output is not needed for aggregations and costs memory on large inputs
         "preserve_insertion_order": "false",
+        "enable_progress_bar": "false",  # a long query would draw a bar into the terminal or notebook
     }
     if os.environ.get("ANALYSIS_DUCKDB_THREADS"):
         settings["threads"] = os.environ["ANALYSIS_DUCKDB_THREADS"]

@@ -213,3 +213,42 @@ def read_tables(path: Path | str, header_score: HeaderScore | None = None) -> li
     if suffix in {".csv", ".txt", ".tsv"}:
         return [read_csv_text(path, header_score=header_score)]
     raise SourceError(path, f"unsupported file type {suffix!r} (expected .csv or .xlsx)")
+
+
+# ------------------------------------------------------------------ record rules, for the staging step
+def sniff_delimiter(text: str) -> str:
+    """The field delimiter of a CSV text (from its first lines)."""
+    return _sniff_delimiter(text)
+
+
+def pick_header(records: list[tuple[int, list[str]]], score: HeaderScore | None) -> int:
+    """Index of the header among ``records`` (see :func:`read_csv_text`)."""
+    return _pick_header(records, score)
+
+
+def split_records(text: str, delimiter: str, first_line: int = 1) -> tuple[list[tuple[int, list[str]]], list[Malformed]]:
+    """CSV ``text`` split into records by the reader's rules, each with the line it starts on
+    (``first_line`` is the line number of the text's first line)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    records: list[tuple[int, list[str]]] = []
+    malformed: list[Malformed] = []
+    start = 1
+    while True:
+        try:
+            rec = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            tail = "\n".join(text.splitlines()[start - 1 :])
+            malformed.append(Malformed(start + first_line - 1, tail[:500], f"malformed record ({exc}); the file looks cut off"))
+            break
+        records.append((start + first_line - 1, rec))
+        start = reader.line_num + 1
+    return records, malformed
+
+
+def join_record(rec: list[str], delimiter: str = ",") -> str:
+    """A record as one CSV line (for showing a malformed record)."""
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=delimiter, lineterminator="").writerow(rec)
+    return buf.getvalue()
