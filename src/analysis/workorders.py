@@ -134,6 +134,14 @@ def ratio_interval(current: np.ndarray, baseline: np.ndarray, *, level: float, d
     return float(low), float(high)
 
 
+def median_se(days: np.ndarray, *, draws: int, seed) -> float | None:
+    """Bootstrap standard error of the median of ``days`` (None with fewer than two values)."""
+    days = np.asarray(days, dtype="float64")
+    if days.size < 2:
+        return None
+    return float(np.std(_boot_medians(days, np.random.default_rng(seed), draws), ddof=1))
+
+
 def escalation_runs(orders: pd.DataFrame, period: Period, units: list[str]) -> dict[str | None, dict]:
     """Per unit (and ``None`` for the whole organisation): the last escalated order's date, the
     current run of days without one and the longest run, from the export's first day to the
