@@ -340,6 +340,7 @@ def _add_workorders(sub) -> None:
     p.add_argument("--factor", type=float, default=None, help="judge against this ratio instead of the targets file's")
     p.add_argument("--draws", type=int, default=2000, help="bootstrap resamples (default: %(default)s)")
     p.add_argument("--seed", type=int, default=config.DEFAULT_SEED, help="bootstrap seed (default: %(default)s)")
+    p.add_argument("--total-label", default="全部", help="unit_id of the whole organisation's row (e.g. 全局, 全院; default: %(default)s)")
     p.add_argument("--out", type=Path, required=True, metavar="OUT.csv", help="output CSV (UTF-8 with BOM; rejected rows beside it)")
 
 
@@ -361,7 +362,8 @@ def _cmd_workorders(args) -> int:
     if args.draws < 100:
         raise InputError(f"--draws {args.draws}: at least 100 resamples are needed for a 95% interval")
     res = read_orders(args.input, args.mapping)
-    summary = summarise(res.table, period, baseline, factor=factor if factor is not None else 0.5, draws=args.draws, seed=args.seed)
+    summary = summarise(res.table, period, baseline, factor=factor, draws=args.draws, seed=args.seed,
+                        total_label=args.total_label)
     out = summary.table.copy()
     if "halved" in out:
         out["halved"] = out["halved"].map({True: "true", False: "false"})

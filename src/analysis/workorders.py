@@ -173,7 +173,7 @@ def summarise(
     period: Period | str,
     baseline: Period | str | None = None,
     *,
-    factor: float,
+    factor: float | None = None,
     level: float = 0.95,
     draws: int = 2000,
     seed: int = config.DEFAULT_SEED,
@@ -186,6 +186,8 @@ def summarise(
     """
     period = Period.parse(period)
     base = Period.parse(baseline) if baseline is not None else None
+    if base is not None and factor is None:
+        raise ValueError("a baseline needs the factor 'halved' is judged on (0.5 in plan 5's targets)")
     df = prepare(orders)
     has_escalation = bool(df["escalated"].notna().any())
     warnings: list[str] = []
