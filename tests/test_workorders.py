@@ -147,7 +147,7 @@ def _orders(rows):
         recs.append({"order_id": f"o{i}", "unit_id": unit, "received_at": r,
                      "due_at": r + pd.Timedelta(days=due) if due is not None else pd.NaT,
                      "closed_at": r + pd.Timedelta(days=days) if days is not None else pd.NaT, "escalated": esc})
-    return pd.DataFrame(recs)
+    return pd.DataFrame(recs, columns=["order_id", "unit_id", "received_at", "due_at", "closed_at", "escalated"])
 
 
 def test_halved_only_beyond_noise():
@@ -340,3 +340,38 @@ def test_water_bureau_targets_run_from_yaml_and_data(tmp_path):
     assert t.loc["approval_time_halved", "target"] == pytest.approx(0.5 * wo["baseline_median_days"])
     assert t.loc["time_limited", "actual"] == pytest.approx(wo["on_time_share"])
     assert t.loc["no_overdue", "actual"] == wo["overdue_open"]
+
+
+# ------------------------------------------------------------------------------------ invariants
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_order = st.tuples(
+    st.sampled_from(["甲科", "乙科", "丙科"]),
+    st.integers(0, 500),  # received: days after 2013-07-01
+    st.one_of(st.none(), st.floats(0, 60)),  # days to close
+    st.one_of(st.none(), st.integers(0, 30)),  # due after (days)
+    st.one_of(st.none(), st.booleans()),
+)
+
+
+@given(st.lists(_order, max_size=40))
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_property_figures_are_consistent(rows):
+    orders = _orders([(u, pd.Timestamp("2013-07-01") + pd.Timedelta(days=r), d, due, e) for u, r, d, due, e in rows])
+    t = summarise(orders, "2014-06", "2013", factor=0.5, draws=200).table
+    units, total = t[t["scope"] == "unit"], t[t["scope"] == "all"].iloc[0]
+    # every order received in the period is in exactly one unit's row and in the total
+    assert units["orders"].sum() == total["orders"] and units["closed"].sum() == total["closed"]
+    assert units["overdue_open"].sum() == total["overdue_open"] and units["baseline_orders"].sum() == total["baseline_orders"]
+    for _, r in t.iterrows():
+        assert 0 <= r["closed_on_time"] <= r["closed"] <= r["orders"]
+        assert r["overdue_open"] <= r["orders"] - r["closed"]
+        assert pd.isna(r["on_time_share"]) or 0 <= r["on_time_share"] <= 1
+        assert pd.isna(r["median_days"]) or r["median_days"] <= r["p90_days"]
+        if not pd.isna(r["ratio_high"]):
+            assert r["ratio_low"] <= r["ratio_high"] and r["halved"] == (r["ratio_high"] <= 0.5)
+        else:
+            assert not r["halved"]
+        if not pd.isna(r["escalation_free_days"]):
+            assert 0 <= r["escalation_free_days"] <= r["longest_escalation_free_days"]

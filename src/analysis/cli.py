@@ -345,6 +345,8 @@ def _add_workorders(sub) -> None:
 
 
 def _cmd_workorders(args) -> int:
+    import pandas as pd
+
     from analysis.periods import Period
     from analysis.workorders import summarise
     from analysis.workorders_load import read_orders
@@ -382,11 +384,15 @@ def _cmd_workorders(args) -> int:
     if len(res.rejected):
         _warn(f"{len(res.rejected):,} rows rejected, each with its file, line and reason: {rejected_path}")
     total = summary.table[summary.table["scope"] == "all"].iloc[0]
-    line = (f"{period.label}: {total['orders']:,} orders, {total['closed']:,} closed, on time {total['on_time_share']:.1%} of those due, "
-            f"{total['overdue_open']:,} open and overdue, median {total['median_days']:.2f} days")
+
+    def num(x, fmt: str) -> str:
+        return "—" if x is None or x is pd.NA or x != x else format(x, fmt)
+
+    line = (f"{period.label}: {total['orders']:,} orders, {total['closed']:,} closed, on time {num(total['on_time_share'], '.1%')} of those due, "
+            f"{total['overdue_open']:,} open and overdue, median {num(total['median_days'], '.2f')} days")
     if baseline is not None:
-        line += (f"; {baseline.label} median {total['baseline_median_days']:.2f} days, ratio {total['median_ratio']:.2f} "
-                 f"(95% interval {total['ratio_low']:.2f}-{total['ratio_high']:.2f}), halved: {'yes' if total['halved'] else 'no'} (factor {factor:g})")
+        line += (f"; {baseline.label} median {num(total['baseline_median_days'], '.2f')} days, ratio {num(total['median_ratio'], '.2f')} "
+                 f"(95% interval {num(total['ratio_low'], '.2f')}-{num(total['ratio_high'], '.2f')}), halved: {'yes' if total['halved'] else 'no'} (factor {factor:g})")
     print(line)
     print(f"{len(out) - 1} units + the whole organisation in {args.out}")
     return 0

@@ -194,6 +194,10 @@ def summarise(
     current = _received_in(df, period)
     prior = _received_in(df, base) if base is not None else None
     units = sorted(set(current["unit_id"].dropna()) | (set(prior["unit_id"].dropna()) if prior is not None else set()))
+    if current.empty:
+        warnings.append(f"no order was received in {period.label}")
+    if prior is not None and prior.empty:
+        warnings.append(f"no order was received in the baseline {base.label}: no ratio")
     no_due = int(current["due"].isna().sum())
     if no_due:
         warnings.append(f"{no_due:,} orders received in {period.label} have neither a due time nor a promised number of days: never on time, never overdue")

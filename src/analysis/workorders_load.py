@@ -15,7 +15,9 @@ aliases). A mapping (YAML, validated, never evaluated) names the columns of a fo
 
 The mapped headers replace the source's aliases for those fields (the field's own name still
 matches); fields the mapping does not name are optional. Parsing, checks and the rejected-rows
-accounting are the clean door's (:func:`analysis.clean.engine.clean_files`).
+accounting are the clean door's (:func:`analysis.clean.engine.clean_files`), so dates are read in the
+forms it knows (``2014/03/05 09:30``, ``2014-03-05``, ``2014年3月5日``, Excel serials); a mapping has no
+date-format setting.
 """
 
 from __future__ import annotations
