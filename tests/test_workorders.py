@@ -375,3 +375,46 @@ def test_property_figures_are_consistent(rows):
             assert not r["halved"]
         if not pd.isna(r["escalation_free_days"]):
             assert 0 <= r["escalation_free_days"] <= r["longest_escalation_free_days"]
+
+
+# ----------------------------------------------------------- the telecom and hospital examples
+@pytest.mark.parametrize("name", ["telecom-branch", "county-hospital"])
+def test_example_data_is_what_its_script_writes(tmp_path, name):
+    import runpy
+
+    folder = Path(__file__).parents[1] / "examples" / name
+    written = runpy.run_path(str(folder / "make_data.py"))["write"](tmp_path)
+    assert written.read_bytes() == (folder / "raw" / written.name).read_bytes(), f"regenerate: python examples/{name}/make_data.py"
+
+
+def test_telecom_example_through_its_mapping_and_targets(tmp_path):
+    from analysis import targets
+
+    folder = Path(__file__).parents[1] / "examples" / "telecom-branch"
+    out, processed = tmp_path / "tt.csv", tmp_path / "clean"
+    assert main(["workorders", "--input", str(folder / "raw"), "--mapping", str(folder / "mapping.yaml"), "--period", "2009",
+                 "--total-label", "全分公司", "--processed", str(processed), "--out", str(out)]) == 0
+    t = pd.read_csv(out, encoding="utf-8-sig").set_index("unit_id")
+    # make_data.py: 昆山分局 has no escalation all year (365 days of 2009); 吴江分局's last is on day 300
+    # of the year (2009-10-28), 64 days before 31 December; the whole branch's run is the same.
+    assert t.loc["昆山分局", "escalation_free_days"] == 365 and pd.isna(t.loc["昆山分局", "last_escalated_on"])
+    assert t.loc["吴江分局", "last_escalated_on"] == "2009-10-28" and t.loc["吴江分局", "escalation_free_days"] == 64
+    assert t.loc["全分公司", "escalation_free_days"] == 64
+    ev = targets.evaluate(folder / "targets.yaml", "2009", processed).table.set_index("target_id")
+    assert ev.loc["hundred_days", "actual"] == 64 and ev.loc["hundred_days", "status"] == "missed"
+    assert ev.loc["no_overdue", "actual"] == t.loc["全分公司", "overdue_open"]
+    assert (ev["status"] != "n/a").all()
+
+
+def test_hospital_example_targets(tmp_path):
+    from analysis import targets
+
+    folder = Path(__file__).parents[1] / "examples" / "county-hospital"
+    processed = tmp_path / "clean"
+    assert main(["workorders", "--input", str(folder / "raw"), "--period", "2011", "--total-label", "全院",
+                 "--processed", str(processed), "--out", str(tmp_path / "h.csv")]) == 0
+    t = pd.read_csv(tmp_path / "h.csv", encoding="utf-8-sig").set_index("unit_id")
+    assert t.loc["全院", "orders"] == 90 and t["escalated"].isna().all()  # a task ledger has no escalations
+    ev = targets.evaluate(folder / "targets.yaml", "2011", processed).table.set_index("target_id")
+    assert ev.loc["tasks_on_time", "actual"] == pytest.approx(t.loc["全院", "on_time_share"])
+    assert ev.loc["no_task_overdue", "actual"] == t.loc["全院", "overdue_open"] > 0

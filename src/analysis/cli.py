@@ -340,6 +340,8 @@ def _add_workorders(sub) -> None:
     p.add_argument("--factor", type=float, default=None, help="judge against this ratio instead of the targets file's")
     p.add_argument("--draws", type=int, default=2000, help="bootstrap resamples (default: %(default)s)")
     p.add_argument("--seed", type=int, default=config.DEFAULT_SEED, help="bootstrap seed (default: %(default)s)")
+    p.add_argument("--processed", type=Path, default=None, metavar="DIR",
+                   help="also write the clean orders to DIR/workorders.parquet, for `targets --processed DIR` (a mapped layout included)")
     p.add_argument("--total-label", default="全部", help="unit_id of the whole organisation's row (e.g. 全局, 全院; default: %(default)s)")
     p.add_argument("--out", type=Path, required=True, metavar="OUT.csv", help="output CSV (UTF-8 with BOM; rejected rows beside it)")
 
@@ -379,6 +381,11 @@ def _cmd_workorders(args) -> int:
     elif rejected_path.exists():
         rejected_path.unlink()  # a stale file from an earlier run would mislead
     print(res.report.line())
+    if args.processed is not None:
+        clean_path = config.table_path("workorders", args.processed)
+        clean_path.parent.mkdir(parents=True, exist_ok=True)
+        res.table.to_parquet(clean_path, index=False)
+        print(f"clean orders in {clean_path}")
     for w in summary.warnings:
         _warn(w)
     if len(res.rejected):
