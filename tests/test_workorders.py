@@ -332,7 +332,7 @@ def test_water_bureau_targets_run_from_yaml_and_data(tmp_path):
     processed.mkdir()
     read_orders(EXAMPLE / "raw").table.to_parquet(config.table_path("workorders", processed), index=False)
     t = targets.evaluate(EXAMPLE / "targets.yaml", "2014", processed).table.set_index("target_id")
-    assert set(t.index) == {"approval_time_halved", "time_limited", "no_overdue", "window_satisfaction"}
+    assert set(t.index) == {"all_through_the_window", "approval_time_halved", "time_limited", "no_overdue", "window_satisfaction"}
     assert (t["status"] != "n/a").all(), t["note"]
     wo = summarise(read_orders(EXAMPLE / "raw").table, "2014", "2013", factor=0.5).table.set_index("unit_id").loc["全部"]
     # one definition: the targets' figures are the command's
@@ -340,6 +340,9 @@ def test_water_bureau_targets_run_from_yaml_and_data(tmp_path):
     assert t.loc["approval_time_halved", "target"] == pytest.approx(0.5 * wo["baseline_median_days"])
     assert t.loc["time_limited", "actual"] == pytest.approx(wo["on_time_share"])
     assert t.loc["no_overdue", "actual"] == wo["overdue_open"]
+    # the metric declared in the targets file: the window's share of the applications received in 2014
+    per_unit = summarise(read_orders(EXAMPLE / "raw").table, "2014").table.set_index("unit_id")["orders"]
+    assert t.loc["all_through_the_window", "actual"] == pytest.approx(per_unit["政务服务中心水务窗口"] / per_unit["全部"])
 
 
 # ------------------------------------------------------------------------------------ invariants

@@ -220,7 +220,18 @@ class TargetFile(_Strict):
     title: str
     description: str = ""
     groups: dict[str, str]  # group id -> Chinese heading
+    metrics: dict[str, dict] = Field(default_factory=dict, description="metrics declared in YAML (analysis.declared_metrics)")
     targets: list[Target] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _declare_metrics(cls, data):
+        # declared metrics join the registry before the targets that name them are checked
+        if isinstance(data, dict) and data.get("metrics") is not None:
+            from analysis.declared_metrics import register_all
+
+            register_all(data["metrics"])
+        return data
 
     @model_validator(mode="after")
     def _consistent(self):
