@@ -35,6 +35,7 @@ One row per unit (``unit_id``) and one for the whole organisation (``scope`` = `
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -209,7 +210,7 @@ def summarise(
 
     rows = []
     groups: list[tuple[str | None, str]] = [(u, "unit") for u in units] + [(None, "all")]
-    for i, (unit, scope) in enumerate(groups):
+    for unit, scope in groups:
         cur = current if unit is None else current[current["unit_id"] == unit]
         row = {"unit_id": total_label if unit is None else unit, "scope": scope, **figures(cur, period, has_escalation)}
         if base is not None:
@@ -217,7 +218,8 @@ def summarise(
             d1, d0 = _closed_days(cur, period), _closed_days(pri, base)
             m0 = float(np.quantile(d0, 0.5)) if d0.size else np.nan
             ratio = row["median_days"] / m0 if d0.size and m0 > 0 else np.nan
-            low, high = ratio_interval(d1, d0, level=level, draws=draws, seed=[seed, i])
+            # each unit's own stream, named by the unit (adding a unit leaves the others' intervals alone)
+            low, high = ratio_interval(d1, d0, level=level, draws=draws, seed=[seed] if unit is None else [seed, zlib.crc32(unit.encode("utf-8"))])
             row.update(baseline_orders=int(len(pri)), baseline_median_days=m0, median_ratio=ratio, ratio_low=low, ratio_high=high,
                        halved=bool(high <= factor) if not np.isnan(high) else False)
         r = runs.get(unit, {})
