@@ -420,3 +420,14 @@ def test_hospital_example_targets(tmp_path):
     ev = targets.evaluate(folder / "targets.yaml", "2011", processed).table.set_index("target_id")
     assert ev.loc["tasks_on_time", "actual"] == pytest.approx(t.loc["全院", "on_time_share"])
     assert ev.loc["no_task_overdue", "actual"] == t.loc["全院", "overdue_open"] > 0
+
+
+def test_an_example_names_its_whole_organisation(tmp_path):
+    from analysis import config, targets
+
+    processed = tmp_path / "processed"
+    processed.mkdir()
+    read_orders(EXAMPLE / "raw").table.to_parquet(config.table_path("workorders", processed), index=False)
+    t = targets.evaluate(EXAMPLE / "targets.yaml", "2014", processed).table
+    assert set(t["scope_label"]) == {"全局"}  # the bank's file keeps 全行 (its default)
+    assert targets.load_targets(targets.DEFAULT_TARGETS_FILE).organisation == "全行"
