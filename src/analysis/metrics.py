@@ -28,7 +28,10 @@ Which metrics are samples and which are exact (a census of every event) is part 
 | complaints_95599 | 95599-channel complaints per 10,000 financial transactions | count: Poisson |
 | award_count | outlets holding an award (百佳 / 千佳 ...) in the window's year | exact count |
 | lobby_staff | lobby staff (主任 + 经理 + 副理 + 引导员) per outlet at each quarter-end snapshot | exact |
-| approval_time | approval processing time (plan 5) | no data in the bank's exports |
+| approval_time | median days to closure of the work orders received (plan 5; ``analysis.workorders``) | sample: bootstrap standard error of the median; n/a without work orders (the bank) |
+| workorder_on_time | 限时办结率: closed by the due time / due by the window's end | exact: every order |
+| workorder_overdue, escalation_free_days | overdue open orders; days since the last escalated order (百日无越级) | exact count |
+| callback_rate, callback_satisfaction | called back / closed; satisfied / called back | exact: every order |
 
 Yearly tables (satisfaction, campaign awards) give the value recorded for the window's year, whatever
 the window's last month: they have no monthly series.
@@ -387,8 +390,111 @@ def lobby_staff(data: Data, window: Period, sel: Selection, params: dict) -> Mea
                    note=f"{len(latest)} 个网点，最近时点 {units['month'].max()}", extra={"missing_outlets": list(missing)})
 
 
-def _approval_time(data: Data, window: Period, sel: Selection, params: dict) -> Measure:
-    raise NoData("no data: the bank's exports carry no approval processing times (plan 5)")
+def _workorders(data: Data, window: Period, params: dict) -> pd.DataFrame:
+    """The clean work orders (``analysis.workorders.prepare``) received in the window, of the
+    ``type`` (事项名称) and ``channel`` the target's params name, if any."""
+    try:
+        t = data.table("workorders")
+    except NoData as exc:
+        raise NoData(f"no data: {exc}") from None
+    if t.empty:
+        raise NoData("no data: no work orders (sources/workorders.yaml) in the clean tables; the bank's exports carry no approval processing times (plan 5)")
+    from analysis.workorders import prepare
+
+    df = prepare(t)
+    for col in ("type", "channel"):
+        if params.get(col):
+            df = df[df[col].astype("string") == str(params[col])]
+    df = df[(df["received_at"] >= window.start) & (df["received_at"] < window.end)]
+    if df.empty:
+        what = ", ".join(f"{c} {params[c]}" for c in ("type", "channel") if params.get(c))
+        raise NoData(f"no work orders received in {window.label}" + (f" ({what})" if what else ""))
+    return df
+
+
+def approval_time(data: Data, window: Period, sel: Selection, params: dict) -> Measure:
+    """Median processing days (closed − received) of the work orders received in the window and
+    closed by its end; its standard error is the median's bootstrap one (``draws``, ``seed``), so a
+    baseline_times target ("halved") is judged beyond noise."""
+    from analysis.workorders import median_se
+
+    df = _workorders(data, window, params)
+    closed = df["closed_at"].notna() & (df["closed_at"] < window.end)
+    days = df.loc[closed, "days"].to_numpy(dtype="float64")
+    if days.size == 0:
+        raise NoData(f"none of the {len(df):,} work orders received in {window.label} was closed by its end")
+    se = median_se(days, draws=int(params.get("draws", 1000)), seed=int(params.get("seed", config.DEFAULT_SEED)))
+    n = int(days.size)
+    return Measure(value=float(np.quantile(days, 0.5)), kind="mean", n=n, sd=(se * np.sqrt(n) if se is not None else None),
+                   note=f"{n:,} 件已办结工单办理天数的中位数（{len(df):,} 件受理）", extra={"statistic": "median"})
+
+
+def workorder_on_time(data: Data, window: Period, sel: Selection, params: dict) -> Measure:
+    """限时办结率: closed on time (closed_at ≤ due) among the orders received in the window and due by
+    its end (``analysis.workorders.figures``); every order counted, so exact."""
+    from analysis.workorders import figures
+
+    df = _workorders(data, window, params)
+    f = figures(df, window)
+    due = int((df["due"].notna() & (df["due"] < window.end)).sum())
+    if not due:
+        raise NoData(f"no work order received in {window.label} was due by its end (no due time or promised days)")
+    return Measure(value=f["on_time_share"], kind="ratio", note=f"{due:,} 件到期工单，{f['overdue_open']:,} 件逾期未办结", extra={"den": due})
+
+
+def workorder_overdue(data: Data, window: Period, sel: Selection, params: dict) -> Measure:
+    """Orders received in the window, not closed by its end and due before it (overdue and open)."""
+    from analysis.workorders import figures
+
+    f = figures(_workorders(data, window, params), window)
+    return Measure(value=float(f["overdue_open"]), kind="count", note=f"{f['orders']:,} 件受理，{f['closed']:,} 件已办结")
+
+
+def _callbacks(data: Data, window: Period, params: dict, column: str, among: str) -> Measure:
+    df = _workorders(data, window, params)
+    if df[column].isna().all():
+        raise NoData(f"no data: the work-order export has no {column} column")
+    if among == "closed":
+        base = df[df["closed_at"].notna() & (df["closed_at"] < window.end)]
+        what = "件已办结工单"
+    else:
+        base = df[df["callback_done"].fillna(False).astype(bool)]
+        what = "件已回访工单"
+    if base.empty:
+        raise NoData(f"no work orders to judge {column} on in {window.label}")
+    yes = int(base[column].fillna(False).astype(bool).sum())
+    return Measure(value=yes / len(base), kind="ratio", note=f"{len(base):,} {what}", extra={"den": len(base)})
+
+
+def callback_rate(data: Data, window: Period, sel: Selection, params: dict) -> Measure:
+    """Closed orders called back (callback_done) among the orders received in the window and closed by its end."""
+    return _callbacks(data, window, params, "callback_done", "closed")
+
+
+def callback_satisfaction(data: Data, window: Period, sel: Selection, params: dict) -> Measure:
+    """Satisfied (callback_satisfied) among the called-back orders received in the window."""
+    return _callbacks(data, window, params, "callback_satisfied", "called")
+
+
+def escalation_free_days(data: Data, window: Period, sel: Selection, params: dict) -> Measure:
+    """"百日无越级": days since the last escalated work order up to the window's last day, counted
+    from the export's first day when there was none (``analysis.workorders.escalation_runs``)."""
+    from analysis.workorders import escalation_runs, prepare
+
+    try:
+        t = data.table("workorders")
+    except NoData as exc:
+        raise NoData(f"no data: {exc}") from None
+    df = prepare(t)
+    if df.empty or df["escalated"].isna().all():
+        raise NoData("no data: no work orders with an escalation column (是否越级)")
+    runs = escalation_runs(df, window, [])
+    if None not in runs:
+        raise NoData(f"no work orders received before the end of {window.label}")
+    r = runs[None]
+    last = r["last_escalated_on"]
+    note = f"最近一次越级 {last.date()}，最长 {r['longest_escalation_free_days']} 天" if pd.notna(last) else f"自 {df['received_at'].min().date()} 起无越级"
+    return Measure(value=float(r["escalation_free_days"]), kind="count", note=note)
 
 
 ALL_SCOPES = frozenset({"bank", "area", "sub_branch"})
@@ -416,8 +522,19 @@ REGISTRY: dict[str, MetricSpec] = {
                    {"award": None}, "outlets holding the award in the window's year (campaign records)"),
         MetricSpec("lobby_staff", "网点大堂服务人员", "lobby staff per outlet", "count", "higher", ALL_SCOPES, lobby_staff,
                    {}, "lobby directors + managers + assistants + guides per outlet at each snapshot"),
-        MetricSpec("approval_time", "审批办理时间", "approval processing time", "days", "lower", frozenset({"bank"}), _approval_time,
-                   {}, "no source in the bank's exports; kept so the target is reported, as n/a"),
+        MetricSpec("approval_time", "审批办理时间", "approval processing time", "days", "lower", frozenset({"bank"}), approval_time,
+                   {"type": None, "channel": None, "draws": 1000, "seed": None},
+                   "median days from receipt to closure of the work orders (sources/workorders.yaml) received in the window and closed by its end; n/a without work orders (the bank's exports)"),
+        MetricSpec("workorder_on_time", "限时办结率", "work orders closed on time", "share", "higher", frozenset({"bank"}), workorder_on_time,
+                   {"type": None, "channel": None}, "closed by the due time among the work orders received in the window and due by its end"),
+        MetricSpec("workorder_overdue", "逾期未办结工单", "overdue open work orders", "count", "lower", frozenset({"bank"}), workorder_overdue,
+                   {"type": None, "channel": None}, "work orders received in the window, due before its end and not closed by it"),
+        MetricSpec("callback_rate", "回访率", "callback rate", "share", "higher", frozenset({"bank"}), callback_rate,
+                   {"type": None, "channel": None}, "closed work orders called back, among those closed by the window's end"),
+        MetricSpec("callback_satisfaction", "回访满意率", "callback satisfaction", "share", "higher", frozenset({"bank"}), callback_satisfaction,
+                   {"type": None, "channel": None}, "satisfied among the called-back work orders"),
+        MetricSpec("escalation_free_days", "无越级天数", "days without an escalated complaint", "days", "higher", frozenset({"bank"}), escalation_free_days,
+                   {}, "百日无越级: days since the last escalated work order, to the window's last day"),
     ]
 }
 

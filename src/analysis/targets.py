@@ -220,7 +220,19 @@ class TargetFile(_Strict):
     title: str
     description: str = ""
     groups: dict[str, str]  # group id -> Chinese heading
+    organisation: str = Field(default="全行", min_length=1, description="what the whole organisation is called (scope: bank): 全行, 全局, 全院, 全分公司")
+    metrics: dict[str, dict] = Field(default_factory=dict, description="metrics declared in YAML (analysis.declared_metrics)")
     targets: list[Target] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _declare_metrics(cls, data):
+        # declared metrics join the registry before the targets that name them are checked
+        if isinstance(data, dict) and data.get("metrics") is not None:
+            from analysis.declared_metrics import register_all
+
+            register_all(data["metrics"])
+        return data
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -600,7 +612,7 @@ def evaluate(targets: TargetFile | Path | str = DEFAULT_TARGETS_FILE, period: Pe
         data = Data(data if data is not None else config.PROCESSED_DIR)
     rows, series = [], []
     for t in tf.targets:
-        for sel in _selections(t, data, sub_branch):
+        for sel in _selections(t, data, sub_branch, tf.organisation):
             if isinstance(sel, NoData):
                 row = _base_row(tf, t, None, None, False)
                 row["note"] = str(sel)
@@ -621,7 +633,7 @@ def evaluate(targets: TargetFile | Path | str = DEFAULT_TARGETS_FILE, period: Pe
     return Evaluation(period=period, targets=tf, table=table, series=ser)
 
 
-def _selections(t: Target, data: Data, sub_branch: str | None) -> list:
+def _selections(t: Target, data: Data, sub_branch: str | None, organisation: str = "全行") -> list:
     kind = t.scope.kind
     try:
         if sub_branch is not None:
@@ -638,7 +650,7 @@ def _selections(t: Target, data: Data, sub_branch: str | None) -> list:
                 return []
             return [base]
         if kind == "bank":
-            return [Selection()]
+            return [Selection(label=organisation)]
         if kind == "center":
             return [selection_for(data, "center", t.scope.center)]
         if kind == "area":
