@@ -257,7 +257,7 @@ def rate_decrease_test(x1: float, e1: float | None, x0: float, e0: float | None,
     n = x1 + x0
     if n == 0 or e1 <= 0 or e0 <= 0:
         return {"rate_ratio": np.nan, "p_value": np.nan, "p_increase": np.nan, "rr_low": np.nan, "rr_high": np.nan, "n": n}
-    r = rate_test(x0, e0, x1, e1, alternative="less", confidence=1 - 2 * alpha)
+    r = rate_test(x0, e0, x1, e1, alternative="less", confidence=1 - alpha)  # ci_low/ci_high: one-sided 1 - alpha bounds
     return {"rate_ratio": r["rate_ratio"], "p_value": r["p_less"], "p_increase": r["p_greater"], "rr_low": r["ci_low"], "rr_high": r["ci_high"], "n": n}
 
 
