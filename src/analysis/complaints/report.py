@@ -279,10 +279,12 @@ def funnel(d: ComplaintData) -> Section:
     od = f.overdispersion
     text = (f"横轴为各支行本期金融交易笔数，纵轴为每万笔投诉数，水平线为各支行合计的投诉率（{f.target:.3f}件/万笔，不含未指明网点的投诉），曲线为95%与99.8%控制限："
             "业务量越小，随机波动越大，控制限越宽。")
-    text += ("落在控制限外（精确检验）的支行：" + "、".join(f"**{r.label}**（{r.rate:.3f}，{'高于' if r.flag.startswith('above') else '低于'}{r.flag.split()[-1]}控制限）" for r in out.itertuples()) + "。"
+    how = "按过度离散调整后的控制限" if od.applied else "精确检验"
+    text += (f"落在控制限外（{how}）的支行：" + "、".join(f"**{r.label}**（{r.rate:.3f}，{'高于' if r.flag.startswith('above') else '低于'}{r.flag.split()[-1]}控制限）" for r in out.itertuples()) + "。"
              if len(out) else "所有支行都在控制限内。")
     if od.overdispersed and od.applied:
-        text += f"支行间差异超出随机波动（过度离散，φ={od.phi:.2f}），控制限已按随机效应放宽。"
+        text += (f"支行间差异超出随机波动（过度离散：平方根尺度上、两端各缩尾10%估计φ={od.phi:.2f}），控制限已按随机效应（τ²={od.tau2:.3g}）放宽，"
+                 "表中的P值与判断都按放宽后的控制限计算。")
     elif not od.overdispersed:
         text += "支行间差异没有超出随机波动的范围（未发现过度离散），使用精确控制限。"
     import matplotlib.pyplot as plt
@@ -293,7 +295,8 @@ def funnel(d: ComplaintData) -> Section:
     cols = ["label", "numerator", "denominator", "rate", "expected", "p_high", "p_low", "flag_zh"]
     table = f.units.sort_values("rate", ascending=False)[cols]
     return Section(text, table, {"label": "支行", "numerator": "投诉量(件)", "denominator": "金融交易(笔)", "rate": "每万笔投诉", "expected": "按全行水平应有(件)",
-                                 "p_high": "P(≥实际)", "p_low": "P(≤实际)", "flag_zh": "判断"},
+                                 "p_high": "P(≥实际)" + ("（已调整）" if od.applied else ""), "p_low": "P(≤实际)" + ("（已调整）" if od.applied else ""),
+                                 "flag_zh": "判断"},
                    {"numerator": "{:,.0f}", "denominator": "{:,.0f}", "rate": "{:.3f}", "expected": "{:.1f}", "p_high": "{:.4f}", "p_low": "{:.4f}"}, fig, values={"funnel": f})
 
 
