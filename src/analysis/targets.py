@@ -11,9 +11,11 @@ The window is *final* once it reaches the deadline's month.
 Uncertainty. Event-log metrics (waiting time, calls, teller ratings), counts of awards and staffing
 are exact: they count every event, so their bounds equal the value. Sample means (the satisfaction
 survey, mystery-shopper checks, the service test) carry a one-sided (1 - alpha) t bound (alpha =
-0.05 by default): mean ± t(1-alpha, n-1) · sd/√n; a target set on a baseline period compares the
-difference of the two means (Welch, Satterthwaite degrees of freedom), so the baseline's noise
-counts too. Complaints are a count: the tested decrease is the exact conditional test of two
+0.05 by default): mean ± t(1-alpha, df) · se, with se = sd/√n on n - 1 df, except for the
+mystery-shopper checks, which are clustered by outlet (the same outlets are checked every round):
+their se is cluster-robust (CR1, ``metrics.cluster_robust_mean``) on outlets - 1 df. A target set on
+a baseline period compares the difference of the two means (Welch, Satterthwaite degrees of freedom
+from each side's df), so the baseline's noise counts too. Complaints are a count: the tested decrease is the exact conditional test of two
 Poisson rates with exposure (financial transactions): given x1 + x0 = n complaints in the window
 and the same span a year earlier, x1 ~ Binomial(n, E1/(E1+E0)) when the rate did not change; the
 one-sided p-value is P(X <= x1), and the rate-ratio bounds are the Clopper-Pearson bounds mapped
@@ -276,7 +278,7 @@ def _mean_bounds(m: Measure, alpha: float) -> tuple[float, float]:
         return m.value, m.value
     if m.se is None:
         return -math.inf, math.inf
-    h = _t(alpha, m.n - 1) * m.se
+    h = _t(alpha, m.df) * m.se
     return m.value - h, m.value + h
 
 
@@ -288,7 +290,7 @@ def _diff_halfwidth(a: Measure, b: Measure, alpha: float) -> float:
     vb = b.se**2 if b.se is not None else 0.0
     if va + vb == 0:
         return 0.0
-    dof = (va + vb) ** 2 / ((va**2 / (a.n - 1) if va else 0.0) + (vb**2 / (b.n - 1) if vb else 0.0))
+    dof = (va + vb) ** 2 / ((va**2 / a.df if va else 0.0) + (vb**2 / b.df if vb else 0.0))
     return _t(alpha, dof) * math.sqrt(va + vb)
 
 
@@ -487,7 +489,8 @@ def _judge_baseline(row, t, m, data, window, final, sel, params, series_rows):
     gap = m.value - target
     # the target moves with the baseline's noise: bound the difference of the two means
     factor = 1.0 if t.rule == "baseline_plus" else t.factor
-    scaled_b = Measure(value=b.value * factor, kind=b.kind, n=b.n, sd=(b.sd * factor if b.sd is not None else None), extra=b.extra)
+    scaled_b = Measure(value=b.value * factor, kind=b.kind, n=b.n, sd=(b.sd * factor if b.sd is not None else None), extra=b.extra,
+                       clusters=b.clusters, cluster_se=(b.cluster_se * factor if b.cluster_se is not None else None))
     h = _diff_halfwidth(m, scaled_b, t.alpha)
     projection, path, basis = _projection(m, window, t, final)
     row.update(actual=m.value, actual_low=low, actual_high=high, target=target, baseline_value=b.value, gap=gap, gap_low=gap - h,
