@@ -205,7 +205,10 @@ class Overdispersion:
             return base + ": no more spread than chance allows; exact limits used as they are."
         if self.method == "none":
             return base + ": more spread than chance allows, but no adjustment was requested (exact limits)."
-        how = f"limits widened by φ (multiplicative)" if self.method == "multiplicative" else f"limits widened by τ² = {self.tau2:.3g} (additive random effects)"
+        if self.method == "multiplicative":
+            how = "limits widened by φ (multiplicative)"
+        else:
+            how = f"limits widened by τ² = {self.tau2:.3g} (additive random effects)"
         return base + f": more spread than chance allows; {how}; flags and p-values use the adjusted limits."
 
 

@@ -15,11 +15,12 @@ survey, mystery-shopper checks, the service test) carry a one-sided (1 - alpha) 
 mystery-shopper checks, which are clustered by outlet (the same outlets are checked every round):
 their se is cluster-robust (CR1, ``metrics.cluster_robust_mean``) on outlets - 1 df. A target set on
 a baseline period compares the difference of the two means (Welch, Satterthwaite degrees of freedom
-from each side's df), so the baseline's noise counts too. Complaints are a count: the tested decrease is the exact conditional test of two
-Poisson rates with exposure (financial transactions): given x1 + x0 = n complaints in the window
-and the same span a year earlier, x1 ~ Binomial(n, E1/(E1+E0)) when the rate did not change; the
-one-sided p-value is P(X <= x1), and the rate-ratio bounds are the Clopper-Pearson bounds mapped
-through RR = p/(1-p) · E0/E1 (dual to the test: p < alpha exactly when the upper bound < 1).
+from each side's df), so the baseline's noise counts too. Complaints are a count: the tested
+decrease is the exact conditional test of two Poisson rates with exposure (financial
+transactions): given x1 + x0 = n complaints in the window and the same span a year earlier,
+x1 ~ Binomial(n, E1/(E1+E0)) when the rate did not change; the one-sided p-value is P(X <= x1),
+and the rate-ratio bounds are the Clopper-Pearson bounds mapped through RR = p/(1-p) · E0/E1
+(dual to the test: p < alpha exactly when the upper bound < 1).
 
 Bounds. Call "conservative" the bound on the bad side of the target (the lower bound for "at least",
 the upper for "at most" and for a decrease) and "optimistic" the other; "clears" means satisfies
