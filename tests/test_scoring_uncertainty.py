@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from analysis.scoring import insights, load_scheme, score
@@ -58,6 +60,20 @@ def test_pairs_without_sampling_error_are_decided_exactly():
     est = np.array([5.0, 5.0, 3.0])
     s = rank_sets(est, np.tile(est, (20, 1)), coverage=0.9)
     assert s.values.tolist() == [[1, 1, 2], [1, 1, 2], [3, 3, 3]]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(-5, 5, allow_nan=False), min_size=2, max_size=8), st.integers(0, 10_000), st.sampled_from([0.5, 0.9, 0.95]))
+def test_property_sets_hold_the_estimated_rank_and_simultaneous_contain_marginal(est, seed, coverage):
+    est = np.round(np.array(est), 3)
+    draws = est[None, :] + np.random.default_rng(seed).normal(0, 1, size=(200, len(est)))
+    m = rank_sets(est, draws, coverage=coverage, simul=False)
+    s = rank_sets(est, draws, coverage=coverage, simul=True)
+    # 1 + #(told apart above) <= 1 + #(strictly above) = rank <= p - #(strictly below) <= upper
+    assert (m["lower"] <= m["rank"]).all() and (m["rank"] <= m["upper"]).all()
+    # the same draws: a subset of the pairs has a smaller max-t quantile at every step, so every pair the
+    # simultaneous procedure tells apart the marginal one does too
+    assert (s["lower"] <= m["lower"]).all() and (s["upper"] >= m["upper"]).all()
 
 
 def test_rank_sets_validate():
