@@ -40,14 +40,62 @@ def test_rate_test_against_scipy_binomtest():
     assert t["p_greater"] == pytest.approx(sps.binomtest(12, 42, 1 / 3, alternative="greater").pvalue, rel=1e-10)
     two = S.rate_test(30, 2000, 12, 1000, alternative="two-sided")
     assert two["p_value"] == pytest.approx(sps.binomtest(12, 42, 1 / 3).pvalue, rel=1e-9)
-    # RR = (12/1000) / (30/2000) = 0.8; its CI from the exact interval for p = 12/42: RR = p/(1-p) x 2000/1000.
-    ci = sps.binomtest(12, 42, 1 / 3).proportion_ci(confidence_level=0.95, method="exact")
+    # RR = (12/1000) / (30/2000) = 0.8; its bounds from the exact bounds for p = 12/42: RR = p/(1-p) x 2000/1000.
+    # The bounds are the one-sided 95% ones (matching the one-sided verdict): the two-sided 90% exact interval.
+    ci = sps.binomtest(12, 42, 1 / 3).proportion_ci(confidence_level=0.90, method="exact")
     assert t["rate_ratio"] == pytest.approx(0.8)
     assert t["ci_low"] == pytest.approx(ci.low / (1 - ci.low) * 2, rel=1e-9)
     assert t["ci_high"] == pytest.approx(ci.high / (1 - ci.high) * 2, rel=1e-9)
     # The hand sum for the lower tail: sum_{i<=12} C(42,i) (1/3)^i (2/3)^(42-i).
     hand = sum(comb(42, i) * (1 / 3) ** i * (2 / 3) ** (42 - i) for i in range(13))
     assert t["p_less"] == pytest.approx(hand, rel=1e-10)
+
+
+def test_rate_test_matches_r_poisson_test_example():
+    # R's ?poisson.test example: poisson.test(c(11, 6 + 8 + 7), c(800, 1083 + 1050 + 878)) prints
+    # "count1 = 11, expected count1 = 6.7174, p-value = 0.07967; 95 percent confidence interval:
+    # 0.8584264 4.2772659; rate ratio 1.971488" (two-sided). Our period 2 is R's first sample; a
+    # two-sided 95% interval is the pair of one-sided 97.5% bounds.
+    t = S.rate_test(21, 3011, 11, 800, alternative="two-sided", confidence=0.975)
+    assert t["rate_ratio"] == pytest.approx(1.971488, abs=5e-7)
+    assert t["expected2"] == pytest.approx(6.7174, abs=5e-5)
+    assert t["p_value"] == pytest.approx(0.07967, abs=5e-6)
+    assert (t["ci_low"], t["ci_high"]) == (pytest.approx(0.8584264, abs=5e-8), pytest.approx(4.2772659, abs=5e-8))
+    assert t["interval_level"] == pytest.approx(0.95)
+
+
+def test_one_sided_verdict_prints_its_one_sided_bound():
+    # The issue's case: 400 then 350 on equal exposure. p_less = P(Bin(750, 1/2) <= 350) = 0.0368 < 0.05: a decrease.
+    # The two-sided 95% interval 0.76-1.01 contains 1 and must not be printed beside it; the one-sided
+    # 95% upper bound (two-sided 90% interval 0.774-0.989) is below 1.
+    t = S.rate_test(400, 1e6, 350, 1e6)
+    assert t["verdict"] == "decrease" and t["p_less"] == pytest.approx(sps.binom.cdf(350, 750, 0.5), rel=1e-12)
+    assert t["ci_high"] == pytest.approx(sps.beta.ppf(0.95, 351, 400) / (1 - sps.beta.ppf(0.95, 351, 400)), rel=1e-12)
+    assert t["ci_high"] == pytest.approx(0.98948, abs=1e-5) and t["ci_low"] == pytest.approx(0.77359, abs=1e-5)
+    s = S.change_sentence(t, "全行投诉", "2016")
+    assert "单侧95%置信上限0.99，低于1" in s and "下降是真实的" in s
+    assert "0.76" not in s and "1.01" not in s
+    u = S.change_sentence(S.rate_test(10, 1000, 30, 1000), "某支行", "2016")
+    assert "单侧95%置信下限" in u and "高于1" in u and "确实上升" in u
+    with pytest.raises(ValueError, match="confidence"):
+        S.rate_test(1, 1, 1, 1, confidence=0.4)
+
+
+def test_bound_close_to_one_is_not_rounded_onto_one():
+    assert S._b(0.9962) == "0.996" and S._b(0.98) == "0.98" and S._b(math.inf) == "∞" and S._b(1.0) == "1.00"
+
+
+@settings(max_examples=300, deadline=None)
+@given(k1=st.integers(0, 400), k2=st.integers(0, 400), e1=st.integers(1, 10**6), e2=st.integers(1, 10**6))
+def test_printed_interval_excludes_one_exactly_when_verdict_is_a_real_change(k1, k2, e1, e2):
+    t = S.rate_test(k1, e1, k2, e2)
+    if k1 + k2 == 0:
+        return
+    # away from exact ties at the 5% boundary (floating point decides those either way)
+    if abs(t["p_less"] - 0.05) > 1e-9:
+        assert (t["verdict"] == "decrease") == (t["ci_high"] < 1)
+    if abs(t["p_greater"] - 0.05) > 1e-9:
+        assert (t["verdict"] == "increase") == (t["ci_low"] > 1)
 
 
 def test_rate_test_edges():

@@ -15,9 +15,12 @@ from scipy import stats
 from analysis.funnel import (
     estimate_overdispersion,
     exact_limit,
+    flag_above,
+    flag_below,
     flag_label,
     funnel_limits,
     funnel_table,
+    transformed,
     winsorize,
 )
 
@@ -74,7 +77,8 @@ def test_funnel_limits_columns_and_values_at_given_exposures():
 
 def test_poisson_limits_per_10000():
     # 2 complaints per 10,000 transactions; exposure 30,000 transactions -> mean 6 complaints.
-    lim = funnel_limits([30_000], 2.0 / 10_000, "poisson", grid=False, per=10_000)
+    # The target is per `per`, as in funnel_table (one convention everywhere): 2.0 per 10,000.
+    lim = funnel_limits([30_000], 2.0, "poisson", grid=False, per=10_000)
     assert lim.loc[0, "target"] == pytest.approx(2.0)
     assert lim.loc[0, "upper_95"] == pytest.approx(brute_limit(30_000, 2e-4, 0.975, "poisson") * 10_000)
     assert lim.loc[0, "lower_95"] == pytest.approx(brute_limit(30_000, 2e-4, 0.025, "poisson") * 10_000)
@@ -116,8 +120,9 @@ def test_small_unit_is_not_flagged_on_noise_but_large_unit_is():
     assert u.loc["小网点", "rate"] == pytest.approx(0.05)
     assert u.loc["小网点", "upper_95"] == pytest.approx(0.083029, abs=1e-6)
     assert u.loc["小网点", "flag"] == "inside"
-    # 260/10,000 = 2.6% against 2%: z = 0.006 / sqrt(0.02 * 0.98 / 10000) = 4.2857; above 99.8%.
-    assert u.loc["大网点", "z"] == pytest.approx(0.006 / math.sqrt(0.0196 / 10_000))
+    # 260/10,000 = 2.6% against 2%: z on the arcsine scale (where overdispersion is estimated) =
+    # (asin(sqrt(0.026)) - asin(sqrt(0.02))) x 2 sqrt(10,000) = 4.011 (4.29 on the raw scale); above 99.8%.
+    assert u.loc["大网点", "z"] == pytest.approx((math.asin(math.sqrt(0.026)) - math.asin(math.sqrt(0.02))) * 200)
     assert u.loc["大网点", "flag"] == "above 99.8%"
     assert u.loc["大网点", "flag_zh"] == "高于99.8%控制限"
     assert u.loc["中网点", "flag"] == "inside"
@@ -169,80 +174,132 @@ def test_per_scales_rates_limits_and_target():
 
 
 # --------------------------------------------------------------------------------- overdispersion
-def test_winsorize_ten_percent_each_tail():
-    z = np.arange(1.0, 21.0)  # 20 values: k = 2 replaced at each end
+def test_winsorize_ten_percent_each_tail_with_r_quantiles():
+    # R's type-7 quantiles, as FunnelPlotR: 20 values 1..20, the 10th percentile sits at position
+    # 0.1 x 19 = 1.9 -> 2 + 0.9 x (3 - 2) = 2.9, the 90th at 17.1 -> 18.1.
+    z = np.arange(1.0, 21.0)
     w = winsorize(z)
-    assert list(w[:3]) == [3.0, 3.0, 3.0] and list(w[-3:]) == [18.0, 18.0, 18.0]
-    assert list(w[3:17]) == list(z[3:17])
-    assert list(winsorize([5.0, -1.0, 2.0])) == [5.0, -1.0, 2.0]  # fewer than 10 values: none replaced
+    assert w[:2] == pytest.approx([2.9, 2.9]) and w[-2:] == pytest.approx([18.1, 18.1])
+    assert list(w[2:18]) == list(z[2:18])
+    # 3 values: positions 0.2 and 1.8 -> -1 + 0.2 x 3 = -0.4 and 2 + 0.8 x 3 = 4.4
+    assert list(winsorize([5.0, -1.0, 2.0])) == pytest.approx([4.4, -0.4, 2.0])
+
+
+def test_transformed_scales_by_hand():
+    # proportions: asin(sqrt(0.25)) = pi/6, asin(sqrt(0.5)) = pi/4, s = 1 / (2 sqrt(100)) = 0.05
+    y, t, s = transformed([25, 75], [100, 100], 0.5, "binomial")
+    assert y == pytest.approx([math.pi / 6, math.pi / 3]) and t == pytest.approx(math.pi / 4) and s == pytest.approx([0.05, 0.05])
+    # rates: observed / expected on the square-root scale; E = 10,000 x 0.01 = 100, O = 121 -> 1.1, s = 1/20
+    y, t, s = transformed([121], [10_000], 0.01, "poisson")
+    assert y == pytest.approx([1.1]) and t == 1.0 and s == pytest.approx([0.05])
 
 
 def _constructed_units():
-    # 20 units of n = 400 against theta = 0.1 (s^2 = 0.1 * 0.9 / 400 = 0.000225, s = 0.015).
-    # Counts chosen so z = (r/400 - 0.1) / 0.015 = (r - 40) / 6: r = 40 + 6 z.
-    z = np.array([-4, -3, -2.5, -2, -1.5, -1.5, -1, -1, -0.5, 0, 0, 0.5, 1, 1, 1.5, 1.5, 2, 2.5, 3, 5], dtype=float)
-    r = 40 + 6 * z
-    return pd.DataFrame({"u": [f"U{i:02d}" for i in range(20)], "r": r, "n": 400}), z
+    # 10 units with 10,000 transactions against 100 per 10,000 (0.01): E = 100 each. On the square-root
+    # scale z = (sqrt(O/E) - 1) / (1 / (2 sqrt(E))) = 2 (sqrt(O) - 10), so perfect squares give whole z.
+    counts = [64, 81, 81, 100, 100, 100, 100, 121, 121, 169]  # z = -4, -2, -2, 0 x 4, 2, 2, 6
+    return pd.DataFrame({"u": [f"U{i}" for i in range(10)], "r": counts, "n": 10_000})
 
 
 def test_overdispersion_constructed_example():
-    df, z = _constructed_units()
-    # Winsorised (k = 2): -4, -3 -> -2.5 and 3, 5 -> 2.5. Sum of squares:
-    # 4 * 6.25 (the four +-2.5 from the tails) + 2 * 6.25 (the original +-2.5) + 2 * 4 + 4 * 2.25
-    # (-1.5, -1.5, 1.5, 1.5) + 4 * 1 + 2 * 0.25 + 0 = 37.5 + 8 + 9 + 4 + 0.5 = 59.0; phi = 59 / 20 = 2.95.
-    od = estimate_overdispersion(df["r"], df["n"], 0.1, "binomial", adjustment="additive")
-    assert od.phi == pytest.approx(2.95)
-    assert od.statistic == pytest.approx(59.0)
-    assert od.df == 19
-    assert od.p_value == pytest.approx(stats.chi2.sf(59.0, 19))
-    assert od.overdispersed and od.method == "additive"
-    # tau^2 = (59 - 19) / (sum w - sum w^2 / sum w), w = 1/0.000225 = 4444.44 for all 20:
-    # denominator = 20 w - 20 w^2 / (20 w) = 19 w = 84444.4; tau^2 = 40 / 84444.4 = 0.000473684
-    assert od.tau2 == pytest.approx(40 / (19 / 0.000225))
-    f = funnel_table(df, "u", "r", "n", target=0.1, overdispersion="additive")
+    df = _constructed_units()
+    # Winsorised at R's 10th / 90th percentiles: positions 0.9 and 8.1 of the sorted z:
+    # -4 + 0.9 x 2 = -2.2 and 2 + 0.1 x 4 = 2.4. Squares: 4.84 + 4 + 4 + 0 x 4 + 4 + 4 + 5.76 = 26.6;
+    # phi = 26.6 / 10 = 2.66.
+    od = estimate_overdispersion(df["r"], df["n"], 100, "poisson", adjustment="additive", per=10_000)
+    assert od.phi == pytest.approx(2.66) and od.statistic == pytest.approx(26.6) and od.df == 9
+    assert od.scale == "sqrt" and od.overdispersed and od.method == "additive"
+    assert od.p_value == pytest.approx(stats.chi2.sf(26.6, 9))
+    # w = 1 / s^2 = 4 E = 400 each: sum w = 4000, sum w^2 / sum w = 400; tau^2 = (26.6 - 9) / 3600
+    assert od.tau2 == pytest.approx(17.6 / 3600)
+    f = funnel_table(df, "u", "r", "n", "poisson", target=100, per=10_000)
     u = f.units.set_index("unit")
-    s_adj = math.sqrt(0.000225 + od.tau2)
-    assert u.loc["U19", "z_adjusted"] == pytest.approx(0.075 / s_adj)
-    # The exact limit's distance from the target is widened by s_adj / s = 0.02643 / 0.015 ...
-    widened = 0.1 + (brute_limit(400, 0.1, 0.999, "binomial") - 0.1) * s_adj / 0.015
-    assert u.loc["U19", "upper_99.8"] == pytest.approx(widened)
-    # ... which at n = 400 is close to Spiegelhalter's normal limit 0.1 + 3.09 * s_adj = 0.1817
-    # (the binomial's right skew puts the exact one 1.4% higher).
-    assert u.loc["U19", "upper_99.8"] == pytest.approx(0.1 + 3.090232 * s_adj, rel=0.02)
-    # Before the adjustment U00 (z = -4, 16 events), U01 (z = -3, 22 events: the binomial's left tail
-    # is short, P(Y <= 22) = 0.00088 < 0.001) and U19 (z = 5) are beyond 99.8%, U18 (z = 3, 58 events:
-    # P(Y >= 58) = 0.0027) only beyond 95%; after, s_adj = sqrt(0.000225
-    # + 0.000474) = 0.02643, U19 (z_adj = 0.075 / 0.02643 = 2.84) and U00 (-2.27) are beyond 95% only.
-    raw = funnel_table(df, "u", "r", "n", target=0.1, overdispersion=None).units.set_index("unit")
-    assert set(raw.index[raw["flag"] == "above 99.8%"]) == {"U19"}
-    assert set(raw.index[raw["flag"] == "below 99.8%"]) == {"U00", "U01"}
-    assert raw.loc["U18", "flag"] == "above 95%"
-    assert u.loc["U19", "flag"] == "above 95%" and u.loc["U00", "flag"] == "below 95%"
-    assert (~u["flag"].str.contains("99.8")).all()
-    # multiplicative: limits widened by sqrt(phi)
-    m = funnel_table(df, "u", "r", "n", target=0.1, overdispersion="multiplicative")
+    s_adj = math.sqrt(1 / 400 + 17.6 / 3600)  # 0.085959
+    # U9: sqrt(169/100) = 1.3: z_adj = 0.3 / 0.085959 = 3.490 -> beyond 99.8% (3.090); U0: -0.2 / s_adj = -2.327 -> 95% only
+    assert u.loc["U9", "z"] == pytest.approx(6.0) and u.loc["U9", "z_adjusted"] == pytest.approx(0.3 / s_adj)
+    assert u.loc["U9", "flag"] == "above 99.8%" and u.loc["U0", "flag"] == "below 95%"
+    assert (u.drop(["U0", "U9"])["flag"] == "inside").all()
+    # the p-values beside the flags are the adjusted ones; the exact ones are kept apart
+    assert u.loc["U0", "p_low"] == pytest.approx(stats.norm.cdf(-0.2 / s_adj))
+    assert u.loc["U0", "p_low_exact"] == pytest.approx(stats.poisson.cdf(64, 100))
+    # adjusted limits: normal on the square-root scale, mapped back: 100 x (1 +/- z_p s_adj)^2 per 10,000
+    assert u.loc["U9", "upper_99.8"] == pytest.approx(100 * (1 + stats.norm.ppf(0.999) * s_adj) ** 2)
+    assert u.loc["U9", "lower_95"] == pytest.approx(100 * (1 - stats.norm.ppf(0.975) * s_adj) ** 2)
+    assert f.limits["upper_95"].iloc[-1] < f.limits["upper_99.8"].iloc[-1]
+    # Unadjusted (exact): U0 (P(Y <= 64 | Poisson(100)) = 7.8e-5) and U9 beyond 99.8%; U7, U8 (121:
+    # P(Y >= 121) = 0.0227) beyond 95%; U1, U2 (81: P(Y <= 81) = 0.029) inside.
+    raw = funnel_table(df, "u", "r", "n", "poisson", target=100, per=10_000, overdispersion=None).units.set_index("unit")
+    assert raw.loc["U0", "flag"] == "below 99.8%" and raw.loc["U9", "flag"] == "above 99.8%"
+    assert list(raw.loc[["U7", "U8"], "flag"]) == ["above 95%"] * 2 and list(raw.loc[["U1", "U2"], "flag"]) == ["inside"] * 2
+    assert raw.loc["U7", "p_high"] == pytest.approx(stats.poisson.sf(120, 100))
+    # multiplicative: z / sqrt(phi) = 6 / sqrt(2.66) = 3.679
+    m = funnel_table(df, "u", "r", "n", "poisson", target=100, per=10_000, overdispersion="multiplicative")
     assert m.overdispersion.method == "multiplicative"
-    assert m.units.loc[19, "z_adjusted"] == pytest.approx(5 / math.sqrt(2.95))
+    assert m.units.loc[9, "z_adjusted"] == pytest.approx(6 / math.sqrt(2.66))
+    assert m.units.loc[9, "upper_95"] == pytest.approx(100 * (1 + 1.959964 * math.sqrt(2.66) * 0.05) ** 2, rel=1e-6)
+
+
+def test_funnelplotr_formulas_on_its_own_test_data():
+    # FunnelPlotR's tests/testthat data: numerator c(100, 150, 180, 80, 120, 225), denominator
+    # c(108, 112, 165, 95, 100, 220) as standardised ratios (O / E), sr_method "CQC" (square root,
+    # Winsorised by 0.1): Uzscore = (sqrt(O/E) - 1) / (1 / (2 sqrt(E))), Wuzscore clipped at R's
+    # quantile(., 0.1) and quantile(., 0.9), phi = sum(Wuzscore^2) / n, tau2 = max(0, (n phi - (n - 1)) /
+    # (sum(1/S^2) - sum((1/S^2)^2) / sum(1/S^2))). Here: a Poisson funnel with exposure E and target 1.
+    o = np.array([100, 150, 180, 80, 120, 225.0])
+    e = np.array([108, 112, 165, 95, 100, 220.0])
+    z = 2 * (np.sqrt(o) - np.sqrt(e))
+    srt = np.sort(z)  # six values: R's 10th percentile at position 0.5, the 90th at 4.5
+    lz, uz = srt[0] + 0.5 * (srt[1] - srt[0]), srt[4] + 0.5 * (srt[5] - srt[4])
+    phi = float(np.mean(np.clip(z, lz, uz) ** 2))
+    w = 4 * e
+    tau2 = max(0.0, (6 * phi - 5) / (w.sum() - (w**2).sum() / w.sum()))
+    od = estimate_overdispersion(o, e, 1.0, "poisson", adjustment="additive")
+    assert od.phi == pytest.approx(phi, rel=1e-12) and od.tau2 == pytest.approx(tau2, rel=1e-12)
+    assert od.phi > 1 and od.method == "additive"
 
 
 def test_no_adjustment_when_spread_is_chance():
-    # z-scores -1 .. 1: phi well below the chi2 threshold
-    z = np.array([-1, -0.5, 0, 0.5, 1] * 4, dtype=float)
-    df = pd.DataFrame({"u": range(20), "r": 40 + 6 * z, "n": 400})
-    f = funnel_table(df, "u", "r", "n", target=0.1, overdispersion="additive")
-    assert not f.overdispersion.overdispersed and f.overdispersion.method == "none"
-    assert f.overdispersion.tau2 == 0.0
-    exact = funnel_limits([400], 0.1, grid=False)
+    # z-scores within -1 .. 1 on the square-root scale (O = 81, 100, 121 with E = 100 would be -2, 0, 2;
+    # here O = 90.25, 100, 110.25: z = -1, 0, 1): phi < (I - 1) / I, so tau^2 = 0 and nothing is adjusted
+    df = pd.DataFrame({"u": range(12), "r": [90.25, 100, 110.25] * 4, "n": 100})
+    f = funnel_table(df, "u", "r", "n", "poisson", target=1.0, overdispersion="additive")
+    od = f.overdispersion
+    assert od.phi == pytest.approx(8 / 12) and not od.overdispersed and od.method == "none" and od.tau2 == 0.0
+    exact = funnel_limits([100], 1.0, "poisson", grid=False)
     assert f.units.loc[0, "upper_95"] == pytest.approx(exact.loc[0, "upper_95"])
-    assert "no more spread than chance" in f.overdispersion.sentence()
+    assert (f.units["p_high"] == f.units["p_high_exact"]).all()
+    assert "no more spread than chance" in od.sentence()
 
 
-def test_small_units_keep_exact_limits_under_additive_adjustment():
-    df, _ = _constructed_units()
-    f = funnel_table(pd.concat([df, pd.DataFrame({"u": ["tiny"], "r": [1], "n": [5]})]), "u", "r", "n", target=0.1)
-    tiny = f.units.set_index("unit").loc["tiny"]
-    # at n = 5, s^2 = 0.018 dwarfs tau^2 (~0.0005): the limit moves by under 2%
-    assert tiny["upper_95"] == pytest.approx(brute_limit(5, 0.1, 0.975, "binomial"), rel=0.02)
+def test_adjustment_does_not_wait_for_a_significance_test():
+    # I phi just above I - 1 (phi < 1 even): tau^2 > 0, so the additive adjustment is applied, although
+    # a chi-squared test on I - 1 df is nowhere near significant
+    z = np.array([-1.2, 0, 1.2, -1.2, 0, 1.2, -1.2, 0, 1.2, -1.2, 0, 1.2])  # Winsorised at +-1.2 already
+    df = pd.DataFrame({"u": range(12), "r": (10 + z / 2) ** 2, "n": 100})
+    od = estimate_overdispersion(df["r"], df["n"], 1.0, "poisson", adjustment="additive")
+    assert od.phi == pytest.approx(8 * 1.44 / 12) and od.statistic > od.df and od.p_value > 0.3
+    # w = 4 E = 400 each: sum w = 4800, sum w^2 / sum w = 400 -> tau^2 = (11.52 - 11) / 4400
+    assert od.method == "additive" and od.tau2 == pytest.approx(0.52 / 4400)
+    assert estimate_overdispersion(df["r"], df["n"], 1.0, "poisson", adjustment="multiplicative").method == "none"  # phi = 0.96 < 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 400), st.integers(400, 2000)), min_size=3, max_size=30), st.sampled_from(["additive", "multiplicative", None]))
+def test_property_flags_agree_with_the_p_values_beside_them(rows, adjustment):
+    df = pd.DataFrame({"u": range(len(rows)), "r": [r for r, _ in rows], "n": [n for _, n in rows]})
+    if df["r"].sum() == 0 or df["r"].sum() == df["n"].sum():  # the overall rate must lie strictly inside (0, 1)
+        return
+    f = funnel_table(df, "u", "r", "n", "binomial", overdispersion=adjustment)
+    u = f.units
+    for level in f.levels:
+        tail = (1 - level) / 2
+        wider = [x for x in f.levels if x >= level]
+        above = u["flag"].isin([flag_above(x) for x in wider])
+        below = u["flag"].isin([flag_below(x) for x in wider])
+        if f.overdispersion.applied:
+            assert (above == (u["p_high"] <= tail)).all() and (below == (u["p_low"] <= tail)).all()
+        else:
+            assert (above == (u["p_high"] <= tail + 1e-12)).all() and (below == (u["p_low"] < tail - 1e-12)).all()
 
 
 # ------------------------------------------------------------------------------------------ refusals
@@ -327,15 +384,15 @@ def test_plot_funnel_draws_chinese_labels_without_missing_glyphs(tmp_path):
 
     from analysis.plots.funnel import plot_funnel
 
-    df, _ = _constructed_units()
-    df["name"] = [f"城东第{i}网点" for i in range(20)]
-    f = funnel_table(df, "u", "r", "n", target=0.1, overdispersion=None, label="name")
+    df = _constructed_units()
+    df["name"] = [f"城东第{i}网点" for i in range(10)]
+    f = funnel_table(df, "u", "r", "n", "poisson", target=100, per=10_000, overdispersion=None, label="name")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ax = plot_funnel(f, title="投诉率漏斗图", xlabel="交易笔数", ylabel="投诉率")
         ax.figure.savefig(tmp_path / "funnel.png")
     texts = [t.get_text() for t in ax.texts]
-    assert set(texts) == {"城东第19网点", "城东第0网点", "城东第1网点"}  # the three beyond 99.8%
+    assert set(texts) == {"城东第9网点", "城东第0网点"}  # the two beyond 99.8%
     assert ax.get_title() == "投诉率漏斗图"
     _, ax2 = plt.subplots()
     assert plot_funnel(f, ax=ax2) is ax2

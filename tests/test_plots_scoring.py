@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 
 from analysis.plots import scoring as sp  # noqa: E402
 from analysis.scoring import insights, load_scheme, score  # noqa: E402
-from analysis.scoring.uncertainty import monte_carlo  # noqa: E402
+from analysis.scoring.uncertainty import rank_uncertainty  # noqa: E402
 
 from scoring_helpers import tiny4  # noqa: E402
 
@@ -42,7 +42,7 @@ def test_league_table_bars(result):
 
 
 def test_rank_intervals(result):
-    mc = monte_carlo(result, None, n_draws=50)
+    mc = rank_uncertainty(result, None, n_draws=50)
     ax = sp.rank_intervals(mc)
     assert "排名" in ax.get_xlabel()
     _render(ax)

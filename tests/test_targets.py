@@ -239,18 +239,44 @@ def test_baseline_plus_exact(bank):
 
 def test_baseline_plus_with_noise_on_both_sides(bank):
     r = _row(_evaluate(bank, "2016"), "mystery_shopper")
-    # 2016: 12 checks, mean 90.5, sum of squares 101 + 5 + 197 = 303 -> var 303/11; se² = 303/11/12 = 2.295455
-    # 2015: 12 checks of 86/88, mean 87.0, sum of squares 12 -> var 12/11; se² = 12/11/12 = 0.090909
-    # target 87 + 2 = 89, gap 1.5; Welch df = (2.295455 + 0.090909)² / (2.295455²/11 + 0.090909²/11) = 11.870
-    va, vb = 303 / 11 / 12, 12 / 11 / 12
-    df = (va + vb) ** 2 / (va**2 / 11 + vb**2 / 11)
-    assert df == pytest.approx(11.870, abs=1e-3)
-    h = stats.t.ppf(0.95, df) * math.sqrt(va + vb)  # = 1.7835 * 1.54478 = 2.755
+    # The checks are clustered by outlet (each outlet checked every round): the se is cluster-robust
+    # over the 3 outlets. In the test bank every outlet averages 90.5 in 2016 and 87.0 in 2015, so the
+    # outlet means do not spread at all: both cluster-robust se are 0 and the gap 1.5 is exact.
     assert r["baseline_value"] == pytest.approx(87.0) and r["target"] == pytest.approx(89.0) and r["gap"] == pytest.approx(1.5)
-    assert r["gap_low"] == pytest.approx(1.5 - h) and r["gap_high"] == pytest.approx(1.5 + h)
-    assert h == pytest.approx(2.755, abs=1e-3)
-    # the point clears the target, the lower bound does not: within noise at the deadline
-    assert r["status"] == "on track"
+    assert r["gap_low"] == pytest.approx(1.5) and r["gap_high"] == pytest.approx(1.5)
+    assert r["status"] == "met"
+
+
+CLUSTERED_2016 = {"O1": [92, 92, 92, 92], "O2": [88, 90, 88, 90], "O3": [95, 91, 95, 91]}  # outlet means 92, 89, 93
+
+
+def test_mystery_shopper_noise_is_clustered_by_outlet(tmp_path, monkeypatch):
+    tb.install_fake_events(monkeypatch)
+    root = tb.write_tables(tmp_path / "p", ms_2016=CLUSTERED_2016)
+    r = _row(targets.evaluate(targets.DEFAULT_TARGETS_FILE, "2016", root), "mystery_shopper")
+    # mean 91.333 (equal cluster sizes: the mean of the outlet means); target 87 + 2 = 89; gap 2.333.
+    # Cluster-robust (CR1) variance = G/(G-1) Σ_g (Σ_i e_i)² / N² = the variance of the outlet means / G
+    # = ((0.667² + 2.333² + 1.667²) / 2) / 3 = 8.6667 / 6 = 1.4444 -> se 1.2019 on G - 1 = 2 df; the
+    # baseline's outlets all average 87 (se 0), so Welch's df is 2: h = t(0.95, 2) x 1.2019 = 3.5094.
+    va = 8.6667 / 6
+    h = stats.t.ppf(0.95, 2) * math.sqrt(va)
+    assert r["actual"] == pytest.approx(91 + 1 / 3) and r["gap"] == pytest.approx(7 / 3)
+    assert r["gap_low"] == pytest.approx(7 / 3 - h, abs=1e-3) and h == pytest.approx(3.5094, abs=1e-3)
+    assert r["status"] == "on track"  # within noise: not shown beyond noise
+    # Treating the 12 checks as independent would have called it met: SS about the mean 54.667, se² =
+    # 54.667/11/12 = 0.41414; baseline se² = 12/11/12 = 0.090909; Welch df 15.6; h = 1.748 x 0.7107 = 1.242.
+    vi, vb = 54.6667 / 11 / 12, 12 / 11 / 12
+    dfi = (vi + vb) ** 2 / (vi**2 / 11 + vb**2 / 11)
+    h_iid = stats.t.ppf(0.95, dfi) * math.sqrt(vi + vb)
+    assert h_iid == pytest.approx(1.242, abs=2e-3) and 7 / 3 - h_iid > 0  # "met" under independence
+    from analysis.metrics import cluster_robust_mean
+
+    y = [x for scores in CLUSTERED_2016.values() for x in scores]
+    g = [o for o, scores in CLUSTERED_2016.items() for _ in scores]
+    mean, se, k = cluster_robust_mean(y, g)
+    assert (mean, k) == (pytest.approx(91 + 1 / 3), 3) and se == pytest.approx(1.20185, abs=1e-5)
+    # unequal clusters: y = 1, 3 in outlet A and 8 in B: mean 4, residual sums -4 and 4 -> 2/1 x 32 / 9
+    assert cluster_robust_mean([1, 3, 8], ["A", "A", "B"])[1] == pytest.approx(math.sqrt(64 / 9))
 
 
 def test_satisfaction_pooled_survey(bank):
@@ -270,11 +296,17 @@ MEAN_TARGET = """\
 """
 
 
-def test_wide_sample_mean_just_above_target_is_not_met(bank, tmp_path):
-    r = _row(_evaluate(bank, "2016", _write_targets(tmp_path, MEAN_TARGET)), "ms90")
-    # mean 90.5, sd sqrt(303/11) = 5.24838, n 12: lower = 90.5 - t(0.95, 11) · 5.24838/√12 = 90.5 - 1.795885 · 1.515076
+SPREAD_2016 = {"O1": [97, 87, 98, 88], "O2": [89, 88, 90, 87], "O3": [98, 83, 97, 84]}  # outlet means 92.5, 88.5, 90.5
+
+
+def test_wide_sample_mean_just_above_target_is_not_met(tmp_path, monkeypatch):
+    tb.install_fake_events(monkeypatch)
+    root = tb.write_tables(tmp_path / "p", ms_2016=SPREAD_2016)
+    r = _row(targets.evaluate(_write_targets(tmp_path, MEAN_TARGET), "2016", root), "ms90")
+    # mean 90.5; clustered by outlet: se = sqrt(((2² + 2² + 0) / 2) / 3) = 1.1547 on 2 df;
+    # lower = 90.5 - t(0.95, 2) x 1.1547 = 90.5 - 2.919986 x 1.154701 = 87.128
     assert r["actual"] == pytest.approx(90.5)
-    assert r["actual_low"] == pytest.approx(90.5 - 1.795885 * 1.515076, abs=1e-4)  # 87.779
+    assert r["actual_low"] == pytest.approx(90.5 - 2.919986 * 1.154701, abs=1e-4)
     assert r["status"] == "on track"  # not "met": 90.5 is within noise of 90
 
 
@@ -283,19 +315,19 @@ def test_narrow_sample_mean_above_target_is_met(tmp_path, monkeypatch):
     narrow = {o: [90.4, 90.6, 90.4, 90.6] for o in ("O1", "O2", "O3")}
     root = tb.write_tables(tmp_path / "p", ms_2016=narrow)
     r = _row(targets.evaluate(_write_targets(tmp_path, MEAN_TARGET), "2016", root), "ms90")
-    # sd = sqrt(12 · 0.01 / 11) = 0.104447, se = 0.030151; lower = 90.5 - 1.795885 · 0.030151 = 90.4459 >= 90
-    assert r["actual_low"] == pytest.approx(90.5 - 1.795885 * 0.030151, abs=1e-4)
+    # every outlet averages 90.5: the cluster-robust se is 0 and the lower bound is 90.5 >= 90
+    assert r["actual_low"] == pytest.approx(90.5, abs=1e-9)
     assert r["status"] == "met"
 
 
 def test_sample_mean_below_target(tmp_path, monkeypatch):
     tb.install_fake_events(monkeypatch)
     path = _write_targets(tmp_path, MEAN_TARGET)
-    # mean 89.5 with the wide spread: upper bound 92.22 > 90 -> at risk, not missed
-    wide = {o: [s - 1 for s in scores] for o, scores in tb.MS_2016.items()}
+    # mean 89.5 with the outlets spread: upper bound 89.5 + 3.3717 = 92.87 > 90 -> at risk, not missed
+    wide = {o: [s - 1 for s in scores] for o, scores in SPREAD_2016.items()}
     assert _row(targets.evaluate(path, "2016", tb.write_tables(tmp_path / "a", ms_2016=wide)), "ms90")["status"] == "at risk"
-    # mean 80.5: upper bound 83.2 < 90 -> missed beyond noise
-    low = {o: [s - 10 for s in scores] for o, scores in tb.MS_2016.items()}
+    # mean 80.5: upper bound 83.87 < 90 -> missed beyond noise
+    low = {o: [s - 10 for s in scores] for o, scores in SPREAD_2016.items()}
     assert _row(targets.evaluate(path, "2016", tb.write_tables(tmp_path / "b", ms_2016=low)), "ms90")["status"] == "missed"
 
 
@@ -631,6 +663,9 @@ def test_bundled_bank_targets(bundled):
     r = _row(ev, "mystery_shopper")
     assert r["actual"] == pytest.approx(ms.loc[month == 2016, "score"].mean())
     assert r["target"] == pytest.approx(ms.loc[month == 2015, "score"].mean() + 2)
+    # clustered by outlet (about 4 checks per outlet and year), the 0.46-point gain over the target is
+    # within noise: not "met" (as independent checks it would have been)
+    assert r["status"] == "on track" and r["gap_low"] < 0 < r["gap"]
     # complaints: 95599-channel counts in each year
     c = pd.read_parquet(config.table_path("complaints", bundled))
     c95 = c[c["channel"] == "95599"]

@@ -33,21 +33,34 @@ example, 1 event in 20 transactions against a 2% target (5%, 2.5 times the targe
 95% upper limit at 20 is 8.3%; 2 events (10%) lie beyond that curve but P(Y >= 2) = 6%, still
 inside; 3 events (P = 0.7%) are above 95%, 4 (P = 0.06%) above 99.8%.
 
-Overdispersion. With many units or large exposures, real between-unit variation (case mix, local
-conditions) makes far more units fall outside the limits than chance allows. z-scores
-z_i = (y_i - theta) / s_i with s_i^2 = theta (1 - theta) / n_i (binomial) or theta / n_i (Poisson) are
-Winsorised (the 10% most extreme at each tail set to the 10th / 90th percentile values), and
-phi = mean(z_w^2). Without overdispersion I * phi is roughly chi-squared on I - 1 degrees of
-freedom; the adjustment is applied only when I * phi exceeds that distribution's 1 - ``alpha`` point.
+Overdispersion (Spiegelhalter 2005, "Handling over-dispersion"; the same formulas as the NHS-R
+FunnelPlotR package). With many units or large exposures, real between-unit variation (case mix,
+local conditions) makes far more units fall outside the limits than chance allows. It is estimated
+on a variance-stabilising scale, where the sampling variance no longer depends on the target:
 
-- multiplicative: s_i^2 becomes phi * s_i^2;
-- additive: tau^2 = (I phi - (I - 1)) / (sum w_i - sum w_i^2 / sum w_i), w_i = 1 / s_i^2, and
-  s_i^2 becomes s_i^2 + tau^2.
+- proportions (binomial): y_i = asin(sqrt(r_i / n_i)), target t = asin(sqrt(theta)), s_i = 1 / (2 sqrt(n_i));
+- rates (Poisson): the ratio observed / expected, O_i = r_i, E_i = n_i theta, on the square-root
+  scale: y_i = sqrt(O_i / E_i), t = 1, s_i = 1 / (2 sqrt(E_i)) (z_i = 2 (sqrt(O_i) - sqrt(E_i))).
 
-Spiegelhalter's adjusted limits are normal ones, theta +/- z_p * s_adj. Here the exact limit's
-distance from the target is widened by the same factor s_adj / s instead, so that a small unit keeps
-its exact (asymmetric) limits while a large unit gets exactly Spiegelhalter's normal adjusted limits
-(where the exact limits already equal the normal ones).
+z_i = (y_i - t) / s_i are Winsorised at 10% each side (values beyond the 10th / 90th percentiles,
+R's default type-7 quantiles as FunnelPlotR, set to those percentiles) and phi = mean(z_w^2). With
+I units:
+
+- additive (random effects, DerSimonian-Laird style; the default): tau^2 = (I phi - (I - 1)) /
+  (sum w_i - sum w_i^2 / sum w_i), w_i = 1 / s_i^2, when I phi > I - 1, else 0; applied whenever
+  tau^2 > 0, and then s_i^2 becomes s_i^2 + tau^2 (tau^2 is on the transformed scale);
+- multiplicative: applied whenever phi > 1, and then s_i^2 becomes phi s_i^2.
+
+There is no significance test before adjusting (I phi is reported with its chi-squared p-value on
+I - 1 df for information only). Adjusted limits are normal on the transformed scale, t +/- z_p s_adj,
+mapped back (sin^2 for proportions, theta x (.)^2 for rates); an adjusted unit's flag and its p-values
+(p_high = 1 - Phi(z_adjusted), p_low = Phi(z_adjusted)) come from the same z_adjusted, so the table's
+p-values and flags always agree. Without an adjustment (none requested, or no overdispersion) the
+exact limits, flags and p-values above are used as they are; the exact p-values are kept in
+p_high_exact / p_low_exact either way.
+
+Targets: every function takes the target as a rate per ``per`` units of exposure (2.0 with
+per=10_000 is 2 complaints per 10,000 transactions; per=1 for a share).
 
 Nothing here draws: see ``analysis.plots.funnel``.
 """
@@ -151,7 +164,8 @@ def _variance(kind: str, n: np.ndarray, target: float) -> np.ndarray:
     return target * (1 - target) / n if kind == "binomial" else target / n
 
 
-def _limits_at(n: np.ndarray, target: float, kind: str, levels: tuple[float, ...], inflation: np.ndarray) -> dict[str, np.ndarray]:
+def _limits_at(n: np.ndarray, target: float, kind: str, levels: tuple[float, ...]) -> dict[str, np.ndarray]:
+    """The exact (interpolated) limits, rates per 1 unit of exposure."""
     out: dict[str, np.ndarray] = {}
     upper_cap = 1.0 if kind == "binomial" else np.inf
     for level in levels:
@@ -159,8 +173,6 @@ def _limits_at(n: np.ndarray, target: float, kind: str, levels: tuple[float, ...
         tail = (1 - level) / 2
         lo = exact_limit(n, target, tail, kind)
         hi = exact_limit(n, target, 1 - tail, kind)
-        lo = target + (lo - target) * inflation
-        hi = target + (hi - target) * inflation
         out[lo_name] = np.clip(lo, 0.0, upper_cap)
         out[hi_name] = np.clip(hi, 0.0, upper_cap)
     return out
@@ -168,16 +180,17 @@ def _limits_at(n: np.ndarray, target: float, kind: str, levels: tuple[float, ...
 
 @dataclass(frozen=True)
 class Overdispersion:
-    """The overdispersion estimate and what was done about it."""
+    """The overdispersion estimate (on the transformed scale) and what was done about it."""
 
-    phi: float  # Winsorised mean squared z-score (1 = what chance alone gives)
+    phi: float  # mean squared Winsorised z-score on the transformed scale (1 = what chance alone gives)
     n_units: int  # I, the units with exposure
     statistic: float  # I * phi
     df: int  # I - 1
-    p_value: float  # P(chi2 on df >= statistic): small means more spread than chance allows
-    overdispersed: bool  # statistic above the chi2 (1 - alpha) point
-    tau2: float  # additive between-unit variance of the rate (per 1 unit of exposure); 0 unless overdispersed
+    p_value: float  # P(chi2 on df >= statistic): for information; the adjustment does not wait for it
+    overdispersed: bool  # I * phi > I - 1: more spread than chance allows (tau^2 > 0)
+    tau2: float  # additive between-unit variance on the transformed scale; 0 unless overdispersed
     method: str  # "none", "multiplicative" or "additive": the adjustment actually applied
+    scale: str = ""  # "arcsine-sqrt" (proportions) or "sqrt" (observed / expected of rates)
 
     @property
     def applied(self) -> bool:
@@ -186,26 +199,46 @@ class Overdispersion:
     def sentence(self) -> str:
         if self.n_units < 2:
             return "Too few units to estimate overdispersion."
-        base = f"φ = {self.phi:.2f} over {self.n_units} units (χ² = {self.statistic:.1f} on {self.df} df, p = {self.p_value:.3g})"
+        base = (f"φ = {self.phi:.2f} over {self.n_units} units on the {self.scale} scale, 10% Winsorised "
+                f"(χ² = {self.statistic:.1f} on {self.df} df, p = {self.p_value:.3g})")
         if not self.overdispersed:
             return base + ": no more spread than chance allows; exact limits used as they are."
         if self.method == "none":
-            return base + ": more spread than chance allows, but no adjustment was requested."
-        how = "limits widened by φ (multiplicative)" if self.method == "multiplicative" else f"limits widened by τ² = {self.tau2:.3g} (additive random effects)"
-        return base + f": more spread than chance allows; {how}."
+            return base + ": more spread than chance allows, but no adjustment was requested (exact limits)."
+        if self.method == "multiplicative":
+            how = "limits widened by φ (multiplicative)"
+        else:
+            how = f"limits widened by τ² = {self.tau2:.3g} (additive random effects)"
+        return base + f": more spread than chance allows; {how}; flags and p-values use the adjusted limits."
 
 
 def winsorize(z, fraction: float = WINSOR_FRACTION) -> np.ndarray:
-    """Set the ``fraction`` most extreme values at each end to the nearest value kept.
-
-    With I values, k = floor(fraction * I) are replaced at each end (k = 1 for 10 to 19 values).
-    """
+    """Clip values to their ``fraction`` and 1 - ``fraction`` quantiles (linear interpolation, R's
+    default type 7, as FunnelPlotR): with 25 values the 10th percentile lies between the 3rd and 4th
+    smallest, so 3 values at each end move."""
     z = np.asarray(z, dtype="float64")
-    k = int(np.floor(fraction * len(z)))
-    if k == 0:
+    if len(z) == 0 or fraction <= 0:
         return z.copy()
-    order = np.sort(z)
-    return np.clip(z, order[k], order[len(z) - k - 1])
+    lo, hi = np.quantile(z, [fraction, 1 - fraction])
+    return np.clip(z, lo, hi)
+
+
+def transformed(numerators, denominators, target: float, kind: Kind = "binomial") -> tuple[np.ndarray, float, np.ndarray]:
+    """(y, t, s): each unit's value on the variance-stabilising scale, the target there and the
+    standard error there (module docstring). ``target`` per 1 unit of exposure."""
+    r = np.asarray(numerators, dtype="float64")
+    n = np.asarray(denominators, dtype="float64")
+    if kind == "binomial":
+        return np.arcsin(np.sqrt(np.clip(r / n, 0, 1))), float(np.arcsin(np.sqrt(target))), 1 / (2 * np.sqrt(n))
+    e = n * target
+    return np.sqrt(r / e), 1.0, 1 / (2 * np.sqrt(e))
+
+
+def _back(x: np.ndarray, target: float, kind: str) -> np.ndarray:
+    """From the transformed scale back to a rate per 1 unit of exposure."""
+    if kind == "binomial":
+        return np.sin(np.clip(x, 0, np.pi / 2)) ** 2
+    return target * np.clip(x, 0, None) ** 2
 
 
 def estimate_overdispersion(
@@ -217,38 +250,64 @@ def estimate_overdispersion(
     adjustment: Adjustment = None,
     alpha: float = 0.05,
     winsor: float = WINSOR_FRACTION,
+    per: float = 1.0,
 ) -> Overdispersion:
-    """phi from Winsorised z-scores, the chi-squared test, and tau^2 (see the module docstring)."""
+    """phi from 10% Winsorised z-scores on the transformed scale, and tau^2 (module docstring).
+
+    ``target``: a rate per ``per`` units of exposure. No significance test gates the adjustment: it
+    is applied whenever tau^2 > 0 (additive) or phi > 1 (multiplicative); ``alpha`` is accepted for
+    old callers and unused.
+    """
     _check_kind(kind)
     if adjustment not in (None, "multiplicative", "additive"):
         raise ValueError(f"overdispersion must be None, 'multiplicative' or 'additive', got {adjustment!r}")
+    theta = _check_target(float(target) / per, kind)
     r = np.asarray(numerators, dtype="float64")
     n = np.asarray(denominators, dtype="float64")
     ok = np.isfinite(r) & np.isfinite(n) & (n > 0)
     r, n = r[ok], n[ok]
     units = len(n)
+    scale = "arcsine-sqrt" if kind == "binomial" else "sqrt"
     if units < 2:
-        return Overdispersion(np.nan, units, np.nan, max(units - 1, 0), np.nan, False, 0.0, "none")
-    s2 = _variance(kind, n, target)
-    z = (r / n - target) / np.sqrt(s2)
+        return Overdispersion(np.nan, units, np.nan, max(units - 1, 0), np.nan, False, 0.0, "none", scale)
+    y, t, s = transformed(r, n, theta, kind)
+    z = (y - t) / s
     phi = float(np.mean(winsorize(z, winsor) ** 2))
     statistic = units * phi
     df = units - 1
     p_value = float(stats.chi2.sf(statistic, df))
-    over = bool(statistic > stats.chi2.ppf(1 - alpha, df))
-    w = 1 / s2
+    over = bool(statistic > df)
+    w = 1 / s**2
     tau2 = max(0.0, (statistic - df) / (w.sum() - (w**2).sum() / w.sum())) if over else 0.0
-    method = adjustment if (over and adjustment) else "none"
-    return Overdispersion(phi, units, statistic, df, p_value, over, tau2, method)
+    if adjustment == "additive" and tau2 > 0:
+        method = "additive"
+    elif adjustment == "multiplicative" and phi > 1:
+        method = "multiplicative"
+    else:
+        method = "none"
+    return Overdispersion(phi, units, statistic, df, p_value, over, tau2, method, scale)
 
 
-def _inflation(kind: str, n: np.ndarray, target: float, od: Overdispersion | None) -> np.ndarray:
-    if od is None or od.method == "none":
-        return np.ones_like(n, dtype="float64")
+def _adjusted_se(s: np.ndarray, od: Overdispersion) -> np.ndarray:
     if od.method == "multiplicative":
-        return np.full_like(n, np.sqrt(od.phi), dtype="float64")
-    s2 = _variance(kind, n, target)
-    return np.sqrt((s2 + od.tau2) / s2)
+        return s * np.sqrt(od.phi)
+    return np.sqrt(s**2 + od.tau2)
+
+
+def _limits(n: np.ndarray, target: float, kind: str, levels: tuple[float, ...], od: Overdispersion | None) -> dict[str, np.ndarray]:
+    """Limits at exposures n (rates per 1 unit): exact when nothing is applied, else normal on the
+    transformed scale with the adjusted standard error."""
+    if od is None or od.method == "none":
+        return _limits_at(n, target, kind, levels)
+    _, t, s = transformed(np.zeros_like(n), n, target, kind)
+    se = _adjusted_se(s, od)
+    out: dict[str, np.ndarray] = {}
+    for level in levels:
+        lo_name, hi_name = limit_columns(level)
+        zq = stats.norm.ppf(1 - (1 - level) / 2)
+        out[lo_name] = _back(t - zq * se, target, kind)
+        out[hi_name] = _back(t + zq * se, target, kind)
+    return out
 
 
 def exposure_grid(denominators, kind: Kind = "binomial", points: int = 200) -> np.ndarray:
@@ -282,15 +341,16 @@ def funnel_limits(
 ) -> pd.DataFrame:
     """Control limits along a grid of exposures (for drawing), or at the given exposures (grid=False).
 
-    Returns ``exposure``, ``target`` and ``lower_<level>`` / ``upper_<level>`` columns (``lower_95``,
-    ``upper_95``, ``lower_99.8``, ``upper_99.8``), as rates per ``per`` units of exposure (per=10_000
-    for "per 10,000 transactions"; 1 for a share). ``overdispersion``: None for the exact limits; an
+    ``target`` is a rate per ``per`` units of exposure, as in :func:`funnel_table` (2.0 with
+    per=10_000: 2 per 10,000 transactions; per=1 for a share). Returns ``exposure``, ``target`` and
+    ``lower_<level>`` / ``upper_<level>`` columns (``lower_95``, ``upper_95``, ``lower_99.8``,
+    ``upper_99.8``), as rates per ``per`` units of exposure. ``overdispersion``: None for the exact limits; an
     ``Overdispersion`` (from ``estimate_overdispersion``) to apply it; or "multiplicative" /
     "additive" together with ``numerators`` to estimate it here.
     """
     _check_kind(kind)
     levels = _check_levels(levels)
-    target = _check_target(target, kind)
+    target = _check_target(float(target) / per, kind)
     n = exposure_grid(denominators, kind, points) if grid else np.asarray(denominators, dtype="float64")
     if kind == "binomial" and np.any(n != np.round(n)):
         raise ValueError("binomial exposures must be whole numbers (transactions, tickets, ratings)")
@@ -298,8 +358,7 @@ def funnel_limits(
         if numerators is None:
             raise ValueError("to estimate overdispersion here, pass the units' numerators as well")
         overdispersion = estimate_overdispersion(numerators, denominators, target, kind, adjustment=overdispersion)
-    infl = _inflation(kind, n, target, overdispersion)
-    lim = _limits_at(n, target, kind, levels, infl)
+    lim = _limits(n, target, kind, levels, overdispersion)
     out = pd.DataFrame({"exposure": n, "target": target * per})
     for name, values in lim.items():
         out[name] = values * per
@@ -352,17 +411,21 @@ def funnel_table(
     ``df`` has one row per unit (sum events first). ``target`` is a rate per ``per`` units of exposure
     (e.g. 2.0 with per=10_000 means 2 complaints per 10,000 transactions); None uses the overall rate
     of all units together (sum of numerators / sum of denominators). ``overdispersion``: the
-    adjustment to apply when the chi-squared test finds more spread than chance allows ("additive" by
-    default, "multiplicative", or None never to adjust; the estimate is reported either way).
+    adjustment to apply whenever the units spread more than chance allows ("additive" by default:
+    tau^2 > 0; "multiplicative": phi > 1; None never to adjust; the estimate is reported either way).
     ``label``: a column with the names to show (Chinese unit names). ``higher_is_better`` only adds a
     ``direction`` column ("better" / "worse") to the flags.
 
     ``Funnel.units`` columns: unit, label, numerator, denominator, rate, expected (events expected at
-    the target), z (against the target, unadjusted), z_adjusted (with the applied overdispersion),
-    p_high = P(Y >= numerator), p_low = P(Y <= numerator) under the target, the limits at the unit's
-    exposure, flag ("inside", "above 95%", "above 99.8%", "below 95%", "below 99.8%", "no exposure";
-    the widest limit crossed, by the whole-interval rule of the module docstring), flag_zh, and
-    direction. Rows with an empty or zero denominator stay in the table flagged "no
+    the target), z (on the transformed scale, unadjusted), z_adjusted (with the applied
+    overdispersion; = z when none is applied), p_high / p_low (the one-sided p-values the flag rests
+    on: the exact P(Y >= numerator) and P(Y <= numerator) under the target when no adjustment is
+    applied, 1 - Phi(z_adjusted) and Phi(z_adjusted) when one is), p_high_exact / p_low_exact (the
+    exact unadjusted ones, always), the limits at the unit's exposure, flag ("inside", "above 95%",
+    "above 99.8%", "below 95%", "below 99.8%", "no exposure"; the widest limit crossed: by the exact
+    whole-interval rule of the module docstring, or by z_adjusted when adjusted; either way exactly
+    when p_high or p_low is at most the tail (1 - level) / 2, strictly below it for p_low of exact
+    limits), flag_zh, and direction. Rows with an empty or zero denominator stay in the table flagged "no
     exposure"; bad values (negative, events above exposure for binomial, fractional binomial counts)
     raise ValueError naming the unit.
     """
@@ -398,16 +461,15 @@ def funnel_table(
 
     od = estimate_overdispersion(r[has], n[has], theta, kind, adjustment=overdispersion, alpha=alpha)
     nn = np.where(has, n, np.nan)
+    dist_n = np.where(has, n, 1.0)
+    rr = np.where(has, r, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = r / nn
-        s2 = _variance(kind, nn, theta)
-        z = (rate - theta) / np.sqrt(s2)
-        if od.method == "multiplicative":
-            z_adj = z / np.sqrt(od.phi)
-        elif od.method == "additive":
-            z_adj = (rate - theta) / np.sqrt(s2 + od.tau2)
-        else:
-            z_adj = z
+        y, t, s_t = transformed(rr, dist_n, theta, kind)
+        z = (y - t) / s_t  # on the transformed scale, unadjusted
+        z_adj = (y - t) / _adjusted_se(s_t, od) if od.applied else z
+    z = np.where(has, z, np.nan)
+    z_adj = np.where(has, z_adj, np.nan)
     units = pd.DataFrame(
         {
             "unit": ids,
@@ -420,23 +482,31 @@ def funnel_table(
     )
     units["z"] = z
     units["z_adjusted"] = z_adj
-    dist_n = np.where(has, n, 1.0)
     dist = _dist(kind, dist_n, theta)
-    rr = np.where(has, r, 0.0)
-    units["p_high"] = np.where(has, dist.sf(rr - 1), np.nan)
-    units["p_low"] = np.where(has, dist.cdf(rr), np.nan)
-    lim = _limits_at(dist_n, theta, kind, levels, _inflation(kind, dist_n, theta, od))
+    p_high_exact = np.where(has, dist.sf(rr - 1), np.nan)
+    p_low_exact = np.where(has, dist.cdf(rr), np.nan)
+    if od.applied:
+        units["p_high"] = np.where(has, stats.norm.sf(z_adj), np.nan)
+        units["p_low"] = np.where(has, stats.norm.cdf(z_adj), np.nan)
+    else:
+        units["p_high"], units["p_low"] = p_high_exact, p_low_exact
+    units["p_high_exact"], units["p_low_exact"] = p_high_exact, p_low_exact
+    lim = _limits(dist_n, theta, kind, levels, od)
     for name, values in lim.items():
         units[name] = np.where(has, values * per, np.nan)
 
     flag = np.full(len(units), INSIDE, dtype=object)
-    n_safe = np.where(has, n, 1.0)
     for level in sorted(levels):  # wider levels later, so the widest limit crossed wins
-        lo, hi = limit_columns(level)
-        hi_count = units[hi].to_numpy() / per * n_safe
-        lo_count = units[lo].to_numpy() / per * n_safe
-        flag[has & (rr - 1 >= hi_count - 1e-9)] = flag_above(level)
-        flag[has & (rr < lo_count - 1e-9)] = flag_below(level)
+        tail = (1 - level) / 2
+        if od.applied:  # the same z as the p-values: beyond the normal limit on the transformed scale
+            flag[has & (units["p_high"].to_numpy() <= tail)] = flag_above(level)
+            flag[has & (units["p_low"].to_numpy() <= tail)] = flag_below(level)
+        else:
+            lo, hi = limit_columns(level)
+            hi_count = units[hi].to_numpy() / per * dist_n
+            lo_count = units[lo].to_numpy() / per * dist_n
+            flag[has & (rr - 1 >= hi_count - 1e-9)] = flag_above(level)
+            flag[has & (rr < lo_count - 1e-9)] = flag_below(level)
     flag[~has] = NO_EXPOSURE
     units["flag"] = flag
     units["flag_zh"] = units["flag"].map(flag_label)
@@ -449,7 +519,7 @@ def funnel_table(
             np.where(units["flag"].str.startswith(good), "better", "worse"),
             "",
         )
-    limits = funnel_limits(n[has], theta, kind, levels, od, per=per, points=points)
+    limits = funnel_limits(n[has], theta * per, kind, levels, od, per=per, points=points)
     return Funnel(
         units=units,
         limits=limits,

@@ -22,7 +22,7 @@ Which metrics are samples and which are exact (a census of every event) is part 
 | call_answer_rate | Σ answered / Σ offered (``analysis.events.calls_table``) | exact: every call |
 | call_service_level | Σ answered within the threshold (20 s) / Σ offered | exact: every call |
 | teller_satisfaction | Σ satisfied / Σ rated (``analysis.events.ratings_table``) | exact: every rating |
-| mystery_shopper_mean | mean of every check in the window | sample: sd of checks / √checks |
+| mystery_shopper_mean | mean of every check in the window | sample, clustered by outlet: cluster-robust (CR1) se, outlets - 1 df |
 | service_test_score | mean of the outlets' average check scores | sample: sd of outlet averages / √outlets |
 | satisfaction_score | survey mean pooled over sub-branches, weighted by respondents | sample: pooled sd / √respondents |
 | complaints_95599 | 95599-channel complaints per 10,000 financial transactions | count: Poisson |
@@ -142,12 +142,43 @@ class Measure:
     units: pd.DataFrame | None = None  # outlet_id, month, value (units kind)
     note: str = ""
     extra: dict = field(default_factory=dict)
+    clusters: int | None = None  # sampling clusters (outlets) when observations are clustered (mean kind)
+    cluster_se: float | None = None  # the cluster-robust standard error of the mean, used instead of sd/√n
 
     @property
     def se(self) -> float | None:
-        if self.kind != "mean" or self.n is None or self.sd is None or not self.n > 1:
+        if self.kind != "mean":
+            return None
+        if self.clusters is not None:
+            return self.cluster_se if self.clusters > 1 else None
+        if self.n is None or self.sd is None or not self.n > 1:
             return None
         return float(self.sd) / float(np.sqrt(self.n))
+
+    @property
+    def df(self) -> float | None:
+        """Degrees of freedom of the se: clusters - 1 when clustered, else n - 1."""
+        if self.clusters is not None:
+            return float(self.clusters - 1)
+        return None if self.n is None else float(self.n - 1)
+
+
+def cluster_robust_mean(values, clusters) -> tuple[float, float, int]:
+    """(mean, cluster-robust standard error, number of clusters) of a mean of clustered observations.
+
+    CR1 (Liang-Zeger with the G / (G - 1) small-sample factor, as Stata's ``mean, vce(cluster)``):
+    Var = G / (G - 1) x Σ_g (Σ_{i in g} (y_i - ȳ))² / N². With equal cluster sizes this is the variance
+    of the cluster means divided by G: the comparison of outlet means. Use t on G - 1 df.
+    """
+    y = pd.Series(np.asarray(values, dtype="float64"))
+    g = pd.Series(np.asarray(clusters)).astype("string")
+    n, mean = len(y), float(y.mean())
+    sums = (y - mean).groupby(g.to_numpy()).sum()
+    k = len(sums)
+    if k < 2:
+        return mean, float("nan"), k
+    var = k / (k - 1) * float((sums**2).sum()) / n**2
+    return mean, float(np.sqrt(var)), k
 
 
 @dataclass(frozen=True)
@@ -270,11 +301,15 @@ def _checks(data: Data, window: Period, sel: Selection) -> pd.DataFrame:
 
 
 def mystery_shopper_mean(data: Data, window: Period, sel: Selection, params: dict) -> Measure:
+    """The mean of every check; its noise clustered by outlet (each outlet is checked every round, so
+    its checks are not independent draws): cluster-robust se on outlets - 1 degrees of freedom."""
     ms = _checks(data, window, sel)
     n = len(ms)
     sd = float(ms["score"].std(ddof=1)) if n > 1 else None
-    return Measure(value=float(ms["score"].mean()), kind="mean", n=n, sd=sd, series=_series(ms, "score", "one"),
-                   note=f"{n} 次检查，{ms['outlet_id'].nunique()} 个网点")
+    mean, cse, k = cluster_robust_mean(ms["score"], ms["outlet_id"])
+    return Measure(value=mean, kind="mean", n=n, sd=sd, series=_series(ms, "score", "one"),
+                   clusters=k, cluster_se=cse if k > 1 else None,
+                   note=f"{n} 次检查，{k} 个网点（误差按网点聚类）")
 
 
 def service_test_score(data: Data, window: Period, sel: Selection, params: dict) -> Measure:

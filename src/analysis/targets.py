@@ -11,13 +11,16 @@ The window is *final* once it reaches the deadline's month.
 Uncertainty. Event-log metrics (waiting time, calls, teller ratings), counts of awards and staffing
 are exact: they count every event, so their bounds equal the value. Sample means (the satisfaction
 survey, mystery-shopper checks, the service test) carry a one-sided (1 - alpha) t bound (alpha =
-0.05 by default): mean ± t(1-alpha, n-1) · sd/√n; a target set on a baseline period compares the
-difference of the two means (Welch, Satterthwaite degrees of freedom), so the baseline's noise
-counts too. Complaints are a count: the tested decrease is the exact conditional test of two
-Poisson rates with exposure (financial transactions): given x1 + x0 = n complaints in the window
-and the same span a year earlier, x1 ~ Binomial(n, E1/(E1+E0)) when the rate did not change; the
-one-sided p-value is P(X <= x1), and the rate-ratio bounds are the Clopper-Pearson bounds mapped
-through RR = p/(1-p) · E0/E1 (dual to the test: p < alpha exactly when the upper bound < 1).
+0.05 by default): mean ± t(1-alpha, df) · se, with se = sd/√n on n - 1 df, except for the
+mystery-shopper checks, which are clustered by outlet (the same outlets are checked every round):
+their se is cluster-robust (CR1, ``metrics.cluster_robust_mean``) on outlets - 1 df. A target set on
+a baseline period compares the difference of the two means (Welch, Satterthwaite degrees of freedom
+from each side's df), so the baseline's noise counts too. Complaints are a count: the tested
+decrease is the exact conditional test of two Poisson rates with exposure (financial
+transactions): given x1 + x0 = n complaints in the window and the same span a year earlier,
+x1 ~ Binomial(n, E1/(E1+E0)) when the rate did not change; the one-sided p-value is P(X <= x1),
+and the rate-ratio bounds are the Clopper-Pearson bounds mapped through RR = p/(1-p) · E0/E1
+(dual to the test: p < alpha exactly when the upper bound < 1).
 
 Bounds. Call "conservative" the bound on the bad side of the target (the lower bound for "at least",
 the upper for "at most" and for a decrease) and "optimistic" the other; "clears" means satisfies
@@ -269,7 +272,7 @@ def rate_decrease_test(x1: float, e1: float | None, x0: float, e0: float | None,
     n = x1 + x0
     if n == 0 or e1 <= 0 or e0 <= 0:
         return {"rate_ratio": np.nan, "p_value": np.nan, "p_increase": np.nan, "rr_low": np.nan, "rr_high": np.nan, "n": n}
-    r = rate_test(x0, e0, x1, e1, alternative="less", confidence=1 - 2 * alpha)
+    r = rate_test(x0, e0, x1, e1, alternative="less", confidence=1 - alpha)  # ci_low/ci_high: one-sided 1 - alpha bounds
     return {"rate_ratio": r["rate_ratio"], "p_value": r["p_less"], "p_increase": r["p_greater"], "rr_low": r["ci_low"], "rr_high": r["ci_high"], "n": n}
 
 
@@ -288,7 +291,7 @@ def _mean_bounds(m: Measure, alpha: float) -> tuple[float, float]:
         return m.value, m.value
     if m.se is None:
         return -math.inf, math.inf
-    h = _t(alpha, m.n - 1) * m.se
+    h = _t(alpha, m.df) * m.se
     return m.value - h, m.value + h
 
 
@@ -300,7 +303,7 @@ def _diff_halfwidth(a: Measure, b: Measure, alpha: float) -> float:
     vb = b.se**2 if b.se is not None else 0.0
     if va + vb == 0:
         return 0.0
-    dof = (va + vb) ** 2 / ((va**2 / (a.n - 1) if va else 0.0) + (vb**2 / (b.n - 1) if vb else 0.0))
+    dof = (va + vb) ** 2 / ((va**2 / a.df if va else 0.0) + (vb**2 / b.df if vb else 0.0))
     return _t(alpha, dof) * math.sqrt(va + vb)
 
 
@@ -499,7 +502,8 @@ def _judge_baseline(row, t, m, data, window, final, sel, params, series_rows):
     gap = m.value - target
     # the target moves with the baseline's noise: bound the difference of the two means
     factor = 1.0 if t.rule == "baseline_plus" else t.factor
-    scaled_b = Measure(value=b.value * factor, kind=b.kind, n=b.n, sd=(b.sd * factor if b.sd is not None else None), extra=b.extra)
+    scaled_b = Measure(value=b.value * factor, kind=b.kind, n=b.n, sd=(b.sd * factor if b.sd is not None else None), extra=b.extra,
+                       clusters=b.clusters, cluster_se=(b.cluster_se * factor if b.cluster_se is not None else None))
     h = _diff_halfwidth(m, scaled_b, t.alpha)
     projection, path, basis = _projection(m, window, t, final)
     row.update(actual=m.value, actual_low=low, actual_high=high, target=target, baseline_value=b.value, gap=gap, gap_low=gap - h,

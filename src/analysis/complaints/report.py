@@ -240,13 +240,13 @@ def decrease_real(d: ComplaintData) -> Section:
         rows.append({"what": label, **t, "verdict_zh": S.VERDICTS[t["verdict"]]})
     table = pd.DataFrame(rows)
     text = ("把两期的业务量（金融交易笔数）考虑在内：若投诉率不变，本期投诉数在两期合计中所占比例应等于本期业务量所占比例，"
-            "据此做精确的条件二项检验，并给出投诉率之比（本期/上年同期）的95%精确置信区间。\n\n" + "\n\n".join(f"- {s}" for s in sentences))
+            "据此做精确的条件二项检验（单侧，检验水平5%），并给出投诉率之比（本期/上年同期）的精确单侧95%置信下限和上限（合起来是90%置信区间）：上限低于1恰好就是“显著下降”，下限高于1恰好就是“显著上升”。\n\n" + "\n\n".join(f"- {s}" for s in sentences))
     cols = ["what", "k1", "k2", "rate1", "rate2", "rate_ratio", "ci_low", "ci_high", "p_less", "verdict_zh"]
     return Section(text, table[cols], _TEST_COLUMNS | {"what": "范围"}, _TEST_FORMATS, values={"table": table})
 
 
-_TEST_COLUMNS = {"k1": "上年同期(件)", "k2": "本期(件)", "rate1": "上年每万笔", "rate2": "本期每万笔", "rate_ratio": "率比", "ci_low": "95%下限",
-                 "ci_high": "95%上限", "p_less": "p值(检验下降)", "q_value": "q值(多重比较校正)", "verdict_zh": "结论"}
+_TEST_COLUMNS = {"k1": "上年同期(件)", "k2": "本期(件)", "rate1": "上年每万笔", "rate2": "本期每万笔", "rate_ratio": "率比", "ci_low": "单侧95%下限",
+                 "ci_high": "单侧95%上限", "p_less": "p值(检验下降)", "q_value": "q值(多重比较校正)", "verdict_zh": "结论"}
 _TEST_FORMATS = {"rate1": "{:.3f}", "rate2": "{:.3f}", "rate_ratio": "{:.2f}", "ci_low": "{:.2f}", "ci_high": "{:.2f}", "p_less": "{:.4f}", "q_value": "{:.3f}"}
 
 
@@ -262,7 +262,7 @@ def decrease_real_by_unit(d: ComplaintData) -> Section:
             + f"，显著上升的有{len(inc)}个" + (f"（{'、'.join('**' + n + '**' for n in inc['unit_name'])}）" if len(inc) else "")
             + f"，其余{len(units) - len(dec) - len(inc)}个的变化在随机波动范围内。单侧检验水平5%；同时检验{len(units)}个支行，"
             "即使各支行投诉率都没变，也会有一两个碰巧“显著”，因此表中另给出多重比较校正后的q值（Benjamini–Hochberg），q<0.05的结论更可靠。")
-    fig = _figure(_plot("plot_rate_ratios"), t, title="各支行投诉率之比(本期/上年同期)与95%置信区间")
+    fig = _figure(_plot("plot_rate_ratios"), t, title="各支行投诉率之比(本期/上年同期)与90%置信区间(两端为单侧95%界限)")
     cols = ["unit_name", "k1", "k2", "rate1", "rate2", "rate_ratio", "ci_low", "ci_high", "p_less", "q_value", "verdict_zh"]
     ordered = pd.concat([t[t["unit"] == "全行"], units.sort_values("rate_ratio")])
     return Section(text, ordered[cols], _TEST_COLUMNS | {"unit_name": "支行"}, _TEST_FORMATS, fig, values={"table": t})
@@ -279,10 +279,12 @@ def funnel(d: ComplaintData) -> Section:
     od = f.overdispersion
     text = (f"横轴为各支行本期金融交易笔数，纵轴为每万笔投诉数，水平线为各支行合计的投诉率（{f.target:.3f}件/万笔，不含未指明网点的投诉），曲线为95%与99.8%控制限："
             "业务量越小，随机波动越大，控制限越宽。")
-    text += ("落在控制限外（精确检验）的支行：" + "、".join(f"**{r.label}**（{r.rate:.3f}，{'高于' if r.flag.startswith('above') else '低于'}{r.flag.split()[-1]}控制限）" for r in out.itertuples()) + "。"
+    how = "按过度离散调整后的控制限" if od.applied else "精确检验"
+    text += (f"落在控制限外（{how}）的支行：" + "、".join(f"**{r.label}**（{r.rate:.3f}，{'高于' if r.flag.startswith('above') else '低于'}{r.flag.split()[-1]}控制限）" for r in out.itertuples()) + "。"
              if len(out) else "所有支行都在控制限内。")
     if od.overdispersed and od.applied:
-        text += f"支行间差异超出随机波动（过度离散，φ={od.phi:.2f}），控制限已按随机效应放宽。"
+        text += (f"支行间差异超出随机波动（过度离散：平方根尺度上、两端各缩尾10%估计φ={od.phi:.2f}），控制限已按随机效应（τ²={od.tau2:.3g}）放宽，"
+                 "表中的P值与判断都按放宽后的控制限计算。")
     elif not od.overdispersed:
         text += "支行间差异没有超出随机波动的范围（未发现过度离散），使用精确控制限。"
     import matplotlib.pyplot as plt
@@ -293,7 +295,8 @@ def funnel(d: ComplaintData) -> Section:
     cols = ["label", "numerator", "denominator", "rate", "expected", "p_high", "p_low", "flag_zh"]
     table = f.units.sort_values("rate", ascending=False)[cols]
     return Section(text, table, {"label": "支行", "numerator": "投诉量(件)", "denominator": "金融交易(笔)", "rate": "每万笔投诉", "expected": "按全行水平应有(件)",
-                                 "p_high": "P(≥实际)", "p_low": "P(≤实际)", "flag_zh": "判断"},
+                                 "p_high": "P(≥实际)" + ("（已调整）" if od.applied else ""), "p_low": "P(≤实际)" + ("（已调整）" if od.applied else ""),
+                                 "flag_zh": "判断"},
                    {"numerator": "{:,.0f}", "denominator": "{:,.0f}", "rate": "{:.3f}", "expected": "{:.1f}", "p_high": "{:.4f}", "p_low": "{:.4f}"}, fig, values={"funnel": f})
 
 
@@ -317,7 +320,7 @@ def export_excel(d: ComplaintData, path) -> Section:
                                      "increment": "投诉增量", "increment_per_outlet": "点均投诉增量"}),
         "下降检验": t[["unit", "unit_name", "k1", "e1", "k2", "e2", "rate1", "rate2", "rate_ratio", "ci_low", "ci_high", "p_less", "p_greater", "q_value", "verdict_zh"]].rename(
             columns={"unit": "支行编号", "unit_name": "支行", "k1": "上年同期投诉", "e1": "上年同期交易", "k2": "本期投诉", "e2": "本期交易", "rate1": "上年每万笔",
-                     "rate2": "本期每万笔", "rate_ratio": "率比", "ci_low": "95%下限", "ci_high": "95%上限", "p_less": "p值(下降)", "p_greater": "p值(上升)",
+                     "rate2": "本期每万笔", "rate_ratio": "率比", "ci_low": "单侧95%下限", "ci_high": "单侧95%上限", "p_less": "p值(下降)", "p_greater": "p值(上升)",
                      "q_value": "q值", "verdict_zh": "结论"}).replace([np.inf, -np.inf], np.nan),
     }
     floats = {str(c): "#,##0.000" for df in sheets.values() for c in df.columns if pd.api.types.is_float_dtype(df[c])}

@@ -16,8 +16,11 @@ Definitions (the notebook says them to the reader too):
   is better; complaints that name no outlet (e.g. the card centre's) count in the bank's totals only.
 - Is a decrease real? Given k1 complaints over exposure E1 (previous period) and k2 over E2, equal
   rates mean k2 | k1 + k2 ~ Binomial(k1 + k2, E2 / (E1 + E2)) (the conditional test for two Poisson
-  rates). The rate ratio RR = (k2 / E2) / (k1 / E1) has the exact (Clopper-Pearson based) interval
-  RR = p / (1 - p) x E1 / E2 at the ends of the exact interval for p.
+  rates). The rate ratio RR = (k2 / E2) / (k1 / E1) has exact (Clopper-Pearson based) bounds
+  RR = p / (1 - p) x E1 / E2 at the exact bounds for p. The verdict is one-sided at 5% in each
+  direction, so the bounds printed with it are the one-sided 95% bounds (together a 90% interval):
+  the upper bound is below 1 exactly when the one-sided test calls a decrease real, the lower bound
+  above 1 exactly when it calls an increase real (the bound and the test are the same inversion).
 """
 
 from __future__ import annotations
@@ -177,16 +180,23 @@ def rate_test(k1: int, e1: float, k2: int, e2: float, *, alternative: str = "les
     Under equal rates k2 | n = k1 + k2 ~ Binomial(n, p0), p0 = e2 / (e1 + e2). ``alternative``:
     "less" (H1: the rate fell; the campaign's question), "greater" or "two-sided" (probabilities no
     more likely than the observed one, as scipy's binomtest). Returns rate1, rate2 (per ``per``),
-    rate_ratio, ci_low, ci_high (exact, two-sided at ``confidence``), p_value, p_less, p_greater,
+    rate_ratio, ci_low, ci_high (the exact ONE-SIDED ``confidence`` lower and upper bounds of the rate
+    ratio, the ones that match the one-sided verdict; together a two-sided 2 x confidence - 1
+    interval, 90% at the default), interval_level (that two-sided level), p_value, p_less, p_greater,
     expected2 (k2 expected under equal rates), verdict ("decrease" / "increase" / "no change" at
     1 - confidence, judged by the one-sided p-values; "no data").
+
+    Duality: ``verdict == "decrease"`` exactly when ``ci_high < 1``, and ``"increase"`` exactly when
+    ``ci_low > 1`` (both are the Clopper-Pearson inversion of the same binomial tail).
     """
     if alternative not in ("less", "greater", "two-sided"):
         raise ValueError(f"alternative must be 'less', 'greater' or 'two-sided', not {alternative!r}")
     k1, k2 = int(k1), int(k2)
     if k1 < 0 or k2 < 0 or not (e1 >= 0 and e2 >= 0):
         raise ValueError(f"counts and exposures must be non-negative (k1={k1}, e1={e1}, k2={k2}, e2={e2})")
-    out = {"k1": k1, "e1": float(e1), "k2": k2, "e2": float(e2)}
+    if not 0.5 < confidence < 1:
+        raise ValueError(f"confidence must be between 0.5 and 1, not {confidence}")
+    out = {"k1": k1, "e1": float(e1), "k2": k2, "e2": float(e2), "interval_level": 2 * confidence - 1}
     nan = float("nan")
     if e1 <= 0 or e2 <= 0:
         return out | {"rate1": nan, "rate2": nan, "rate_ratio": nan, "ci_low": nan, "ci_high": nan, "p_value": nan,
@@ -208,8 +218,9 @@ def rate_test(k1: int, e1: float, k2: int, e2: float, *, alternative: str = "les
         pmf = dist.pmf(np.arange(n + 1))
         p = float(min(1.0, pmf[pmf <= pmf[k2] * (1 + 1e-7)].sum()))
     a = 1 - confidence
-    lo = 0.0 if k2 == 0 else float(stats.beta.ppf(a / 2, k2, n - k2 + 1))
-    hi = 1.0 if k2 == n else float(stats.beta.ppf(1 - a / 2, k2 + 1, n - k2))
+    # one-sided exact (Clopper-Pearson) bounds at 1 - a: binom.sf(k2 - 1; n, lo) = a, binom.cdf(k2; n, hi) = a
+    lo = 0.0 if k2 == 0 else float(stats.beta.ppf(a, k2, n - k2 + 1))
+    hi = 1.0 if k2 == n else float(stats.beta.ppf(1 - a, k2 + 1, n - k2))
     odds = e1 / e2
 
     def ratio(q: float) -> float:
@@ -363,16 +374,31 @@ def change_sentence(test: dict, what: str, period: Period | str) -> str:
         return f"{what}：缺少业务量数据，无法检验。"
     rel = (k2 - k1) / k1 if k1 else np.nan
     direction = "下降" if k2 < k1 else "上升" if k2 > k1 else "持平"
+    level = 1 - (1 - test.get("interval_level", 0.9)) / 2  # the one-sided level of each bound
     s = (f"{what}：{p.label_zh}{k2:,}件，{q.label_zh}{k1:,}件（{direction}{fmt_pct(abs(rel))}）；"
-         f"每万笔金融交易投诉由{test['rate1']:.3f}件变为{test['rate2']:.3f}件，率比{test['rate_ratio']:.2f}"
-         f"（95%置信区间{test['ci_low']:.2f}–{test['ci_high']:.2f}）。")
+         f"每万笔金融交易投诉由{test['rate1']:.3f}件变为{test['rate2']:.3f}件，率比{test['rate_ratio']:.2f}")
+    # the bound printed is the one the verdict rests on: the text and the number cannot disagree
     if test["verdict"] == "decrease":
-        s += f"单侧精确检验{_p(test['p_less'])}：下降是真实的，不能用随机波动解释。"
+        s += (f"（单侧{level:.0%}置信上限{_b(test['ci_high'])}，低于1）。"
+              f"单侧精确检验{_p(test['p_less'])}：下降是真实的，不能用随机波动解释。")
     elif test["verdict"] == "increase":
-        s += f"单侧精确检验{_p(test['p_greater'])}：投诉率确实上升。"
+        s += (f"（单侧{level:.0%}置信下限{_b(test['ci_low'])}，高于1）。"
+              f"单侧精确检验{_p(test['p_greater'])}：投诉率确实上升。")
     else:
-        s += f"检验下降的单侧精确检验{_p(test['p_less'])}：变化仍在随机波动范围内，尚不能说投诉“明显下降”。"
+        s += (f"（{test.get('interval_level', 0.9):.0%}置信区间{_b(test['ci_low'])}–{_b(test['ci_high'])}，含1；"
+              f"两端各为单侧{level:.0%}界限）。"
+              f"检验下降的单侧精确检验{_p(test['p_less'])}：变化仍在随机波动范围内，尚不能说投诉“明显下降”。")
     return s
+
+
+def _b(x: float) -> str:
+    """A bound with 2 decimals, more when 2 would round it onto 1 (0.996 must not read as 1.00)."""
+    if x == np.inf:
+        return "∞"
+    d = 2
+    while d < 6 and x != 1 and round(x, d) == 1:
+        d += 1
+    return f"{x:.{d}f}"
 
 
 def _p(p: float) -> str:

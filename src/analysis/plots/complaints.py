@@ -82,8 +82,8 @@ def plot_increment(units: pd.DataFrame, ax=None, *, bank: float | None = None, t
 
 
 def plot_rate_ratios(tests: pd.DataFrame, ax=None, *, title: str | None = None):
-    """Forest plot: each unit's complaint-rate ratio (this period / a year earlier) with its exact 95%
-    interval, log scale; colour = verdict of the one-sided exact tests (from ``stats.change_tests``)."""
+    """Forest plot: each unit's complaint-rate ratio (this period / a year earlier) with its exact one-sided 95%
+    bounds (a 90% interval), log scale; colour = verdict of the one-sided exact tests (from ``stats.change_tests``)."""
     t = tests[np.isfinite(tests["rate_ratio"]) & (tests["rate_ratio"] > 0)].copy()
     t["_bank"] = t["unit"] == "全行"
     t = t.sort_values(["_bank", "rate_ratio"], ascending=[True, False])

@@ -60,8 +60,9 @@ def league_table_bars(result, ax=None, *, title: str | None = None):
 
 
 def rank_intervals(mc, ax=None, *, title: str | None = None):
-    """Each unit's 90% rank interval (line), median rank (hollow) and published rank (dot);
-    groups of units that cannot be told apart are shaded alike."""
+    """Each unit's marginal rank confidence set (line; sampling error only), median bootstrap rank
+    (hollow) and published rank (dot); groups of units that cannot be told apart (simultaneous
+    procedure) are shaded alike."""
     iv = mc.intervals
     n = len(iv)
     ax = _ax(ax, (8.5, max(3.0, 0.3 * n + 1.2)))
@@ -72,12 +73,12 @@ def rank_intervals(mc, ax=None, *, title: str | None = None):
         if g is not None:
             ax.axhspan(yi - 0.5, yi + 0.5, color=PALETTE[g % len(PALETTE)], alpha=0.10, linewidth=0)
         ax.plot([row.rank_lo, row.rank_hi], [yi, yi], color="#1f5aa6", linewidth=2.2, solid_capstyle="round")
-    ax.scatter(iv["rank_median"], y, facecolors="white", edgecolors="#1f5aa6", s=28, zorder=3, label="模拟中位排名")
+    ax.scatter(iv["rank_median"], y, facecolors="white", edgecolors="#1f5aa6", s=28, zorder=3, label="自助抽样中位名次")
     ax.scatter(iv["rank"], y, color="#d1495b", s=16, zorder=4, label="公布排名")
     ax.set_yticks(y, _unit_labels(iv), fontsize=8)
     ax.set_xlim(0.5, n + 0.5)
     ax.set_xticks(range(1, n + 1, 1 if n <= 15 else 2))
-    ax.set_xlabel(f"排名（线段：{int(round(mc.settings.get('confidence', 0.9) * 100))}%区间；同色底纹：难以区分的{scheme_unit(mc)}）")
+    ax.set_xlabel(f"排名（线段：名次的边际{int(round(mc.settings.get('confidence', 0.9) * 100))}%置信集，仅抽样误差；同色底纹：同时检验下难以区分的{scheme_unit(mc)}）")
     ax.grid(axis="y", visible=False)
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8, frameon=False)
     ax.set_title(title or f"排名有多确定：{mc.settings.get('n_draws')}次模拟（神秘人检查重抽样+权重扰动）", fontsize=11, pad=24)

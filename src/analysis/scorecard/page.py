@@ -104,7 +104,7 @@ def key_figures(view: UnitView) -> list[dict]:
     ]
     if not _nan(u["rank_lo"]):
         lo, hi = int(u["rank_lo"]), int(u["rank_hi"])
-        out.append({"value": f"{lo}–{hi}" if lo != hi else f"{lo}", "label": "90%名次区间 Rank interval", "bad": False})
+        out.append({"value": f"{lo}–{hi}" if lo != hi else f"{lo}", "label": "名次边际90%置信集 Rank confidence set (sampling)", "bad": False})
     if not _nan(u["rank_change"]):
         ch = int(u["rank_change"])
         arrow = f"↑{ch}" if ch > 0 else f"↓{-ch}" if ch < 0 else "→0"
@@ -204,10 +204,13 @@ def rank_text(view: UnitView) -> str:
         return "本期未做排名不确定性模拟。"
     names = dict(zip(view.shared.league["unit_id"], view.shared.league["unit_name"]))
     tied = view.shared.tied[view.shared.tied["unit_id"] == view.unit_id]["other_id"].map(names).tolist()
-    s = (f"重抽神秘人检查、扰动满意度抽样误差和权重，模拟 {view.shared.meta['monte_carlo']['n_draws']} 次：{view.name}的名次 90% 落在第 "
-         f"{int(u['rank_lo'])}–{int(u['rank_hi'])} 名，进入前三的概率 {u['p_top3']:.0%}。")
+    mc = view.shared.meta["monte_carlo"]
+    cov = f"{mc.get('coverage', 0.9):.0%}"
+    s = (f"只考虑神秘人检查和满意度调查的抽样误差（自助法重抽 {mc['n_draws']} 次，权重按方案不变）：{view.name}真实名次的边际{cov}置信集为第 "
+         f"{int(u['rank_lo'])}–{int(u['rank_hi'])} 名（以约{cov}的概率包含其真实名次），"
+         f"{'可能' if bool(u['could_be_top']) else '不能认为'}位列前{mc.get('top', 3)}名。")
     if tied:
-        s += f"与{'、'.join(tied[:5])}{'等' if len(tied) > 5 else ''}难以区分，名次先后可能只是抽样和权重选择造成的。"
+        s += f"同时检验下与{'、'.join(tied[:5])}{'等' if len(tied) > 5 else ''}难以区分，名次先后可能只是抽样误差造成的。"
     return s
 
 

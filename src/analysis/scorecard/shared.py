@@ -22,8 +22,8 @@ same period are removed when a new one is written.
 **What is in it** (all full precision; pages round for display):
 
 - ``league``: one row per unit in rank order: unit_id, unit_name, area, outlets, rank, total, the
-  indicator points and deductions, award_eligible, the Monte Carlo rank_lo / rank_hi / rank_median /
-  p_top3, rank_prev / rank_change / total_prev / total_change (empty when the previous period
+  indicator points and deductions, award_eligible, the marginal rank confidence set rank_lo / rank_hi,
+  the simultaneous rank_lo_simul / rank_hi_simul, rank_median, could_be_top, rank_prev / rank_change / total_prev / total_change (empty when the previous period
   cannot be scored), gap_to_leader and the unit's generated sentence;
 - ``indicators``: unit x indicator: weight, points, share of the weight, the leader's and the best
   points, points lost against the leader, gain from matching the best, and the rank that gain gives
@@ -309,10 +309,10 @@ def league_table(comp, outlets: pd.DataFrame) -> pd.DataFrame:
     t["gap_to_leader"] = float(t["total"].iloc[0]) - t["total"]
     if comp.mc is not None:
         iv = comp.mc.intervals.assign(unit_id=comp.mc.intervals["unit_id"].astype(str)).set_index("unit_id")
-        for c in ("rank_lo", "rank_hi", "rank_median", "p_first", "p_top3"):
+        for c in ("rank_lo", "rank_hi", "rank_lo_simul", "rank_hi_simul", "rank_median", "could_be_top"):
             t[c] = t["unit_id"].map(iv[c])
     else:
-        for c in ("rank_lo", "rank_hi", "rank_median", "p_first", "p_top3"):
+        for c in ("rank_lo", "rank_hi", "rank_lo_simul", "rank_hi_simul", "rank_median", "could_be_top"):
             t[c] = np.nan
     mv = None
     if comp.previous is not None:

@@ -55,7 +55,7 @@ def write_league_table(result: ScoreResult, path: Path | str, *, intervals: pd.D
         iv = intervals.set_index("unit_id")
         t["rank_lo"] = t["unit_id"].map(iv["rank_lo"])
         t["rank_hi"] = t["unit_id"].map(iv["rank_hi"])
-        titles["rank_lo"], titles["rank_hi"] = "排名区间下限（90%）", "排名区间上限（90%）"
+        titles["rank_lo"], titles["rank_hi"] = "名次边际置信集下限（90%，抽样误差）", "名次边际置信集上限（90%，抽样误差）"
         cols += ["rank_lo", "rank_hi"]
 
     wb = _workbook(path)

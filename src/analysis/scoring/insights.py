@@ -143,7 +143,7 @@ def unit_sentences(result: ScoreResult, *, intervals: pd.DataFrame | None = None
                 parts.append("已取消评先资格（仍参加排名）")
             if iv is not None:
                 lo, hi = int(iv.at[uid, "rank_lo"]), int(iv.at[uid, "rank_hi"])
-                s = f"考虑抽样和权重的不确定性，排名在第{lo}至{hi}名之间" if lo != hi else f"考虑抽样和权重的不确定性，排名稳定在第{lo}名"
+                s = f"考虑神秘人检查和满意度调查的抽样误差，真实名次的边际置信集为第{lo}至{hi}名" if lo != hi else f"考虑神秘人检查和满意度调查的抽样误差，名次可确定为第{lo}名"
                 if tied_with and tied_with.get(uid):
                     others = "、".join(t.at[o, "unit_name"] for o in tied_with[uid][:4])
                     s += f"，与{others}{'等' if len(tied_with[uid]) > 4 else ''}难以区分"
@@ -167,7 +167,8 @@ def unit_sentences(result: ScoreResult, *, intervals: pd.DataFrame | None = None
                 parts.append("it is not eligible for awards (still ranked)")
             if iv is not None:
                 lo, hi = int(iv.at[uid, "rank_lo"]), int(iv.at[uid, "rank_hi"])
-                s = f"allowing for sampling and weights its rank lies between {lo} and {hi}" if lo != hi else f"its rank is {lo} in every plausible draw"
+                s = (f"allowing for the sampling error of the checks and surveys, the marginal confidence set for its true rank is {lo} to {hi}" if lo != hi
+                     else f"allowing for the sampling error of the checks and surveys, its rank is {lo} with confidence")
                 if tied_with and tied_with.get(uid):
                     s += ", and it cannot be told apart from " + ", ".join(t.at[o, "unit_name"] for o in tied_with[uid][:4])
                 parts.append(s)

@@ -20,7 +20,7 @@ from analysis.scoring.engine import ScoreResult, score
 from analysis.scoring.export import column_titles, write_league_table
 from analysis.scoring.inputs import ScoringInputError
 from analysis.scoring.model import Scheme, load_scheme
-from analysis.scoring.uncertainty import MonteCarloResult, monte_carlo, weight_set_ranks
+from analysis.scoring.uncertainty import RankSets, rank_uncertainty, weight_set_ranks
 
 
 @dataclass
@@ -30,7 +30,7 @@ class Competition:
     build: BuildResult
     result: ScoreResult
     previous: ScoreResult | None
-    mc: MonteCarloResult | None
+    mc: RankSets | None  # confidence sets for ranks (sampling error only)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -56,7 +56,7 @@ def run_competition(ctx, scheme: str | Scheme = "competition-2011", *, n_draws: 
             notes.append(f"上期（{period.previous()}）无法计分，不显示名次变化 / the previous period cannot be scored: {first}")
     mc = None
     if n_draws:
-        mc = monte_carlo(result, b.checks, n_draws=n_draws, seed=seed, survey_se=b.survey_se)
+        mc = rank_uncertainty(result, b.checks, n_draws=n_draws, seed=seed, survey_se=b.survey_se)
     return Competition(sch, period, b, result, prev, mc, notes)
 
 
@@ -136,13 +136,18 @@ def movers_display(comp: Competition):
 
 def intervals_display(comp: Competition):
     iv = comp.mc.intervals
-    t = iv[["rank", "unit_name", "rank_median", "rank_lo", "rank_hi", "p_first", "p_top3"]].copy()
+    cov = f"{comp.mc.settings['coverage']:.0%}"
+    top = comp.mc.settings["top"]
+    t = iv[["rank", "unit_name", "total", "total_se", "rank_lo", "rank_hi", "rank_lo_simul", "rank_hi_simul", "could_be_top"]].copy()
     tied = comp.mc.tied_with()
     names = dict(zip(iv["unit_id"], iv["unit_name"]))
-    t["难以区分的单位"] = [("、".join(names[u] for u in tied[uid]) or "—") for uid in iv["unit_id"]]
-    t = t.rename(columns={"rank": "公布排名", "unit_name": f"{comp.scheme.unit}名称", "rank_median": "模拟中位排名", "rank_lo": "90%区间下限",
-                          "rank_hi": "90%区间上限", "p_first": "排第一的概率", "p_top3": "进前三的概率"})
-    return t.style.format({"模拟中位排名": "{:.1f}", "排第一的概率": "{:.0%}", "进前三的概率": "{:.0%}"}).hide(axis="index")
+    t["难以区分的单位（同时检验）"] = [("、".join(names[u] for u in tied[uid]) or "—") for uid in iv["unit_id"]]
+    t["could_be_top"] = t["could_be_top"].map({True: "是", False: "否"})
+    t = t.rename(columns={"rank": "公布排名", "unit_name": f"{comp.scheme.unit}名称", "total": "总分", "total_se": "总分标准误（抽样）",
+                          "rank_lo": f"边际{cov}置信集下限", "rank_hi": f"边际{cov}置信集上限",
+                          "rank_lo_simul": f"同时{cov}置信集下限", "rank_hi_simul": f"同时{cov}置信集上限",
+                          "could_be_top": f"可能位列前{top}（{cov}）"})
+    return t.style.format({"总分": "{:.1f}", "总分标准误（抽样）": "{:.2f}"}).hide(axis="index")
 
 
 def groups_sentences(comp: Competition) -> list[str]:
@@ -151,13 +156,19 @@ def groups_sentences(comp: Competition) -> list[str]:
     names = dict(zip(mc.intervals["unit_id"], mc.intervals["unit_name"]))
     ranks = dict(zip(mc.intervals["unit_id"], mc.intervals["rank"]))
     s = mc.settings
-    out = [f"共模拟{s['n_draws']}次：每次对各网点的神秘人检查结果有放回重抽样、对满意度得分按抽样误差扰动、对权重在±{s['weight_jitter']:.0%}内随机扰动（并随机选用备选权重方案），重新计分排名。"
-           f"两家{comp.scheme.unit}若在至少{s['confidence']:.0%}的模拟中都不能稳定地一家在前，则视为难以区分。"]
+    cov = f"{s['coverage']:.0%}"
+    out = [f"名次的不确定性只来自抽样：自助法重抽{s['n_draws']}次（各网点的神秘人检查在本单位、本轮内有放回重抽样，满意度得分按其标准误扰动），"
+           f"每次用方案权重重新计分，得到各{comp.scheme.unit}总分的抽样分布；再按 Mogstad、Romano、Shaikh 与 Wilhelm（2024）的方法"
+           f"（与 R 包 csranks 相同：两两比较总分之差，用最大t统计量的自助临界值，逐步剔除）给出名次的置信集。"
+           f"**边际{cov}置信集**：每一家的置信集各自以约{cov}的概率包含它的真实名次；"
+           f"**同时{cov}置信集**：所有{comp.scheme.unit}的置信集以约{cov}的概率同时包含全部真实名次。"
+           f"两家“难以区分”指同时检验不能判定谁在前（所有“甲在乙之前”的判断合在一起，出错的概率不超过约{1 - s['coverage']:.0%}）。"
+           "权重是方案的选择而不是抽样误差，不计入置信集；换用备选权重时的名次另见“权重敏感性”表。"]
     if not mc.groups:
-        out.append("各相邻名次之间都能区分开。")
+        out.append("在这一标准下，相邻名次之间都能区分开。")
     for g in mc.groups:
         lo, hi = ranks[g[0]], ranks[g[-1]]
-        out.append(f"第{lo}至{hi}名（{'、'.join(names[u] for u in g)}）：相邻两家之间都难以区分，这几个名次的先后可能只是抽样和权重选择造成的。")
+        out.append(f"第{lo}至{hi}名（{'、'.join(names[u] for u in g)}）：其中任意两家都难以区分，这几个名次的先后可能只是抽样误差造成的。")
     return out
 
 
@@ -200,7 +211,8 @@ def export_excel(comp: Competition, ctx) -> str:
 def weight_sensitivity_display(result: ScoreResult):
     ws = weight_set_ranks(result)
     names = {w.id: w.name for w in result.scheme.weight_sets}
-    t = ws.drop(columns=["unit_id"]).rename(columns={"unit_name": f"{result.scheme.unit}名称", "scheme": "方案权重", **names})
+    # what-if ranks under the scheme's documented alternative weights (a choice, not sampling error)
+    t = ws.drop(columns=["unit_id"]).rename(columns={"unit_name": f"{result.scheme.unit}名称", "scheme": "方案权重（公布排名）", **{k: f"若用{v}" for k, v in names.items()}})
     return t.style.hide(axis="index")
 
 
