@@ -62,43 +62,51 @@ FROM read_csv('{src}', all_varchar = true, header = true, auto_detect = false, d
               columns = {{'ticket_id': 'VARCHAR', 'outlet_id': 'VARCHAR', 'business_type': 'VARCHAR', 'issued_at': 'VARCHAR', 'called_at': 'VARCHAR'}},
               store_rejects = true, rejects_scan = 'scan', rejects_table = 'malformed');
 
-CREATE TEMP TABLE checked AS
+-- every row typed and checked; the original cells stay in raw (only rejected rows go back to them)
+CREATE TEMP TABLE p AS
 WITH t AS (
-  SELECT *, nullif(trim(ticket_id), '') AS k, nullif(trim(outlet_id), '') AS o, nullif(trim(business_type), '') AS b,
+  SELECT line, hash(ticket_id, outlet_id, business_type, issued_at, called_at) AS h,
+         nullif(trim(ticket_id), '') AS k, nullif(trim(outlet_id), '') AS o, nullif(trim(business_type), '') AS b,
          nullif(trim(issued_at), '') AS i, nullif(trim(called_at), '') AS c
   FROM raw
-), p AS (
-  SELECT *, try_strptime(i, '%Y%m%d %H%M%S') AS issued, try_strptime(c, '%Y%m%d %H%M%S') AS called, bt.code AS btype
+), q AS (
+  SELECT t.*, try_strptime(i, '%Y%m%d %H%M%S') AS issued, try_strptime(c, '%Y%m%d %H%M%S') AS called, bt.code AS btype,
+         lower(coalesce(k, '') || ' ' || coalesce(o, '')) AS ko
   FROM t LEFT JOIN bt ON lower(t.b) = bt.label
-), r AS (
-  SELECT *,
-    CASE WHEN regexp_matches(lower(coalesce(k, '') || ' ' || coalesce(o, '')), '合计|总计|小计|total') THEN 'summary row (合计), not a record' ELSE
-    nullif(concat_ws('; ',
-      CASE WHEN k IS NULL THEN 'ticket_id (票号流水): empty, but required' END,
-      CASE WHEN o IS NULL THEN 'outlet_id (网点编号): empty, but required' END,
-      CASE WHEN b IS NULL THEN 'business_type (业务类型): empty, but required'
-           WHEN btype IS NULL THEN 'business_type (业务类型): unknown value ' || b END,
-      CASE WHEN i IS NULL THEN 'issued_at (取号时间): empty, but required'
-           WHEN issued IS NULL THEN 'issued_at (取号时间): not a date: ' || i END,
-      CASE WHEN c IS NOT NULL AND called IS NULL THEN 'called_at (叫号时间): not a date: ' || c END,
-      CASE WHEN epoch(issued) - epoch(called) > 60 THEN 'called_at (叫号时间) is before issued_at by more than 60 s: impossible' END,
-      CASE WHEN o IS NOT NULL AND o NOT IN (SELECT outlet_id FROM outlets) THEN 'outlet_id (网点编号): ' || o || ' is not in outlets.outlet_id (unknown unit)' END
-    ), '') END AS reason
-  FROM p
-), d AS (  -- exact duplicates among the rows that pass: the first occurrence stays
-  SELECT *, min(line) OVER (PARTITION BY ticket_id, outlet_id, business_type, issued_at, called_at) AS first_line
-  FROM r WHERE reason IS NULL
-), kq AS (
-  SELECT *, min(line) OVER (PARTITION BY k) AS first_key_line FROM d WHERE line = first_line
 )
-SELECT line, ticket_id, outlet_id, business_type, issued_at, called_at, k, o, btype, issued, called, reason FROM r WHERE reason IS NOT NULL
-UNION ALL SELECT line, ticket_id, outlet_id, business_type, issued_at, called_at, k, o, btype, issued, called, 'duplicate of line ' || first_line FROM d WHERE line <> first_line
-UNION ALL SELECT line, ticket_id, outlet_id, business_type, issued_at, called_at, k, o, btype, issued, called,
-                 CASE WHEN line <> first_key_line THEN 'repeats the key (ticket_id=' || k || ') of line ' || first_key_line || ' with different values' END FROM kq;
+SELECT line, h, k, o, btype, issued, called,
+  CASE WHEN contains(ko, '合计') OR contains(ko, '总计') OR contains(ko, '小计') OR contains(ko, 'total') THEN 'summary row (合计), not a record' ELSE
+  nullif(concat_ws('; ',
+    CASE WHEN k IS NULL THEN 'ticket_id (票号流水): empty, but required' END,
+    CASE WHEN o IS NULL THEN 'outlet_id (网点编号): empty, but required' END,
+    CASE WHEN b IS NULL THEN 'business_type (业务类型): empty, but required'
+         WHEN btype IS NULL THEN 'business_type (业务类型): unknown value ' || b END,
+    CASE WHEN i IS NULL THEN 'issued_at (取号时间): empty, but required'
+         WHEN issued IS NULL THEN 'issued_at (取号时间): not a date: ' || i END,
+    CASE WHEN c IS NOT NULL AND called IS NULL THEN 'called_at (叫号时间): not a date: ' || c END,
+    CASE WHEN epoch(issued) - epoch(called) > 60 THEN 'called_at (叫号时间) is before issued_at by more than 60 s: impossible' END,
+    CASE WHEN o IS NOT NULL AND o NOT IN (SELECT outlet_id FROM outlets) THEN 'outlet_id (网点编号): ' || o || ' is not in outlets.outlet_id (unknown unit)' END
+  ), '') END AS reason
+FROM q;
+
+-- exact duplicates among the rows that pass (every original cell equal; candidates by hash, then the cells compared): the first stays
+CREATE TEMP TABLE rej AS
+WITH cand AS (
+  SELECT raw.* FROM p JOIN (SELECT h FROM p WHERE reason IS NULL GROUP BY h HAVING count(*) > 1) g ON p.h = g.h
+  JOIN raw ON raw.line = p.line WHERE p.reason IS NULL
+), dup AS (
+  SELECT line, min(line) OVER (PARTITION BY ticket_id, outlet_id, business_type, issued_at, called_at) AS first_line FROM cand
+)
+SELECT line, reason FROM p WHERE reason IS NOT NULL
+UNION ALL SELECT line, 'duplicate of line ' || first_line FROM dup WHERE line <> first_line;
+INSERT INTO rej
+WITH rest AS (SELECT line, k FROM p WHERE reason IS NULL AND line NOT IN (SELECT line FROM rej)),
+     kg AS (SELECT k, min(line) AS first_key_line FROM rest GROUP BY k HAVING count(*) > 1)
+SELECT line, 'repeats the key (ticket_id=' || k || ') of line ' || first_key_line || ' with different values' FROM rest JOIN kg USING (k) WHERE line <> first_key_line;
 
 COPY (SELECT '{label}' AS source_file, line AS source_line, k AS ticket_id, o AS outlet_id, btype AS business_type, issued AS issued_at, called AS called_at
-      FROM checked WHERE reason IS NULL ORDER BY line) TO '{out}/queue_tickets.parquet' (FORMAT parquet);
-COPY (SELECT '{label}' AS file, line, reason, ticket_id, outlet_id, business_type, issued_at, called_at FROM checked WHERE reason IS NOT NULL
+      FROM p WHERE line NOT IN (SELECT line FROM rej) ORDER BY line) TO '{out}/queue_tickets.parquet' (FORMAT parquet);
+COPY (SELECT '{label}' AS file, line, reason, ticket_id, outlet_id, business_type, issued_at, called_at FROM rej JOIN raw USING (line)
       UNION ALL SELECT '{label}', line, 'record has too few fields (the file looks cut off): ' || csv_line, NULL, NULL, NULL, NULL, NULL FROM malformed
       ORDER BY line) TO '{out}/rejected_queue_tickets.csv' (HEADER, DELIMITER ',');
 """
@@ -144,9 +152,8 @@ def bare(raw: str, out: str, memory_limit: str | None) -> None:
     con.execute("CREATE TEMP TABLE bt (label VARCHAR, code VARCHAR)")
     con.executemany("INSERT INTO bt VALUES (?, ?)", [[k.lower(), v] for k, v in BUSINESS_TYPES.items()])
     con.execute(BARE_SQL.format(src=utf8, out=out_p, label=QUEUE_FILE))
-    rows_in, clean, rejected = con.execute(
-        "SELECT (SELECT count(*) FROM raw) + (SELECT count(*) FROM malformed), count(*) FILTER (reason IS NULL), "
-        "count(*) FILTER (reason IS NOT NULL) + (SELECT count(*) FROM malformed) FROM checked").fetchone()
+    rows_in, rejected = con.execute("SELECT (SELECT count(*) FROM raw) + (SELECT count(*) FROM malformed), (SELECT count(*) FROM rej) + (SELECT count(*) FROM malformed)").fetchone()
+    clean = con.execute(f"SELECT count(*) FROM read_parquet('{out_p / 'queue_tickets.parquet'}')").fetchone()[0]
     (out_p / "report.json").write_text(json.dumps({"rows_in": rows_in, "clean": clean, "rejected": rejected}))
     utf8.unlink()
     shutil.rmtree(out_p / "duckdb_tmp", ignore_errors=True)
@@ -301,17 +308,15 @@ def main() -> None:
                 shutil.rmtree(p, ignore_errors=True)
             shutil.rmtree(args.dir / "duckdb_tmp", ignore_errors=True)
     print(f"\nload after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
-    print(f"| queue tickets | clean, median | bare DuckDB, median | ratio | clean peak RSS | bare peak RSS |")
+    print("| queue tickets | clean, median | bare DuckDB, median | ratio | clean peak RSS | bare peak RSS |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
         c, b = r.get("clean"), r["bare"]
         limit = f" (DuckDB {r['memory_limit']})" if r["memory_limit"] else ""
         print(f"| {r['rows']:,}{limit} | {c['median']:.2f} s | {b['median']:.2f} s | {c['median'] / b['median']:.1f}x | {c['rss']:,.0f} MiB | {b['rss']:,.0f} MiB |" if c else
               f"| {r['rows']:,}{limit} | not run | {b['median']:.2f} s | | | {b['rss']:,.0f} MiB |")
-    reps = {r["repeat"] if "repeat" in r else args.repeat for r in results}
     print(f"\nmedians of {args.repeat} interleaved runs (100 M: one run); peak RSS of each process tree; load average at the end of each size: "
           + ", ".join(f"{r['rows']:,}: {r['load'][0]:.2f}" for r in results))
-    del reps
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=str))
 
