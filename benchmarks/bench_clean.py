@@ -105,7 +105,7 @@ WITH rest AS (SELECT line, k FROM p WHERE reason IS NULL AND line NOT IN (SELECT
 SELECT line, 'repeats the key (ticket_id=' || k || ') of line ' || first_key_line || ' with different values' FROM rest JOIN kg USING (k) WHERE line <> first_key_line;
 
 COPY (SELECT '{label}' AS source_file, line AS source_line, k AS ticket_id, o AS outlet_id, btype AS business_type, issued AS issued_at, called AS called_at
-      FROM p WHERE line NOT IN (SELECT line FROM rej) ORDER BY line) TO '{out}/queue_tickets.parquet' (FORMAT parquet);
+      FROM p WHERE line NOT IN (SELECT line FROM rej)) TO '{out}/queue_tickets.parquet' (FORMAT parquet);
 COPY (SELECT '{label}' AS file, line, reason, ticket_id, outlet_id, business_type, issued_at, called_at FROM rej JOIN raw USING (line)
       UNION ALL SELECT '{label}', line, 'record has too few fields (the file looks cut off): ' || csv_line, NULL, NULL, NULL, NULL, NULL FROM malformed
       ORDER BY line) TO '{out}/rejected_queue_tickets.csv' (HEADER, DELIMITER ',');
