@@ -251,3 +251,173 @@ def test_business_figures_are_plausible_and_spread(cleaned, bank):
     assert 30_000 <= dec["personal_deposits"].median() <= 150_000
     share = dec.groupby("year").apply(lambda d: d["e_txn"].sum() / d["fin_txn"].sum())
     assert 0.73 < share["2014"] < share["2015"] < share["2016"] < 0.86
+
+
+# ------------------------------------------------------------------------------------ real volume
+from analysis import volume  # noqa: E402
+
+EVENT_FILES = ["柜员服务评价_2015.csv", "柜员服务评价_2016.csv", "排队叫号_2015.csv", "排队叫号_2016.csv",
+               "呼叫记录_95599_2015.csv", "呼叫记录_95599_2016.csv", "呼叫记录_信用卡中心_2015-2016.csv"]
+ENCODINGS = {"柜员": "utf-8-sig", "排队": "gbk", "呼叫": "utf-8"}
+
+
+def _encoding(name: str) -> str:
+    return ENCODINGS[name[:2]]
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory):
+    """The city-scale writer at a small size: 20,000 queue tickets in 2016 (the other events in
+    proportion), in chunks of 7,000 records so that every file spans several chunks."""
+    out = tmp_path_factory.mktemp("city")
+    res = volume.write_volume(out, SEED, tickets=20_000, chunk_rows=7_000, echo=lambda s: None)
+    return out, res
+
+
+def test_volume_times_are_spelled_as_the_sample_spells_them():
+    rng = np.random.default_rng(3)
+    t = np.datetime64("2015-01-01T00:00:00", "s") + rng.integers(0, 86400 * 731, 3000).astype("timedelta64[s]")
+    t[::9] = np.datetime64("NaT")
+    for style in ("compact", "iso", "slash"):
+        rows = volume._Rows(len(t))
+        rows.time(t, style)
+        rows.const(b"\n")
+        assert rows.bytes()[0].decode().split("\n")[:-1] == generate._fmt_times(t, style), style
+    rows = volume._Rows(4)
+    rows.digits(np.array([0, 7, 1234, 99999999]), 8)
+    assert rows.bytes()[0] == b"00000000" + b"00000007" + b"00001234" + b"99999999"
+
+
+def test_volume_files_have_the_samples_names_encodings_headers_and_spellings(city):
+    out, _ = city
+    written = {p.name for p in out.iterdir()}
+    assert "planted_defects.csv" in written and "README.md" in written
+    assert {p.name for p in config.RAW_DIR.iterdir() if p.is_file()} <= written  # every file of the bundled folder
+    time_col = {"柜员": 3, "排队": 3, "呼叫": 2}
+    shape = lambda cell: re.sub(r"\d+", "9", cell)  # noqa: E731
+    for name in EVENT_FILES:
+        big, small = (out / name).read_bytes()[:4000], (config.RAW_DIR / name).read_bytes()[:4000]
+        enc = _encoding(name)
+        assert big.startswith(b"\xef\xbb\xbf") == small.startswith(b"\xef\xbb\xbf"), name
+        assert big.split(b"\n")[0] == small.split(b"\n")[0], name  # the same header line and line ending, byte for byte
+        rec_big, rec_small = big.decode(enc).splitlines()[1].split(","), small.decode(enc).splitlines()[1].split(",")
+        for col in (0, 1, time_col[name[:2]]):  # ids wider than the sample's (millions of records), otherwise the same spelling
+            assert shape(rec_big[col]) == shape(rec_small[col]), (name, rec_big, rec_small)
+    q = (out / "排队叫号_2016.csv").read_bytes()
+    assert q.decode("gbk") == q.decode("gb18030")  # GBK is a subset of GB18030
+    assert re.fullmatch(r"\d{8} \d{6}", q.decode("gbk").splitlines()[1].split(",")[3])  # compact times: 20160305 090229
+
+
+def test_volume_sizes_follow_the_city_ratios(city):
+    out, res = city
+    rows = {name: r for name, _, _, r, _ in res.files}
+    planted = {}
+    for p in res.planted:
+        if p.expect == "reject" and p.kind in ("duplicate", "repeated_key", "summary_row"):
+            planted[p.file] = planted.get(p.file, 0) + 1  # rows added to the file
+    assert rows["排队叫号_2016.csv"] - planted["排队叫号_2016.csv"] == 20_000
+    assert rows["柜员服务评价_2016.csv"] - planted["柜员服务评价_2016.csv"] == 20_000
+    calls16 = rows["呼叫记录_95599_2016.csv"] - planted["呼叫记录_95599_2016.csv"]
+    assert calls16 == round(4_000 * 13_600 / 20_300)
+    assert rows["排队叫号_2015.csv"] - planted["排队叫号_2015.csv"] == round(20_000 * 20_400 / 19_600)
+    # every line of every event file is a record (no quoted newlines): lines = header + records
+    for name in EVENT_FILES:
+        with open(out / name, "rb") as fh:
+            n = sum(1 for _ in fh)
+        assert n == 1 + rows[name], name
+
+
+def test_every_planted_row_is_where_the_manifest_says(city):
+    import csv as _csv
+
+    out, res = city
+    man = volume.read_manifest(out)
+    assert len(man) == len(res.planted) and man["expect"].isin(["reject", "valid", "blank"]).all()
+    for name in EVENT_FILES:
+        lines = (out / name).read_bytes().decode(_encoding(name)).splitlines()
+        part = man[man["file"] == name]
+        kinds = set(part["kind"])
+        src = part["source"].iat[0]
+        expected = {k for k in volume.RATES[src]} | {"summary_row"}
+        assert expected <= kinds, (name, expected - kinds)
+        for ln, kind, reason in zip(part["line"], part["kind"], part["reason"]):
+            cells = next(_csv.reader([lines[ln - 1]]))
+            if kind == "cut_off":
+                assert ln == len(lines) and len(cells) < 5
+                continue
+            assert len(cells) == 5, (name, ln, cells)
+            if kind == "duplicate":
+                first = int(reason.rsplit(" ", 1)[1])
+                assert lines[first - 1] == lines[ln - 1] and first < ln
+            elif kind == "repeated_key":
+                assert lines[ln - 2].split(",")[0] == cells[0] and lines[ln - 2] != lines[ln - 1]
+            elif kind == "unknown_outlet":
+                assert cells[1] == volume.GHOST_OUTLET
+            elif kind == "summary_row":
+                assert "合计" in cells[0]
+            elif kind == "not_a_date":
+                assert re.search(r"0230 |-02-30 |/2/30 ", ",".join(cells))
+            elif kind == "empty_required":
+                assert "" in cells[1:3]
+            elif kind in ("time_order", "skew"):
+                fmt = "%Y%m%d %H%M%S" if re.fullmatch(r"\d{8} \d{6}", cells[2 if src == "calls" else 3]) else None
+                a, b = (cells[2], cells[3]) if src == "calls" else (cells[3], cells[4])
+                gap = (pd.to_datetime(a, format=fmt) - pd.to_datetime(b, format=fmt)).total_seconds()
+                assert (gap > 60) if kind == "time_order" else (0 < gap <= 60), (name, ln, cells)
+    cut = man[man["kind"] == "cut_off"]
+    assert list(cut["file"]) == ["柜员服务评价_2016.csv"]  # as in the sample
+
+
+def test_cleaning_rejects_exactly_the_planted_rows_at_volume(city, tmp_path):
+    out, _ = city
+    reports = engine.clean_all(out, tmp_path, only=["queue_tickets", "teller_ratings", "calls"], echo=lambda s: None)
+    frames = []
+    for name, rep in reports.items():
+        assert rep.rows_in == rep.clean + rep.rejected, name
+        path = config.rejected_dir(tmp_path) / f"{name}.csv"
+        if path.exists():
+            frames.append(pd.read_csv(path, encoding="utf-8-sig", dtype=str)[["file", "line", "reason"]])
+    rejected = pd.concat(frames, ignore_index=True)
+    assert volume.check_rejected(out, rejected, files=EVENT_FILES) == []
+    # and the check is not vacuous: a missed defect and an extra rejection are both reported
+    assert len(volume.check_rejected(out, rejected.iloc[1:], files=EVENT_FILES)) == 1
+    man = volume.read_manifest(out)
+    skew = man[(man["kind"] == "skew") & (man["file"] == "排队叫号_2016.csv")].iloc[0]
+    extra = pd.concat([rejected, pd.DataFrame({"file": [skew["file"]], "line": [str(skew["line"])], "reason": ["x"]})])
+    assert [p for p in volume.check_rejected(out, extra, files=EVENT_FILES) if "odd but valid" in p]
+
+
+def test_volume_is_deterministic_and_bench_file_is_gb18030_with_the_issues_headers(tmp_path):
+    bank = generate.build_bank(SEED)
+    a = volume.write_queue_file(tmp_path / "a.csv", bank, 2016, 6_000, chunk_rows=2_500)
+    b = volume.write_queue_file(tmp_path / "b.csv", bank, 2016, 6_000, chunk_rows=2_500)
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes() and a.records == b.records > 6_000
+    res = volume.write_bench_queue(tmp_path / "bench", 8_000)
+    data = (tmp_path / "bench" / "排队叫号_bench.csv").read_bytes()
+    text = data.decode("gb18030")
+    lines = text.split("\r\n")
+    assert lines[0] == "流水号,网点号,业务类别,取票时间,叫号时间"
+    assert re.fullmatch(r"Q16\d{8},\d{8},(高柜|低柜|VIP),\d{8} \d{6},(\d{8} \d{6})?", lines[1])
+    assert not text.endswith("\n") and len(lines[-1].split(",")) == 4  # cut off mid-record
+    man = volume.read_manifest(tmp_path / "bench")
+    assert set(man["kind"]) >= set(volume.RATES["queue_tickets"]) | {"summary_row", "cut_off"}
+    assert res.files[0][3] == len(lines) - 1
+
+
+def test_scaled_bank_keeps_the_city_branch_first():
+    base = generate.build_bank(SEED)
+    big = volume.scaled_bank(SEED, 400)
+    assert len(big.outlets) == 400 and big.outlets["outlet_id"].is_unique and big.subs["sub_branch_id"].is_unique
+    assert big.outlets["outlet_id"].str.len().eq(8).all() and big.outlets["outlet_name"].is_unique
+    pd.testing.assert_frame_equal(big.outlets.iloc[:148].reset_index(drop=True), base.outlets)
+    assert set(big.outlets["sub_branch_id"]) == set(big.subs["sub_branch_id"])
+    assert volume.volumes("bank", 296)["queue_tickets"][2016] == 2 * volume.CITY_2016["queue_tickets"]
+
+
+def test_generate_city_needs_a_named_folder(capsys):
+    from analysis import cli
+
+    assert cli.main(["generate", "--scale", "city"]) == 2
+    assert "--out" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="bundled sample"):
+        volume.write_volume(config.RAW_DIR, SEED, tickets=1_000)

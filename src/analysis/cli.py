@@ -24,17 +24,31 @@ def _warn(message: str) -> None:
 
 # ---------------------------------------------------------------------------------------- generate
 def _add_generate(sub) -> None:
-    p = sub.add_parser("generate", help="write the synthetic sample bank's raw exports")
-    p.add_argument("--out", type=Path, default=config.RAW_DIR, help="output folder (default: data/raw)")
+    p = sub.add_parser("generate", help="write the synthetic sample bank's raw exports (or the same bank at real volume)")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: data/raw for the sample; --scale city/bank need a folder you name)")
     p.add_argument("--seed", type=int, default=config.DEFAULT_SEED, help="random seed (same seed, same files)")
-    p.add_argument("--scale", choices=["sample", "large"], default="sample", help="sample: the bundled bank; large: call records as Parquet for benchmarks")
+    p.add_argument("--scale", choices=["sample", "large", "city", "bank"], default="sample",
+                   help="sample: the bundled bank; city: the same bank at a city branch's volume (~15 M queue tickets, ~15 M teller ratings, ~3 M calls a year); "
+                        "bank: --outlets N outlets, events in proportion; large: call records as Parquet for benchmarks")
     p.add_argument("--rows", type=int, default=10_000_000, help="with --scale large: how many call records (default 10 million)")
+    p.add_argument("--outlets", type=int, default=None, help="with --scale bank: how many outlets (the city branch's 148, then more branches like it)")
+    p.add_argument("--small-2015", dest="small_2015", action="store_true", help="with --scale city/bank: keep 2015's events at the sample's size (faster; 2015 volumes then not comparable)")
+    p.add_argument("--tickets", type=int, default=None, help=argparse.SUPPRESS)  # tests and benchmarks: 2016 queue tickets (the other events in proportion)
 
 
 def _cmd_generate(args) -> int:
+    if args.scale in ("city", "bank"):
+        from analysis import volume
+
+        if args.out is None:
+            raise InputError(f"--scale {args.scale} writes gigabytes: name the folder with --out (for example --out /tmp/city)")
+        if args.scale == "bank" and not args.outlets:
+            raise InputError("--scale bank needs --outlets N (for example --outlets 23433)")
+        volume.main(out=args.out, seed=args.seed, scale=args.scale, outlets=args.outlets, tickets=args.tickets, small_2015=args.small_2015)
+        return 0
     from analysis import generate
 
-    generate.main(out=args.out, seed=args.seed, scale=args.scale, rows=args.rows)
+    generate.main(out=args.out or config.RAW_DIR, seed=args.seed, scale=args.scale, rows=args.rows)
     return 0
 
 
