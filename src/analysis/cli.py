@@ -58,12 +58,13 @@ def _add_clean(sub) -> None:
     p.add_argument("--raw", type=Path, default=config.RAW_DIR, help="raw exports (read only; default: data/raw)")
     p.add_argument("--out", type=Path, default=config.PROCESSED_DIR, help="output folder (default: data/processed)")
     p.add_argument("--only", action="append", metavar="SOURCE", help="clean only this source (repeatable)")
+    p.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb", help="where the rules run: duckdb (embedded, out-of-core; default) or spark (a local session, or a cluster: see README)")
 
 
 def _cmd_clean(args) -> int:
     from analysis.clean.engine import clean_all
 
-    reports = clean_all(args.raw, args.out, only=args.only)
+    reports = clean_all(args.raw, args.out, only=args.only, engine=args.engine)
     rejected = sum(r.rejected for r in reports.values())
     print(f"clean tables in {args.out}; {rejected:,} rejected rows in {config.rejected_dir(args.out)}")
     return 0
@@ -85,6 +86,7 @@ def _add_run(sub) -> None:
     p.add_argument("--notebooks", type=Path, default=None, help="notebooks folder (default: notebooks)")
     p.add_argument("--clean", dest="clean", action=argparse.BooleanOptionalAction, default=None, help="clean the raw exports first (default); --no-clean uses the clean tables already in --processed")
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="stop a notebook cell that runs longer than this (default: no limit)")
+    p.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb", help="where cleaning and the event notebooks run: duckdb (default) or spark")
 
 
 def _cmd_run(args) -> int:
@@ -116,6 +118,7 @@ def _cmd_run(args) -> int:
         parameters=o["parameters"],
         notebook_parameters=o["notebook_parameters"],
         echo=lambda line: print(line, flush=True),
+        engine=args.engine,
     )
     return 0 if manifest["status"] == "ok" else 1
 

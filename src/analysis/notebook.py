@@ -33,6 +33,11 @@ class Context:
             self._tables[name] = load_table(name, self.processed_dir)
         return self._tables[name].copy()
 
+    def path(self, name: str) -> Path:
+        """Where a clean table lies, for the functions that aggregate it on the engine instead of
+        loading it (the event logs: queue tickets, teller ratings, calls)."""
+        return config.table_path(name, self.processed_dir)
+
     def export_path(self, filename: str) -> Path:
         """Where a notebook writes an export (Excel, CSV): inside the reports folder."""
         out = self.reports_dir / "exports"

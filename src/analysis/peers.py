@@ -454,8 +454,8 @@ def unit_rate_inputs(
     outlets: pd.DataFrame,
     complaints: pd.DataFrame,
     business: pd.DataFrame,
-    queue_tickets: pd.DataFrame,
-    teller_ratings: pd.DataFrame,
+    queue_tickets: Path | str | pd.DataFrame,
+    teller_ratings: Path | str | pd.DataFrame,
     period: str | Period,
     engine: str = "duckdb",
 ) -> dict[str, pd.DataFrame]:
@@ -468,6 +468,9 @@ def unit_rate_inputs(
     - ``waits``: called tickets that waited more than 10 minutes per called tickets
       (``analysis.events.waits_table``; customers who left before being called have no wait);
     - ``satisfaction``: ratings of 4 or 5 per rated transactions (``analysis.events.ratings_table``).
+
+    ``queue_tickets`` and ``teller_ratings`` are best given as their clean tables' paths: the engine
+    aggregates them where they lie (a city's year is tens of millions of records).
 
     Each table: outlet_id, outlet_name, area, grade, numerator, denominator, one row per outlet of the
     master data (0 / 0 when it had nothing), plus ``attrs["excluded"]`` with counts of records left

@@ -98,6 +98,19 @@ def _unit_column(src: Source) -> str | None:
     return None
 
 
+def _records_per_unit_month(path: Path, unit: str, when: str, kind: str) -> pd.DataFrame:
+    """Clean records per unit and month of one table, counted on the engine (an event table of
+    millions of rows is never loaded): columns unit, month, records."""
+    from analysis.events import engine as eng
+
+    con = eng.connect("duckdb")
+    with eng.quiet_library_warnings():
+        t = eng.source_table(con, path, [unit, when], source_name=path.stem)
+        month = t[when] if kind == "month" else t[when].strftime("%Y-%m")
+        out = t.filter(t[unit].notnull() & t[when].notnull()).group_by(unit=t[unit], month=month).aggregate(records=t[when].count()).to_pandas()
+    return out.astype({"unit": "string", "month": "string", "records": "int64"})
+
+
 def coverage(processed_dir: Path | str = config.PROCESSED_DIR) -> pd.DataFrame:
     """Clean records per source × sub-branch × month (long form), for every source that has both a
     unit and a time column. Sources by year only (mystery shopper rounds, surveys) use their dates."""
@@ -108,16 +121,12 @@ def coverage(processed_dir: Path | str = config.PROCESSED_DIR) -> pd.DataFrame:
         unit, when = _unit_column(src), _time_column(src)
         if unit is None or when is None or not config.table_path(name, processed_dir).exists():
             continue
-        t = load_table(name, processed_dir)
-        if t.empty:
+        counts = _records_per_unit_month(config.table_path(name, processed_dir), unit, when, src.columns[when].type)
+        if counts.empty:
             continue
-        month = t[when] if src.columns[when].type == "month" else t[when].dt.strftime("%Y-%m")
-        if unit == "sub_branch_id":
-            sb = t[unit]
-        else:
-            sb = t[unit].map(outlets.set_index("outlet_id")["sub_branch_id"])
-        g = pd.DataFrame({"source": name, "sub_branch_id": sb, "month": month}).dropna()
-        frames.append(g.value_counts().rename("records").reset_index())
+        sb = counts["unit"] if unit == "sub_branch_id" else counts["unit"].map(outlets.set_index("outlet_id")["sub_branch_id"])
+        g = pd.DataFrame({"source": name, "sub_branch_id": sb, "month": counts["month"], "records": counts["records"]}).dropna()
+        frames.append(g.groupby(["source", "sub_branch_id", "month"], as_index=False)["records"].sum())
     if not frames:
         return pd.DataFrame(columns=["source", "sub_branch_id", "month", "records"])
     return pd.concat(frames, ignore_index=True).sort_values(["source", "sub_branch_id", "month"], ignore_index=True)
@@ -155,7 +164,9 @@ def suspicious_values(processed_dir: Path | str = config.PROCESSED_DIR, limit: f
         if not config.table_path(name, processed_dir).exists():
             continue
         numeric = [c for c, d in src.columns.items() if d.type in ("number", "int", "percent") and c not in ("year", "round")]
-        if not numeric:
+        # Event logs (a record per ticket, call or rating: the sources with a time of day) are
+        # judged in aggregate by their own pages, not value by value.
+        if not numeric or any(d.type == "datetime" for d in src.columns.values()):
             continue
         t = load_table(name, processed_dir)
         # A big flagship outlet is not an outlier: compare each value with the same unit's other values

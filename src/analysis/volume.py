@@ -58,7 +58,7 @@ REASONS = {
 }
 WHAT = {
     "duplicate": "an exact duplicate row", "repeated_key": "a repeated key with different values", "unknown_outlet": f"outlet {GHOST_OUTLET}, not in the master data",
-    "not_a_date": "a date that does not exist (February 30)", "unknown_value": "a label that is not on the list", "not_a_number": "a rating label that is not on the list (好评)",
+    "not_a_date": "a date that does not exist (February 30)", "unknown_value": "a label that is not on the list (kept, as unmapped, with its label)", "not_a_number": "a rating label that is not on the list (好评)",
     "above_maximum": "a rating of 6", "empty_required": "a required cell left empty", "time_order": "a time minutes before the one it follows",
     "summary_row": "a 合计 (total) row after the month", "cut_off": "the last record cut off mid-field (a truncated export)", "skew": "a few seconds of clock skew (valid)",
     "still_queued": "neither answered nor abandoned (still queued when the log was cut; valid)",
@@ -441,7 +441,7 @@ def _queue_edit(kind: str, cells: list[str], labels: dict, r) -> list:
     if kind == "not_a_date":
         return [([*cells[:3], _feb30(cells[3], _style_of(cells[3])), cells[4]], _rej("not_a_date"))]
     if kind == "unknown_value":
-        return [([cells[0], cells[1], "对公", *cells[3:]], _rej("unknown_value"))]
+        return [([cells[0], cells[1], "对公", *cells[3:]], ("valid", "unknown_value", "", WHAT["unknown_value"]))]
     if kind == "empty_required":
         return [([cells[0], "", *cells[2:]], _rej("empty_required"))]
     if kind == "time_order":
@@ -609,7 +609,7 @@ def _calls_edit(kind: str, cells: list[str]) -> list:
         shifted = [_shift1(c) for c in cells[2:]]
         return [(None, None), ([cells[0], cells[1], *shifted], _rej("repeated_key"))]
     if kind == "unknown_value":
-        return [([cells[0], "坐席外呼", *cells[2:]], _rej("unknown_value"))]
+        return [([cells[0], "坐席外呼", *cells[2:]], ("valid", "unknown_value", "", WHAT["unknown_value"]))]
     if kind == "not_a_date":
         return [([cells[0], cells[1], _feb30(cells[2], _style_of(cells[2])), "", ""], _rej("not_a_date"))]
     if kind == "empty_required":

@@ -501,6 +501,7 @@ def run_suite(
     overview: bool = True,
     parameters: dict[str, object] | None = None,
     notebook_parameters: dict[str, dict[str, object]] | None = None,
+    engine: str = "duckdb",
 ) -> dict:
     """Clean, run the notebooks, publish pages, ``index.html`` and ``manifest.json``.
 
@@ -520,6 +521,11 @@ def run_suite(
     Period.parse(period)  # a bad period is bad input, before anything runs
     raw_dir, processed_dir = Path(raw_dir).resolve(), Path(processed_dir).resolve()
     reports_dir, notebooks_dir = Path(reports_dir).resolve(), Path(notebooks_dir).resolve()
+    if engine != "duckdb":  # the event notebooks (06-08) take the engine as a parameter
+        notebook_parameters = dict(notebook_parameters or {})
+        for nb in sorted(Path(notebooks_dir).glob("*.ipynb")):
+            if "engine" in declared_parameters(nbformat.read(nb, as_version=4), nb):
+                notebook_parameters[nb.stem] = {**notebook_parameters.get(nb.stem, {}), "engine": engine}
     plan = _plan(notebooks_dir, only, per_unit, units, parameters, notebook_parameters)
     paths, unit_info = plan.paths, plan.unit_info
     started, t_start = _now(), time.time()
@@ -537,7 +543,8 @@ def run_suite(
             from analysis.clean.engine import clean_all
 
             echo(f"clean: {raw_dir} -> {processed_dir}")
-            clean_all(raw_dir, processed_dir, echo=lambda line: echo(f"  {line}"), executor=pool.executor)
+            # On Spark the session does the parallel work: clean in this process, one source after another.
+            clean_all(raw_dir, processed_dir, echo=lambda line: echo(f"  {line}"), executor=pool.executor if engine == "duckdb" else None, engine=engine)
 
         reports_dir.mkdir(parents=True, exist_ok=True)
         offered = {"period": str(period), "processed_dir": str(processed_dir), "reports_dir": str(reports_dir)}

@@ -487,8 +487,8 @@ def outlet_tables(tables: _Tables, period: Period) -> tuple[pd.DataFrame, pd.Dat
     from analysis import peers
 
     outlets = tables.table("outlets")
-    inputs = peers.unit_rate_inputs(outlets, tables.table("complaints"), tables.table("business"), tables.table("queue_tickets"),
-                                    tables.table("teller_ratings"), period)
+    inputs = peers.unit_rate_inputs(outlets, tables.table("complaints"), tables.table("business"), config.table_path("queue_tickets", tables.processed_dir),
+                                    config.table_path("teller_ratings", tables.processed_dir), period)
     units = peers.unit_metrics(outlets, tables.table("mystery_shopper"), tables.table("staffing"), inputs, period)
     cmp = peers.group_comparison(units, peers.UNIT_METRICS)
     sb = outlets.set_index(outlets["outlet_id"].astype(str))["sub_branch_id"].astype(str)
