@@ -121,9 +121,19 @@ def decode_lines(data: bytes) -> DecodedLines:
     else:
         # UTF-8 with a few bad bytes, or GB18030? Most lines with non-ASCII bytes tell: in a GBK
         # file almost none of them is valid UTF-8; in a damaged UTF-8 file almost all are.
+        # A file that GB18030 reads whole is GB18030 unless most such lines are UTF-8.
         non_ascii = [r for r in raw_lines if not r.isascii()]
         utf8_bad = sum(_first_error(r, "utf-8") is not None for r in non_ascii)
-        encoding = "utf-8" if len(non_ascii) - utf8_bad > utf8_bad else "gb18030"
+        utf8_ok = len(non_ascii) - utf8_bad
+        if utf8_ok > utf8_bad:
+            encoding = "utf-8"
+        else:
+            try:
+                lines, ends = _split_text(data.decode("gb18030"))
+                return DecodedLines(lines, "gb18030", {}, ends)
+            except UnicodeDecodeError:
+                pass
+            encoding = "utf-8" if utf8_ok >= utf8_bad else "gb18030"
     codec = "utf-8" if encoding == "utf-8" else "gb18030"
     lines, bad = [], {}
     for i, r in enumerate(raw_lines):

@@ -135,7 +135,12 @@ def _join(rec: list[str]) -> str:
 
 def _fields_one_line(line: str, d: str, strict: bool) -> list[str] | None:
     """The fields of one physical line. A quote that does not close properly is text (``strict``:
-    return None instead)."""
+    return None instead, and for a quote inside an unquoted field too).
+
+    Why a strictly well-formed line is never the last line of a multi-line quoted field: every
+    quote of such a line belongs to a properly quoted field, so it holds an even number of quotes;
+    the last line of a multi-line field holds the field's doubled quotes (even), its closing quote
+    and the rest of a valid record (even): an odd number."""
     if '"' not in line:
         return line.split(d)
     out: list[str] = []
@@ -165,6 +170,8 @@ def _fields_one_line(line: str, d: str, strict: bool) -> list[str] | None:
             if strict:
                 return None
         e = line.find(d, pos)
+        if strict and '"' in (line[pos:] if e < 0 else line[pos:e]):
+            return None  # a bare quote inside a field: not a line that stands on its own
         if e < 0:
             out.append(line[pos:])
             return out
