@@ -3,7 +3,7 @@
     res = load_complaints("exports/complaints.csv", load_mapping("cfpb_classic"))
     res.table      # clean records, canonical fields, personal data masked, source_file/source_line
     res.rejected   # file, line, reason, the original fields (masked), raw_record for unsplittable ones
-    assert res.rows_in == len(res.table) + len(res.rejected)
+    res.rows_in == len(res.table) + len(res.rejected)   # always (checked: InvariantError otherwise)
 
 Reading goes through :mod:`analysis.io.read` (encoding detection, header search, line numbers, records
 cut off mid-field returned apart) and values through :mod:`analysis.io.parse`. A record is rejected,
@@ -26,6 +26,7 @@ import pandas as pd
 
 from analysis.clean.sources import header_key
 from analysis.complaints.mapping import CANONICAL, TITLES, TYPES, ComplaintMapping, load_mapping
+from analysis.errors import check_rows
 from analysis.io import parse
 from analysis.io.read import RawTable, SourceError, read_tables
 from analysis.masking import find_personal_numbers, mask_series
@@ -297,7 +298,7 @@ def load_complaints(path: Path | str, mapping: ComplaintMapping | str | None = N
     if n_ids:
         warnings.append(f"{n_ids} complaint id(s) contained a personal number; replaced by stable ids 'M-...'")
     rejected = _mask_rejected(rejected)
-    assert rows_in == len(table) + len(rejected), (rows_in, len(table), len(rejected))
+    check_rows(rows_in, len(table), len(rejected), str(path))
     return LoadResult(table.reset_index(drop=True), rejected.reset_index(drop=True), rows_in, m, files, warnings)
 
 

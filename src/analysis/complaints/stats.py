@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.errors import InputValueError
 from analysis.periods import Period
 
 PER = 10_000  # rates per 10,000 transactions
@@ -264,7 +265,7 @@ def unit_table(
     named = c[c["unit_id"].notna()]
     unknown = ~named["unit_id"].isin(unit_of.index)
     if unknown.any():
-        raise ValueError(f"complaint unit id(s) not in the outlets table: {sorted(named.loc[unknown, 'unit_id'].unique())[:5]}")
+        raise InputValueError(f"complaint unit id(s) not in the outlets table: {sorted(named.loc[unknown, 'unit_id'].unique())[:5]}")
     named = named.assign(unit=named["unit_id"].map(unit_of))
 
     def count(part: pd.DataFrame, flag: str | None = None) -> pd.Series:
