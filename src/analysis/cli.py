@@ -320,7 +320,36 @@ def _cmd_complaints(args) -> int:
     return 0
 
 
-COMMANDS = ["generate", "clean", "run", "calls", "waits", "ratings", "peers", "complaints", "targets", "score", "template"]
+# ----------------------------------------------------------------------------------------- inspect
+def _add_inspect(sub) -> None:
+    p = sub.add_parser(
+        "inspect",
+        help="look at a new export: encoding, delimiter, header, each column's guessed field, what would be rejected; draft a mapping",
+        description="Read FILE as the loaders do and report its encoding, delimiter, header row, every column with the "
+        "field it is guessed to be (and why) and sample values (masked), and what a load would reject and why. "
+        "With --out, write a draft mapping YAML that `complaints --mapping` accepts once checked.",
+    )
+    p.add_argument("file", type=Path, metavar="FILE", help="the export (CSV in any usual encoding, or .xlsx)")
+    p.add_argument("--source", default=None, metavar="NAME", help="the source it is an export of (a name in sources/, e.g. complaints); default: guessed from the headers")
+    p.add_argument("--out", type=Path, default=None, metavar="MAPPING.yaml", help="write the draft mapping here (default: print it)")
+
+
+def _cmd_inspect(args) -> int:
+    from analysis.inspect import inspect_file
+
+    info = inspect_file(args.file, args.source)
+    print(info.text())
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(info.draft_yaml(), encoding="utf-8")
+        print(f"draft mapping in {args.out}")
+    else:
+        print()
+        print(info.draft_yaml(), end="")
+    return 0
+
+
+COMMANDS = ["generate", "clean", "run", "calls", "waits", "ratings", "peers", "complaints", "inspect", "targets", "score", "template"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -130,7 +130,8 @@ def _join(rec: list[str]) -> str:
 #     stays ``"95599``: an unknown value, not a call centre); otherwise the field continues on the
 #     next lines, and if it never closes properly before a well-formed line, the record falls back to
 #     its own line, read literally, and the following lines are read as records of their own;
-#   - a quote still open at the end of the file: the file looks cut off; that record is malformed.
+#   - a quote still open at the end of a file that does not end with a line break: the file looks cut
+#     off; that record (from its first line to the end) is malformed.
 # No limit on the size of a field (the csv module stops at 131,072 characters).
 
 def _fields_one_line(line: str, d: str, strict: bool) -> list[str] | None:
@@ -205,7 +206,7 @@ def _parse_record(lines: list[str], i: int, d: str, width: int, ends_with_newlin
                 q = buf.find('"', k)
                 if q < 0:  # open at the end of physical line j
                     if j + 1 >= len(lines):
-                        if j > i or not ends_with_newline:
+                        if not ends_with_newline:  # cut off inside the field
                             return [buf], j + 1, "a quoted field is still open at the end of the file (the file looks cut off)"
                         return _fields_one_line(lines[i], d, strict=False), i + 1, None
                     if _well_formed(lines[j + 1], d, width):
