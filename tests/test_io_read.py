@@ -382,3 +382,22 @@ def test_a_cell_at_xfd1048576_does_not_allocate_the_declared_sheet(tmp_path, wit
         assert (cells, malformed, lines) == ("1", "1", "[1048576]")
     else:
         assert (cells, malformed) == ("0", "0")  # the lone cell is the header row; no records
+
+
+def test_the_data_quality_page_lists_what_the_reader_repaired(tmp_path):
+    import json
+
+    from analysis import config, quality
+
+    report = {"outlets": {"title": "网点", "rows_in": 3, "clean": 3, "rejected": 0, "reasons": {}, "files": [
+        {"file": "网点.xlsx[Sheet]", "sheet": "Sheet", "encoding": None, "header_line": 1, "rows_in": 3, "clean": 3, "rejected": 0,
+         "blank_rows": 0, "ignored_columns": [], "sha256": "x", "reasons": {},
+         "notes": ["merged cells filled: 2 cell(s) in 1 merged range(s) took their range's value"]},
+        {"file": "网点.csv", "sheet": None, "encoding": "utf-8", "header_line": 1, "rows_in": 1, "clean": 1, "rejected": 0,
+         "blank_rows": 0, "ignored_columns": [], "sha256": "y", "reasons": {}},  # a report written before notes existed
+    ]}}
+    path = config.clean_report_path(tmp_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
+    fa = quality.file_accounting(tmp_path)
+    assert fa["notes"].tolist() == ["merged cells filled: 2 cell(s) in 1 merged range(s) took their range's value", ""]
