@@ -192,70 +192,74 @@ def _well_formed(line: str, d: str, width: int) -> bool:
     return len(f) == width or not any(c.strip() for c in f[width:])
 
 
+MAX_SPAN_LINES = 5_000  # a quoted field longer than this many lines is taken for a stray quote
+
+
 def _parse_record(lines: list[str], i: int, d: str, width: int, ends_with_newline: bool = True) -> tuple[list[str], int, str | None]:
     """The record starting at physical line ``i``: its fields, the index of the line after it, and
-    (when the file ends inside an open quote) why it is malformed."""
-    buf = lines[i]
-    j = i  # the last physical line in buf
-    out: list[str] = []
-    pos = 0
+    (when the file is cut off inside an open quote) why it is malformed. Works line by line: a long
+    multi-line field costs its length, not its length squared."""
+
+    def literal() -> tuple[list[str], int, None]:  # the record is line i, its quotes read as text
+        return _fields_one_line(lines[i], d, strict=False), i + 1, None
+
+    def finish(out: list[str]):
+        if j > i and not _width_ok(out, width):
+            return literal()
+        return out, j + 1, None
+
+    j, cur, pos, out = i, lines[i], 0, []
     while True:
-        if buf.startswith('"', pos):
+        if cur.startswith('"', pos):
             field_line, k, pieces = j, pos + 1, []
             while True:
-                q = buf.find('"', k)
-                if q < 0:  # open at the end of physical line j
+                q = cur.find('"', k)
+                if q < 0:  # still open at the end of physical line j
                     if j + 1 >= len(lines):
                         if not ends_with_newline:  # cut off inside the field
-                            return [buf], j + 1, "a quoted field is still open at the end of the file (the file looks cut off)"
-                        return _fields_one_line(lines[i], d, strict=False), i + 1, None
-                    if _well_formed(lines[j + 1], d, width):
-                        return _fields_one_line(lines[i], d, strict=False), i + 1, None
-                    j += 1
-                    buf += "\n" + lines[j]
+                            return ["\n".join(lines[i : j + 1])], j + 1, "a quoted field is still open at the end of the file (the file looks cut off)"
+                        return literal()
+                    if j - i >= MAX_SPAN_LINES or _well_formed(lines[j + 1], d, width):
+                        return literal()
+                    pieces.append(cur[k:])
+                    pieces.append("\n")
+                    j, cur, k = j + 1, lines[j + 1], 0
                     continue
-                if buf.startswith('"', q + 1):
-                    pieces.append(buf[k : q + 1])
+                if cur.startswith('"', q + 1):  # a doubled quote inside the field
+                    pieces.append(cur[k : q + 1])
                     k = q + 2
                     continue
-                if q + 1 == len(buf) or buf[q + 1] == d:
-                    pieces.append(buf[k:q])
+                if q + 1 == len(cur) or cur[q + 1] == d:  # the field closes
+                    pieces.append(cur[k:q])
                     out.append("".join(pieces))
-                    if q + 1 == len(buf):
-                        if j > i and not _width_ok(out, width):
-                            return _fields_one_line(lines[i], d, strict=False), i + 1, None
-                        return out, j + 1, None
+                    if q + 1 == len(cur):
+                        return finish(out)
                     pos = q + 2
                     break
-                # A quote followed by text: not a quoted field.
+                # A quote followed by text: not a quoted field. On its own line it is text up to the
+                # next delimiter; after spanning lines, the whole record falls back to its first line.
                 if j > field_line:
-                    return _fields_one_line(lines[i], d, strict=False), i + 1, None
-                e = buf.find(d, pos)
+                    return literal()
+                e = cur.find(d, pos)
                 if e < 0:
-                    out.append(buf[pos:])
-                    if j > i and not _width_ok(out, width):
-                        return _fields_one_line(lines[i], d, strict=False), i + 1, None
-                    return out, j + 1, None
-                out.append(buf[pos:e])
+                    out.append(cur[pos:])
+                    return finish(out)
+                out.append(cur[pos:e])
                 pos = e + 1
                 break
-            if pos == len(buf):
+            if pos == len(cur):
                 out.append("")
-                return out, j + 1, None
+                return finish(out)
             continue
-        e = buf.find(d, pos)
+        e = cur.find(d, pos)
         if e < 0:
-            out.append(buf[pos:])
-            if j > i and not _width_ok(out, width):
-                return _fields_one_line(lines[i], d, strict=False), i + 1, None
-            return out, j + 1, None
-        out.append(buf[pos:e])
+            out.append(cur[pos:])
+            return finish(out)
+        out.append(cur[pos:e])
         pos = e + 1
-        if pos == len(buf):
+        if pos == len(cur):
             out.append("")
-            if j > i and not _width_ok(out, width):
-                return _fields_one_line(lines[i], d, strict=False), i + 1, None
-            return out, j + 1, None
+            return finish(out)
 
 
 def _width_ok(fields: list[str], width: int) -> bool:
@@ -274,6 +278,12 @@ def split_records(lines: list[str], d: str, width: int, ends_with_newline: bool 
             out.append((i, i + 1, line.split(d)))
             i += 1
             continue
+        try:  # the common case, a line whose quoted fields all close on it: the csv module's C parser
+            out.append((i, i + 1, next(csv.reader((line,), delimiter=d, strict=True))))
+            i += 1
+            continue
+        except (csv.Error, StopIteration):  # open at the end of the line, a stray quote, a huge field
+            pass
         fields, nxt, reason = _parse_record(lines, i, d, width, ends_with_newline)
         if reason:
             cut[i] = reason
@@ -341,22 +351,20 @@ def read_csv_text(path: Path | str, data: bytes | None = None, header_score: Hea
     while width > 1 and not first[h][1][width - 1].strip():
         width -= 1
     recs, cut = split_records(lines, d, width, decoded.ends_with_newline)
-    records: list[Record] = []
-    bad: dict[int, str] = {}
-    spans: dict[int, int] = {}
-    header_at = None
-    for start, nxt, fields in recs:
-        line = start + 1
-        if start + 1 == header_line:
-            header_at = len(records)
-        records.append((line, fields))
-        if nxt - start > 1:
-            spans[line] = nxt
-        reasons = [f"line {k + 1}: {decoded.bad[k]}" for k in range(start, nxt) if k in decoded.bad]
-        if reasons:
+    records: list[Record] = [(start + 1, fields) for start, _, fields in recs]
+    spans = {start + 1: nxt for start, nxt, _ in recs if nxt - start > 1}
+    bad: dict[int, str] = {start + 1: reason for start, reason in cut.items()}
+    if decoded.bad:  # each undecodable line rejects the record it is in
+        import bisect
+
+        starts = [start for start, _, _ in recs]
+        per_record: dict[int, list[str]] = {}
+        for k in sorted(decoded.bad):
+            r = starts[bisect.bisect_right(starts, k) - 1]
+            per_record.setdefault(r + 1, []).append(f"line {k + 1}: {decoded.bad[k]}")
+        for line, reasons in per_record.items():
             bad[line] = "; ".join(reasons) + " (the record is rejected, the rest of the file is read)"
-        elif start in cut:
-            bad[line] = cut[start]
+    header_at = next((k for k, (line, _) in enumerate(records) if line == header_line), None)
     if header_at is None:  # the header line was inside a record spanning lines: take that record
         header_at = max(k for k, (line, _) in enumerate(records) if line <= header_line)
 
