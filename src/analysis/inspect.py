@@ -62,9 +62,11 @@ class Inspection:
     def draft_yaml(self) -> str:
         import yaml
 
+        use = (f"python -m analysis complaints --input {self.path.name} --mapping THIS_FILE.yaml --out DIR" if self.source == "complaints"
+               else f"python -m analysis clean --mapping {self.source}=THIS_FILE.yaml (canonical field: the export's header)")
         head = (
             f"# Draft mapping for {self.path.name}, written by `python -m analysis inspect` (edit, then use it:\n"
-            f"#   python -m analysis complaints --input {self.path.name} --mapping THIS_FILE.yaml --out DIR).\n"
+            f"#   {use}).\n"
             "# Check every column marked 'check' in the inspect report; delete lines for columns you do not want.\n"
         )
         body = yaml.safe_dump(self.draft, allow_unicode=True, sort_keys=False, width=200)
@@ -95,6 +97,9 @@ class Inspection:
             out.append(f"    {c.position + 1:>2}. {c.header:<{width}}  -> {target:<13} {c.why}{flag}")
             if samples:
                 out.append(f"        e.g. {samples}")
+        own = [c for c in self.columns if c.field and c.exact]
+        if own and all(f"sources/{self.source}.yaml" in c.why for c in own):
+            out.append(f"  every recognised column is a header of sources/{self.source}.yaml: the bank's own layout, read without a mapping")
         if any(c.field and not c.exact for c in self.columns):
             out.append("  [check]: guessed from a similar header; the draft lists it commented out, not mapped")
         if self.problem:
