@@ -412,7 +412,9 @@ def _sheet_extras(wb, ws) -> tuple[list[str], dict[int, list[str]]]:
                 f = el.find(_NS + "f")
                 if f is not None:
                     v = el.find(_NS + "v")
-                    if v is None or v.text is None:
+                    # No cached value: no <v>, or an empty one (openpyxl writes <v/>), unless the
+                    # formula is a text one whose cached value is "" (t="str").
+                    if v is None or (not v.text and el.get("t") != "str"):
                         ref = el.get("r", "")
                         row = int("".join(ch for ch in ref if ch.isdigit()) or 0)
                         formulas.setdefault(row, []).append(ref)
