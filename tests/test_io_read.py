@@ -401,3 +401,25 @@ def test_the_data_quality_page_lists_what_the_reader_repaired(tmp_path):
     path.write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
     fa = quality.file_accounting(tmp_path)
     assert fa["notes"].tolist() == ["merged cells filled: 2 cell(s) in 1 merged range(s) took their range's value", ""]
+
+
+def test_a_text_formula_with_an_empty_cached_value_is_a_value(tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["网点编号", "备注"])
+    ws.append(["33180101", '=IF(1,"","x")'])
+    tmp = tmp_path / "t.xlsx"
+    wb.save(tmp)
+    path = tmp_path / "s.xlsx"
+    with zipfile.ZipFile(tmp) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                # As Excel writes it once calculated: a text formula whose cached value is "".
+                data, n = re.subn(rb'<c r="B2"><f>(.*?)</f><v\s*/></c>', rb'<c r="B2" t="str"><f>\1</f><v></v></c>', data)
+                assert n == 1
+            dst.writestr(item, data)
+    (t,) = read_tables(path)
+    assert t.malformed == [] and _rows(t) == {2: ["33180101", ""]}
