@@ -208,10 +208,12 @@ def flags(d: ComplaintData) -> Section:
         parts.append(f"重大投诉{n('major')}{extra}")
     if "escalated" not in gone:
         parts.append(f"越级投诉{n('escalated')}")
+    text = "，".join(parts)
     if "overdue" not in gone:
-        parts.append(f"超期投诉（受理后{S.OVERDUE_DAYS}天内未办结，含至数据截止日仍未办结且已超过{S.OVERDUE_DAYS}天的）"
-                     f"{n('overdue')}，占{_pct(v.loc['overdue', 'current_share'])}（上年同期{_pct(v.loc['overdue', 'previous_share'])}）")
-    text = "，".join(parts) + "。" if parts else ""
+        text += ("；" if text else "") + (
+            f"超期投诉（受理后{S.OVERDUE_DAYS}天内未办结，含至数据截止日仍未办结且已超过{S.OVERDUE_DAYS}天的）"
+            f"{n('overdue')}，占{_pct(v.loc['overdue', 'current_share'])}（上年同期{_pct(v.loc['overdue', 'previous_share'])}）")
+    text += "。" if text else ""
     if gone:
         names = "、".join(S.MEASURE_TITLES[m] for m in f["measure"] if m in gone)
         text += f"{names}：{S.NOT_IN_EXPORT_ZH}（{S.NOT_IN_EXPORT}），不计算。"
