@@ -2,7 +2,9 @@
 
 Each command is a pair: ``_add_<name>(subparsers)`` declares its arguments and ``_cmd_<name>(args)``
 calls the library. Heavy libraries are imported inside the commands so ``--help`` stays quick.
-Exit codes: 0 success, 1 the job ran but something failed (a notebook, a check), 2 bad input.
+Exit codes: 0 success, 1 the job ran but something failed (a notebook, a check) or a bug (the
+traceback is written to a log file whose path is printed), 2 bad input (an
+:class:`analysis.errors.InputError`, printed as ``error: <file, line, column: message>``).
 """
 
 from __future__ import annotations
@@ -12,10 +14,7 @@ import sys
 from pathlib import Path
 
 from analysis import config
-
-
-class InputError(Exception):
-    """Bad input detected by a command; printed as ``error: ...`` with exit code 2."""
+from analysis.errors import InputError  # bad input detected by a command: ``error: ...``, exit code 2
 
 
 def _warn(message: str) -> None:
@@ -422,7 +421,36 @@ def _cmd_workorders(args) -> int:
     return 0
 
 
-COMMANDS = ["generate", "clean", "run", "calls", "waits", "ratings", "peers", "complaints", "targets", "score", "template", "workorders"]
+# ----------------------------------------------------------------------------------------- inspect
+def _add_inspect(sub) -> None:
+    p = sub.add_parser(
+        "inspect",
+        help="look at a new export: encoding, delimiter, header, each column's guessed field, what would be rejected; draft a mapping",
+        description="Read FILE as the loaders do and report its encoding, delimiter, header row, every column with the "
+        "field it is guessed to be (and why) and sample values (masked), and what a load would reject and why. "
+        "With --out, write a draft mapping YAML that `complaints --mapping` accepts once checked.",
+    )
+    p.add_argument("file", type=Path, metavar="FILE", help="the export (CSV in any usual encoding, or .xlsx)")
+    p.add_argument("--source", default=None, metavar="NAME", help="the source it is an export of (a name in sources/, e.g. complaints); default: guessed from the headers")
+    p.add_argument("--out", type=Path, default=None, metavar="MAPPING.yaml", help="write the draft mapping here (default: print it)")
+
+
+def _cmd_inspect(args) -> int:
+    from analysis.inspect import inspect_file
+
+    info = inspect_file(args.file, args.source)
+    print(info.text())
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(info.draft_yaml(), encoding="utf-8")
+        print(f"draft mapping in {args.out}")
+    else:
+        print()
+        print(info.draft_yaml(), end="")
+    return 0
+
+
+COMMANDS = ["generate", "clean", "run", "calls", "waits", "ratings", "peers", "complaints", "inspect", "targets", "score", "template", "workorders"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -433,13 +461,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _input_errors() -> tuple[type[BaseException], ...]:
-    """The exceptions that mean bad input (exit 2). Imported only when something went wrong: their
-    modules load pandas and pydantic, which a command that does not need them should not wait for."""
-    from analysis.io.read import SourceError
-    from analysis.yamlio import ConfigError
+def _log_traceback(command: str) -> Path:
+    """Write the current exception's traceback to a log file; return its path. The folder is
+    ``$ANALYSIS_LOG_DIR`` or ``<temp>/analysis-logs``."""
+    import datetime as dt
+    import os
+    import tempfile
+    import traceback
 
-    return (InputError, SourceError, ConfigError, FileNotFoundError, ValueError)
+    folder = Path(os.environ.get("ANALYSIS_LOG_DIR") or Path(tempfile.gettempdir()) / "analysis-logs")
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = folder / f"{stamp}-{command}-{os.getpid()}.log"
+    path.write_text(f"python -m analysis {' '.join(sys.argv[1:])}\n\n{traceback.format_exc()}", encoding="utf-8")
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -450,8 +485,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:
-        if not isinstance(exc, _input_errors()):
-            raise
+    except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        # Not bad input: a bug. Say so, and keep the traceback for the report.
+        log = _log_traceback(args.command)
+        print(f"internal error (a bug, not a problem with the input): {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"the traceback is in {log}", file=sys.stderr)
+        return 1

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import config
+from analysis.errors import InputValueError
 
 YEARS = (2015, 2016)
 BUSINESS_YEARS = (2014, 2015, 2016)
@@ -1547,7 +1548,7 @@ def main(out: Path | str = config.RAW_DIR, seed: int = config.DEFAULT_SEED, scal
         write_large_calls(out, seed=seed, rows=rows)
         return
     if scale != "sample":
-        raise ValueError(f"unknown scale {scale!r} (expected 'sample' or 'large')")
+        raise InputValueError(f"unknown scale {scale!r} (expected 'sample' or 'large')")
     sample = write_sample(out, seed)
     total = sum((Path(out) / f.name).stat().st_size for f in sample.files)
     print(f"wrote {len(sample.files)} files ({total / 1e6:.1f} MB) for seed {seed} to {out}")

@@ -35,6 +35,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from analysis import config
+from analysis.errors import InputValueError
 from analysis.io.read import SourceError
 from analysis.periods import Period
 from analysis.yamlio import load_model
@@ -141,16 +142,16 @@ def read_long(path: Path | str) -> pd.DataFrame:
 def _check_long(df: pd.DataFrame) -> None:
     missing = [c for c in LONG_COLUMNS if c not in df.columns]
     if missing:
-        raise ValueError(f"peer table lacks column(s) {missing}; needs {LONG_COLUMNS}")
+        raise InputValueError(f"peer table lacks column(s) {missing}; needs {LONG_COLUMNS}")
     dup = df.duplicated(["entity", "metric", "period"], keep=False)
     if dup.any():
         rows = df[dup]
         where = rows["source_line"].astype(str).tolist() if "source_line" in rows else [str(i) for i in rows.index]
         first = rows.iloc[0]
-        raise ValueError(f"entity x metric x period repeated ({first['entity']}, {first['metric']}, {first['period']}) at rows/lines {', '.join(where)}")
+        raise InputValueError(f"entity x metric x period repeated ({first['entity']}, {first['metric']}, {first['period']}) at rows/lines {', '.join(where)}")
     bad = [p for p in df["period"].astype(str).unique() if not _is_period(p)]
     if bad:
-        raise ValueError(f"period(s) {bad} are not a year, YYYY-MM or YYYYQn")
+        raise InputValueError(f"period(s) {bad} are not a year, YYYY-MM or YYYYQn")
 
 
 def _is_period(label: str) -> bool:
@@ -310,10 +311,10 @@ def sentences(result: pd.DataFrame, focus: str, *, lang: str = "en", catalogue: 
     Returns metric, period, rank, n and sentence, in the result's order. ``lang``: "en" or "zh".
     """
     if lang not in ("en", "zh"):
-        raise ValueError(f"lang must be 'en' or 'zh', got {lang!r}")
+        raise InputValueError(f"lang must be 'en' or 'zh', got {lang!r}")
     cat = catalogue or Catalogue()
     if focus not in set(result["entity"]):
-        raise ValueError(f"focus {focus!r} is not among the entities: {', '.join(map(str, pd.unique(result['entity'])))}")
+        raise InputValueError(f"focus {focus!r} is not among the entities: {', '.join(map(str, pd.unique(result['entity'])))}")
     wanted = set(map(str, periods)) if periods is not None else None
     rows = []
     for (metric, period), group in result.groupby(["metric", "period"], sort=False):
@@ -370,7 +371,7 @@ def regulator_readings(bulletins: pd.DataFrame, focus: str = "农行", *, group:
     cat = catalogue or load_catalogue()
     members = set(cat.groups.get(group, []))
     if not members:
-        raise ValueError(f"peer group {group!r} is not defined in the catalogue (groups: {list(cat.groups)})")
+        raise InputValueError(f"peer group {group!r} is not defined in the catalogue (groups: {list(cat.groups)})")
     b = bulletins.copy()
     b["entity"] = b["bank"].map(cat.entity)
     pub = b["bank"].str.extract(_PUBLISHED)

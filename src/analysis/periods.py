@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from analysis.errors import InputValueError
+
 _PATTERNS = (
     (re.compile(r"^(\d{4})$"), lambda m: (int(m[1]), 12)),
     (re.compile(r"^(\d{4})-(\d{1,2})$"), lambda m: (int(m[1]), int(m[2]))),
@@ -26,9 +28,9 @@ class Period:
 
     def __post_init__(self) -> None:
         if not 1 <= self.last_month <= 12:
-            raise ValueError(f"period month must be 1-12, got {self.last_month}")
+            raise InputValueError(f"period month must be 1-12, got {self.last_month}")
         if not 1900 <= self.year <= 2200:
-            raise ValueError(f"period year out of range: {self.year}")
+            raise InputValueError(f"period year out of range: {self.year}")
 
     @classmethod
     def parse(cls, text: str | int | Period) -> Period:
@@ -40,7 +42,7 @@ class Period:
             m = pattern.match(s)
             if m:
                 return cls(*build(m))
-        raise ValueError(f"not a period: {text!r} (expected 2016, 2016-06 or 2016Q2)")
+        raise InputValueError(f"not a period: {text!r} (expected 2016, 2016-06 or 2016Q2)")
 
     @property
     def label(self) -> str:

@@ -41,7 +41,8 @@ def accounting(processed_dir: Path | str = config.PROCESSED_DIR) -> pd.DataFrame
 
 
 def file_accounting(processed_dir: Path | str = config.PROCESSED_DIR) -> pd.DataFrame:
-    """Per file (or sheet): encoding, header line, rows in / clean / rejected, blank rows, ignored columns."""
+    """Per file (or sheet): encoding, header line, rows in / clean / rejected, blank rows, ignored columns,
+    and what the reader repaired (``notes``, e.g. "merged cells filled: 12 cell(s) in 3 merged range(s)")."""
     report = load_clean_report(processed_dir)
     rows = []
     for name, r in report.items():
@@ -57,6 +58,7 @@ def file_accounting(processed_dir: Path | str = config.PROCESSED_DIR) -> pd.Data
                     "rejected": f["rejected"],
                     "blank_rows": f["blank_rows"],
                     "ignored_columns": ", ".join(f["ignored_columns"]),
+                    "notes": "; ".join(f.get("notes") or []),
                 }
             )
     return pd.DataFrame(rows)

@@ -12,10 +12,12 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from analysis.errors import InputValueError
+
 M = TypeVar("M", bound=BaseModel)
 
 
-class ConfigError(ValueError):
+class ConfigError(InputValueError):
     """A YAML file that does not describe a valid object; the message names the file and each field."""
 
 

@@ -257,9 +257,10 @@ def _stage_csv(src: Source, path: Path, st_paths: tuple[Path, Path]) -> Staged:
     head_text = head[3:] if skip_bom else head
     cut = head_text.rfind(b"\n")
     head_text = (head_text[: cut + 1] if cut >= 0 else head_text).decode("gb18030" if encoding == "gb18030" else "utf-8", "replace")
-    delim = rd.sniff_delimiter(head_text)
-    records, _ = rd.split_records("\n".join(head_text.split("\n")[: rd.HEADER_SEARCH_ROWS]), delim)
-    h = rd.pick_header(records, src.header_score)
+    head_lines = [ln.rstrip("\r") for ln in head_text.split("\n")]
+    delim = rd.sniff_delimiter(head_lines)
+    records = [(i + 1, rd._fields_one_line(ln, delim, strict=False)) for i, ln in enumerate(head_lines[: rd.HEADER_SEARCH_ROWS * 4])]
+    h = rd._pick_header(records, src.header_score)
     if h < 0:
         raise SourceError(path, "the file has no header row (it is empty)")
     header_line, header = records[h]
@@ -309,7 +310,7 @@ def _stage_csv(src: Source, path: Path, st_paths: tuple[Path, Path]) -> Staged:
                 if ends_chunk and not final and _open_quote(run):
                     carry = run  # may continue in the next chunk
                     continue
-                _rescue(run, delim, width, mapping, w, at_end=final and ends_chunk)
+                _rescue(run, delim, width, mapping, w, at_end=final and ends_chunk, cut_off=final and ends_chunk and not chunk.endswith(b"\n"))
             for i, text in undecodable.items():
                 if numbers[i] > header_line:
                     w.malformed(int(numbers[i]), "bytes that are neither UTF-8 nor GB18030 (the line cannot be read)", text[:500])
@@ -363,13 +364,17 @@ def _runs(special: np.ndarray, numbers: np.ndarray, lines: pa.Array, undecodable
     return runs
 
 
-def _rescue(run: list[tuple[int, str]], delim: str, width: int, mapping: dict[int, str], w: _Writer, at_end: bool = False) -> None:
-    """Lines the fast split could not take, through the small-file record rules."""
-    first = run[0][0]
-    text = "\n".join(t for _, t in run)
-    records, malformed = rd.split_records(text, delim, first_line=first)
+def _rescue(run: list[tuple[int, str]], delim: str, width: int, mapping: dict[int, str], w: _Writer, at_end: bool = False, cut_off: bool = False) -> None:
+    """Lines the fast split could not take, through the small-file record rules
+    (:func:`analysis.io.read.split_records`): quoted fields, fields spanning lines, stray quotes."""
+    texts = [t for _, t in run]
+    recs, cut = rd.split_records(texts, delim, width, ends_with_newline=not cut_off)
     good: list[tuple[int, list[str]]] = []
-    for line, rec in records:
+    for k, (start, nxt, rec) in enumerate(recs):
+        line = run[start][0]
+        if start in cut:
+            w.malformed(line, cut[start], "\n".join(texts[start:nxt])[:500])
+            continue
         if not any(c.strip() for c in rec):
             w.st.blank_rows += 1
             continue
@@ -377,16 +382,22 @@ def _rescue(run: list[tuple[int, str]], delim: str, width: int, mapping: dict[in
             rec = rec[:width]
         if len(rec) != width:
             reason = f"record has {len(rec)} fields, the header has {width}"
-            if at_end and line == records[-1][0] and len(rec) < width:
+            if at_end and k == len(recs) - 1 and len(rec) < width:
                 reason += " (the file looks cut off)"
-            w.malformed(line, reason, rd.join_record(rec, delim)[:500])
+            w.malformed(line, reason, _join(rec, delim)[:500])
             continue
         good.append((line, rec))
-    for m in malformed:
-        w.malformed(m.line, m.reason, m.text[:500])
     if good:
         arrays = {name: pa.array([r[i] for _, r in good], pa.string()) for i, name in mapping.items()}
         w.records(arrays, pa.array([ln for ln, _ in good], pa.int64()))
+
+
+def _join(rec: list[str], delim: str) -> str:
+    import io
+
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=delim, lineterminator="").writerow(rec)
+    return buf.getvalue()
 
 
 # ------------------------------------------------------------------------------- workbooks, small CSV

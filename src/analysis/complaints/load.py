@@ -3,7 +3,7 @@
     res = load_complaints("exports/complaints.csv", load_mapping("cfpb_classic"))
     res.table      # clean records, canonical fields, personal data masked, source_file/source_line
     res.rejected   # file, line, reason, the original fields (masked), raw_record for unsplittable ones
-    assert res.rows_in == len(res.table) + len(res.rejected)
+    res.rows_in == len(res.table) + len(res.rejected)   # always (checked: InvariantError otherwise)
 
 Reading goes through :mod:`analysis.io.read` (encoding detection, header search, line numbers, records
 cut off mid-field returned apart) and values through :mod:`analysis.io.parse`. A record is rejected,
@@ -26,6 +26,7 @@ import pandas as pd
 
 from analysis.clean.sources import header_key
 from analysis.complaints.mapping import CANONICAL, TITLES, TYPES, ComplaintMapping, load_mapping
+from analysis.errors import check_rows
 from analysis.io import parse
 from analysis.io.read import RawTable, SourceError, read_tables
 from analysis.masking import find_personal_numbers, mask_series
@@ -42,6 +43,7 @@ class LoadResult:
     mapping: ComplaintMapping
     files: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    absent: list[str] = field(default_factory=list)  # mapped optional fields no table had: "not in this export"
 
     @property
     def reasons(self) -> dict[str, int]:
@@ -98,25 +100,45 @@ def _parse_labels(s: pd.Series, values: dict[str, str] | None, closed: bool) -> 
     return mapped, errors
 
 
+def closest_headers(header: str, candidates: list[str], n: int = 3) -> list[str]:
+    """The candidates most like ``header`` (compared the way headers are matched), best first."""
+    import difflib
+
+    keyed = {header_key(c): c for c in candidates}
+    return [keyed[k] for k in difflib.get_close_matches(header_key(header), list(keyed), n=n, cutoff=0.4)]
+
+
 def _locate(raw: RawTable, m: ComplaintMapping) -> dict[str, int]:
-    """Canonical field -> position of its column in this table."""
+    """Canonical field -> position of its column in this table. Every missing required column is
+    named in one error, with the headers found and, for each, the found headers closest to it."""
     keys = [header_key(h) for h in raw.header]
     pos: dict[str, int] = {}
+    missing: list[str] = []
     for canon in m.columns:
         accepted = {header_key(h) for h in m.headers(canon)}
         hits = [i for i, k in enumerate(keys) if k in accepted]
         if not hits:
-            if canon in m.optional:
-                continue
-            raise SourceError(
-                raw.path,
-                f"column for {canon} ({TITLES[canon]}) not found: mapping {m.name!r} expects "
-                f"{' / '.join(repr(h) for h in m.headers(canon))}; headers found: {raw.header}",
-                column=m.headers(canon)[0],
-            )
+            if canon not in m.optional:
+                missing.append(canon)
+            continue
         if len(hits) > 1:
             raise SourceError(raw.path, f"two columns match {canon}: {[raw.header[i] for i in hits]}", column=raw.header[hits[1]])
         pos[canon] = hits[0]
+    if missing:
+        found = [h for h in raw.header if h]
+        parts = []
+        for canon in missing:
+            expected = m.headers(canon)
+            near = list(dict.fromkeys(c for h in expected for c in closest_headers(h, found)))
+            hint = f" (closest headers found: {', '.join(repr(h) for h in near)})" if near else ""
+            parts.append(f"{canon} ({TITLES[canon]}): expects {' / '.join(repr(h) for h in expected)}{hint}")
+        raise SourceError(
+            raw.path,
+            f"{len(missing)} required column(s) not found with mapping {m.name!r}: " + "; ".join(parts)
+            + f". Headers found: {found}. (Only the date and the category are needed to read an export; "
+            "list other columns under 'optional:' in the mapping, or run `python -m analysis inspect` on the file.)",
+            column=m.headers(missing[0])[0],
+        )
     return pos
 
 
@@ -213,8 +235,10 @@ def load_complaints(path: Path | str, mapping: ComplaintMapping | str | None = N
     warnings: list[str] = []
     typed_parts, rejected_parts, files = [], [], []
     rows_in = 0
+    present: set[str] = set()
     for raw in usable:
         typed, original, reasons, has_ids = _read_one(raw, m)
+        present.update(_locate(raw, m))
         n = len(typed)
         ok = ~typed.index.isin(list(reasons))
         if has_ids:
@@ -297,8 +321,17 @@ def load_complaints(path: Path | str, mapping: ComplaintMapping | str | None = N
     if n_ids:
         warnings.append(f"{n_ids} complaint id(s) contained a personal number; replaced by stable ids 'M-...'")
     rejected = _mask_rejected(rejected)
-    assert rows_in == len(table) + len(rejected), (rows_in, len(table), len(rejected))
-    return LoadResult(table.reset_index(drop=True), rejected.reset_index(drop=True), rows_in, m, files, warnings)
+    check_rows(rows_in, len(table), len(rejected), str(path))
+    absent = [c for c in CANONICAL if c not in present and c != "complaint_id"]
+    needed = [c for c in absent if c in ("responsible", "major", "escalated", "resolved_at")]
+    if needed:
+        warnings.append(
+            f"{path.name}: not in this export: {', '.join(f'{c} ({TITLES[c]})' for c in needed)}; "
+            "the figures that need them say 'not in this export'"
+        )
+    table = table.reset_index(drop=True)
+    table.attrs["absent_columns"] = absent
+    return LoadResult(table, rejected.reset_index(drop=True), rows_in, m, files, warnings, absent)
 
 
 def _mask_table(table: pd.DataFrame) -> tuple[pd.DataFrame, int]:

@@ -147,7 +147,8 @@ def bank_layout() -> ComplaintMapping:
         title=f"{src.title} (sources/complaints.yaml)",
         source="sources/complaints.yaml",
         columns=columns,
-        optional=[n for n, c in src.columns.items() if n in CANONICAL and not c.required],
+        # complaint_id too: without it the loader generates stable ids from each record.
+        optional=[n for n, c in src.columns.items() if n in CANONICAL and (not c.required or n == "complaint_id")],
         not_empty=[n for n, c in src.columns.items() if n in CANONICAL and not c.nullable],
         values=values,
         closed_values=True,

@@ -23,7 +23,11 @@ from analysis.periods import Period
 from analysis.report.display import show_table
 from analysis.report.excel import write_sheets
 
-CHANNELS_ZH = {"95599": "95599客服热线", "outlet": "营业网点", "regulator": "监管转办", "letters": "来信来访", "online": "互联网"}
+CHANNELS_ZH = {
+    "95599": "95599客服热线", "outlet": "营业网点", "regulator": "监管转办", "letters": "来信来访", "online": "互联网",
+    "12378": "12378银行保险消费者投诉热线", "12363": "12363人民银行金融消费者投诉热线", "wechat": "微信银行",
+    "mobile_banking": "手机银行", "online_banking": "网上银行", "credit_card_centre": "信用卡中心",
+}
 
 
 @dataclass
@@ -191,10 +195,29 @@ def flags(d: ComplaintData) -> Section:
     """Responsible, major, major-and-responsible, escalated, overdue and open complaints."""
     f = S.flag_summary(d.complaints, d.period)
     v = f.set_index("measure")
-    text = (f"本期有责投诉{int(v.loc['responsible', 'current']):,}件（占{_pct(v.loc['responsible', 'current_share'])}），"
-            f"重大投诉{int(v.loc['major', 'current'])}件（其中有责{int(v.loc['major_responsible', 'current'])}件，每件在考核中扣分），"
-            f"越级投诉{int(v.loc['escalated', 'current'])}件；超期投诉（受理后{S.OVERDUE_DAYS}天内未办结，含至数据截止日仍未办结且已超过{S.OVERDUE_DAYS}天的）"
-            f"{int(v.loc['overdue', 'current'])}件，占{_pct(v.loc['overdue', 'current_share'])}（上年同期{_pct(v.loc['overdue', 'previous_share'])}）。")
+    gone = set(f.loc[f["note"] != "", "measure"])
+
+    def n(m: str) -> str:
+        return f"{int(v.loc[m, 'current']):,}件"
+
+    parts = []
+    if "responsible" not in gone:
+        parts.append(f"本期有责投诉{n('responsible')}（占{_pct(v.loc['responsible', 'current_share'])}）")
+    if "major" not in gone:
+        extra = f"（其中有责{n('major_responsible')}，每件在考核中扣分）" if "major_responsible" not in gone else ""
+        parts.append(f"重大投诉{n('major')}{extra}")
+    if "escalated" not in gone:
+        parts.append(f"越级投诉{n('escalated')}")
+    text = "，".join(parts)
+    if "overdue" not in gone:
+        text += ("；" if text else "") + (
+            f"超期投诉（受理后{S.OVERDUE_DAYS}天内未办结，含至数据截止日仍未办结且已超过{S.OVERDUE_DAYS}天的）"
+            f"{n('overdue')}，占{_pct(v.loc['overdue', 'current_share'])}（上年同期{_pct(v.loc['overdue', 'previous_share'])}）")
+    text += "。" if text else ""
+    if gone:
+        names = "、".join(S.MEASURE_TITLES[m] for m in f["measure"] if m in gone)
+        text += f"{names}：{S.NOT_IN_EXPORT_ZH}（{S.NOT_IN_EXPORT}），不计算。"
+    f = f[f["note"] == ""].drop(columns="note")
     table = f.assign(measure=f["measure"].map(S.MEASURE_TITLES))
     return Section(text, table, {"measure": "项目", "current": "本期(件)", "current_share": "占投诉量", "previous": "上年同期(件)", "previous_share": "上年占比", "change": "增减(件)"},
                    {"current_share": "{:.1%}", "previous_share": "{:.1%}", "change": "{:+,d}"}, values={"table": f})
@@ -203,6 +226,8 @@ def flags(d: ComplaintData) -> Section:
 def resolution(d: ComplaintData) -> Section:
     """Time to resolve: distribution and by intake channel."""
     t = S.time_to_resolve(d.complaints, d.period)
+    if "note" in t and (t["note"] == S.NOT_IN_EXPORT).any():
+        return Section(f"办结时间：{S.NOT_IN_EXPORT_ZH}（{S.NOT_IN_EXPORT}），办结用时与超期投诉不计算。", values={"table": t})
     t["group"] = t["group"].map(lambda v: CHANNELS_ZH.get(v, v))
     a = t.iloc[0]
     text = (f"本期已办结{int(a['resolved']):,}件，办结用时中位数{a['median_days']:.1f}天，90%在{a['p90_days']:.1f}天内办结；"

@@ -14,6 +14,9 @@ Definitions (the notebook says them to the reader too):
 - Per-outlet complaint increment (点均网点服务投诉增量, plan 1): (complaints in the period - complaints
   in the same span a year earlier) / the unit's outlets; for the bank, the sums over units. Lower
   is better; complaints that name no outlet (e.g. the card centre's) count in the bank's totals only.
+- Optional columns: an export may lack 是否有责, 是否重大投诉, 是否越级 or 办结时间 (only the date and the
+  category are required). A figure that needs such a column is then "not in this export"
+  (:data:`NOT_IN_EXPORT`), never a zero: see :func:`absent`.
 - Is a decrease real? Given k1 complaints over exposure E1 (previous period) and k2 over E2, equal
   rates mean k2 | k1 + k2 ~ Binomial(k1 + k2, E2 / (E1 + E2)) (the conditional test for two Poisson
   rates). The rate ratio RR = (k2 / E2) / (k1 / E1) has exact (Clopper-Pearson based) bounds
@@ -29,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.errors import InputValueError
 from analysis.periods import Period
 
 PER = 10_000  # rates per 10,000 transactions
@@ -36,6 +40,25 @@ OVERDUE_DAYS = 15
 EXPOSURE = "fin_txn"
 NO_UNIT = "(未指明网点)"
 VERDICTS = {"decrease": "显著下降", "increase": "显著上升", "no change": "变化不显著", "no data": "无数据"}
+NOT_IN_EXPORT = "not in this export"
+NOT_IN_EXPORT_ZH = "本次导出无此列"
+# The columns each flag measure needs.
+NEEDS = {"responsible": ("responsible",), "major": ("major",), "major_responsible": ("major", "responsible"),
+         "escalated": ("escalated",), "overdue": ("resolved_at",), "open": ("resolved_at",)}
+
+
+def absent(df: pd.DataFrame, column: str) -> bool:
+    """Whether the export had no such column: not in the table, listed in ``df.attrs["absent_columns"]``
+    (set by the loaders), or empty in every record (what an absent optional column becomes once
+    cleaned; a present yes/no column is never empty in every record: its cells are required)."""
+    if column not in df.columns or column in df.attrs.get("absent_columns", ()):
+        return True
+    return len(df) > 0 and bool(df[column].isna().all())
+
+
+def absent_columns(df: pd.DataFrame, columns=("responsible", "major", "escalated", "resolved_at")) -> list[str]:
+    """The optional columns this export lacks (see :func:`absent`)."""
+    return [c for c in columns if absent(df, c)]
 
 
 # ------------------------------------------------------------------------------------------ slicing
@@ -49,7 +72,8 @@ def cutoff(df: pd.DataFrame, period: Period | str) -> pd.Timestamp:
     """The data's cut-off for a period: its last time stamp, at most the period's end."""
     p = Period.parse(period)
     part = in_period(df, p)
-    last = pd.concat([part["received_at"], part["resolved_at"]]).max()
+    stamps = [part["received_at"]] + ([part["resolved_at"]] if "resolved_at" in part else [])
+    last = pd.concat(stamps).max()
     return min(p.end, last) if pd.notna(last) else p.end
 
 
@@ -107,8 +131,11 @@ def overdue_status(df: pd.DataFrame, as_of: pd.Timestamp, days: int = OVERDUE_DA
 def flag_summary(df: pd.DataFrame, period: Period | str) -> pd.DataFrame:
     """Counts and shares of responsible, major, major-and-responsible, escalated, overdue and open
     complaints in the period and a year earlier. Columns: measure, current, current_share, previous,
-    previous_share, change."""
+    previous_share, change, note. A measure whose column the export lacks has no figures (NA) and the
+    note :data:`NOT_IN_EXPORT`."""
     p = Period.parse(period)
+    missing = set(absent_columns(df))
+    df = df.assign(**{c: pd.Series(pd.NA, index=df.index, dtype="boolean" if c != "resolved_at" else "datetime64[ns]") for c in missing if c not in df})
     rows = {}
     for key, per in (("current", p), ("previous", p.previous())):
         part = in_period(df, per)
@@ -125,10 +152,14 @@ def flag_summary(df: pd.DataFrame, period: Period | str) -> pd.DataFrame:
         }
         rows[key + "_n"] = n
     out = pd.DataFrame({"measure": list(rows["current"]), "current": list(rows["current"].values()), "previous": list(rows["previous"].values())})
-    out["current_share"] = out["current"] / max(rows["current_n"], 1)
-    out["previous_share"] = out["previous"] / max(rows["previous_n"], 1)
+    gone = out["measure"].map(lambda m: any(c in missing for c in NEEDS.get(m, ()))).astype(bool)
+    out["current"] = out["current"].astype("Int64").mask(gone)
+    out["previous"] = out["previous"].astype("Int64").mask(gone)
+    out["current_share"] = out["current"].astype("Float64") / max(rows["current_n"], 1)
+    out["previous_share"] = out["previous"].astype("Float64") / max(rows["previous_n"], 1)
     out["change"] = out["current"] - out["previous"]
-    return out[["measure", "current", "current_share", "previous", "previous_share", "change"]]
+    out["note"] = np.where(gone, NOT_IN_EXPORT, "")
+    return out[["measure", "current", "current_share", "previous", "previous_share", "change", "note"]]
 
 
 MEASURE_TITLES = {
@@ -141,8 +172,12 @@ def time_to_resolve(df: pd.DataFrame, period: Period | str, by: str | None = "ch
     """Days from receipt to resolution of the resolved complaints of the period, overall and by ``by``.
 
     Columns: group, resolved, open, median_days, mean_days, p90_days, within_1d, within_7d, within_15d
-    (shares of the resolved).
+    (shares of the resolved). Without 办结时间 in the export: one row "全部" with no figures and
+    ``note`` :data:`NOT_IN_EXPORT`.
     """
+    if absent(df, "resolved_at"):
+        cols = ["resolved", "open", "median_days", "mean_days", "p90_days", "within_1d", "within_7d", "within_15d"]
+        return pd.DataFrame([{"group": "全部", **{c: np.nan for c in cols}, "note": NOT_IN_EXPORT}])
     part = in_period(df, period)
     days = (part["resolved_at"] - part["received_at"]).dt.total_seconds() / 86400
 
@@ -168,7 +203,9 @@ def time_to_resolve(df: pd.DataFrame, period: Period | str, by: str | None = "ch
 
 
 def resolve_days(df: pd.DataFrame, period: Period | str) -> pd.Series:
-    """Days to resolve of each resolved complaint of the period (for a histogram)."""
+    """Days to resolve of each resolved complaint of the period (for a histogram); empty without 办结时间."""
+    if absent(df, "resolved_at"):
+        return pd.Series([], dtype="float64")
     part = in_period(df, period)
     return ((part["resolved_at"] - part["received_at"]).dt.total_seconds() / 86400).dropna()
 
@@ -275,7 +312,7 @@ def unit_table(
     named = c[c["unit_id"].notna()]
     unknown = ~named["unit_id"].isin(unit_of.index)
     if unknown.any():
-        raise ValueError(f"complaint unit id(s) not in the outlets table: {sorted(named.loc[unknown, 'unit_id'].unique())[:5]}")
+        raise InputValueError(f"complaint unit id(s) not in the outlets table: {sorted(named.loc[unknown, 'unit_id'].unique())[:5]}")
     named = named.assign(unit=named["unit_id"].map(unit_of))
 
     def count(part: pd.DataFrame, flag: str | None = None) -> pd.Series:
@@ -287,11 +324,18 @@ def unit_table(
     units = units.set_index("unit")
     units["complaints"] = count(now)
     units["complaints_prev"] = count(prev)
-    for flag in ("responsible", "major", "escalated"):
+    missing = set(absent_columns(complaints, ("responsible", "major", "escalated")))
+    flags = [f for f in ("responsible", "major", "escalated") if f not in missing]
+    for flag in flags:
         units[flag] = count(now, flag)
-    units["major_responsible"] = now[now["major"].fillna(False) & now["responsible"].fillna(False)].groupby("unit").size()
-    cols = ["complaints", "complaints_prev", "responsible", "major", "escalated", "major_responsible"]
+    if not {"major", "responsible"} & missing:
+        units["major_responsible"] = now[now["major"].fillna(False) & now["responsible"].fillna(False)].groupby("unit").size()
+        flags.append("major_responsible")
+    cols = ["complaints", "complaints_prev", *flags]
     units[cols] = units[cols].fillna(0).astype("int64")
+    for flag in ("responsible", "major", "escalated", "major_responsible"):
+        if flag not in units:  # not in this export: no figure, not zero
+            units[flag] = pd.Series(pd.NA, index=units.index, dtype="Int64")
     units["transactions"] = exposure_by_unit(business, outlets, p, level, exposure).reindex(units.index)
     units["transactions_prev"] = exposure_by_unit(business, outlets, q, level, exposure).reindex(units.index)
     units["per_outlet"] = units["complaints"] / units["outlets"]

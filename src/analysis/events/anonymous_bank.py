@@ -32,6 +32,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from analysis.errors import InputValueError
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
@@ -203,7 +205,7 @@ def volumes(path: Path | str, day: str, minutes: int = 30) -> pd.DataFrame:
     from analysis.io.read import SourceError
 
     if minutes % 6 or not 6 <= minutes <= 1440:
-        raise ValueError(f"minutes must be a multiple of 6 (the data's interval), got {minutes}")
+        raise InputValueError(f"minutes must be a multiple of 6 (the data's interval), got {minutes}")
     v = pd.read_csv(path, dtype={"date": str, "interval_start": str})
     missing = {"date", "interval_start", "calls"} - set(v.columns)
     if missing:

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from analysis.errors import InputValueError
 from analysis.events.common import (
     SKEW_TOLERANCE_S,
     EventResult,
@@ -133,7 +134,7 @@ def calls(
     from analysis.events.engine import connect, source_table
 
     if format not in FORMATS:
-        raise ValueError(f"unknown call-record format {format!r}: choose one of {', '.join(FORMATS)}")
+        raise InputValueError(f"unknown call-record format {format!r}: choose one of {', '.join(FORMATS)}")
     if period is not None:
         from analysis.periods import Period
 
@@ -188,4 +189,4 @@ def calls_table(
 
 def _check_seconds(name: str, value) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
+        raise InputValueError(f"{name} must be a number of seconds >= 0, got {value!r}")

@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from analysis.errors import InputValueError, InvariantError
+
 SKEW_TOLERANCE_S = 60  # a wait down to -60 s is clock skew (counted as 0); below that, impossible
 
 TIME_KEYS = ("date", "month", "year", "weekday", "hour", "half_hour")
@@ -111,7 +113,7 @@ def time_key(ts, key: str):
         return ts.hour()
     if key == "half_hour":
         return ts.hour() * 2 + flag(ts.minute() >= 30)
-    raise ValueError(f"unknown time key {key!r}")
+    raise InputValueError(f"unknown time key {key!r}")
 
 
 def check_by(by: str | Sequence[str], entity_keys: Sequence[str], what: str) -> list[str]:
@@ -120,7 +122,7 @@ def check_by(by: str | Sequence[str], entity_keys: Sequence[str], what: str) -> 
     allowed = list(entity_keys) + list(TIME_KEYS)
     bad = [k for k in keys if k not in allowed]
     if bad or len(set(keys)) != len(keys):
-        raise ValueError(f"{what}: cannot group by {keys!r}; choose distinct keys among {', '.join(allowed)}")
+        raise InputValueError(f"{what}: cannot group by {keys!r}; choose distinct keys among {', '.join(allowed)}")
     return keys
 
 
@@ -252,7 +254,8 @@ def run(con, classified, keys: dict, metrics: dict, derived: dict, *, record_col
         "excluded": 0,
         "reasons": reasons,
     }
-    assert counts["rejected"] == rejected.num_rows, counts
+    if counts["rejected"] != rejected.num_rows:
+        raise InvariantError(f"rejected records counted {counts['rejected']:,} but collected {rejected.num_rows:,}: {counts}")
     if counts["rejected"]:
         top = "; ".join(f"{n:,} {r}" for r, n in reasons.items())
         warnings.warn(f"{what}: {counts['rejected']:,} of {counts['records']:,} records rejected ({top})", stacklevel=3)

@@ -32,6 +32,8 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from analysis.errors import InputValueError, MissingInputError
+
 if TYPE_CHECKING:  # pragma: no cover
     import ibis.expr.types as ir
     import pandas as pd
@@ -93,7 +95,7 @@ def spark_conf_from_env() -> dict[str, str]:
             continue
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"ANALYSIS_SPARK_CONF: expected key=value, got {item!r}")
+            raise InputValueError(f"ANALYSIS_SPARK_CONF: expected key=value, got {item!r}")
         conf[key.strip()] = value.strip()
     return conf
 
@@ -175,7 +177,7 @@ def _connect_spark():
 def connect(engine: str = "duckdb"):
     """An Ibis backend for ``engine`` ("duckdb" or "spark"), created once per process."""
     if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
+        raise InputValueError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
     if engine == "spark":
         _quiet_pyspark_warnings()
     con = _connections.get(engine)
@@ -203,7 +205,7 @@ def resolve_files(path: Path | str) -> tuple[list[Path], str]:
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file or folder")
+        raise MissingInputError(f"{path}: no such file or folder")
     if path.is_file():
         fmt = _format_of(path)
         if fmt is None:

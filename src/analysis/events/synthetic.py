@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis.errors import InputValueError
+
 CHUNK_ROWS = 1_000_000
 YEAR_START = np.datetime64("2016-01-01T00:00:00", "s")
 DAYS = 366
@@ -36,12 +38,12 @@ def write_large_calls(out: Path | str, seed: int = 2016, rows: int = 10_000_000,
     import pyarrow.parquet as pq
 
     if rows < 0 or chunk_rows <= 0:
-        raise ValueError(f"rows must be >= 0 and chunk_rows > 0, got rows={rows}, chunk_rows={chunk_rows}")
+        raise InputValueError(f"rows must be >= 0 and chunk_rows > 0, got rows={rows}, chunk_rows={chunk_rows}")
     out = Path(out)
     if out.exists():
         others = [p for p in out.iterdir() if not (p.name.startswith("part-") and p.suffix == ".parquet")]
         if others:
-            raise ValueError(f"{out} exists and holds other files ({others[0].name}, ...): choose an empty or new folder for the large call records")
+            raise InputValueError(f"{out} exists and holds other files ({others[0].name}, ...): choose an empty or new folder for the large call records")
         shutil.rmtree(out)
     out.mkdir(parents=True)
     for k, start in enumerate(range(0, rows, chunk_rows)):

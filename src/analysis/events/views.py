@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import config
+from analysis.errors import MissingInputError
 
 CENTER_NAMES = {"95599": "95599客服中心", "credit_card": "信用卡中心", "anonymous_bank": "Anonymous Bank 呼叫中心"}
 WEEKDAYS_ZH = {1: "周一", 2: "周二", 3: "周三", 4: "周四", 5: "周五", 6: "周六", 7: "周日"}
@@ -137,7 +138,7 @@ def _with_names(table: pd.DataFrame, processed_dir) -> pd.DataFrame:
 def _source(ctx, name: str) -> Path:
     path = config.table_path(name, ctx.processed_dir)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: the clean table {name!r} is missing; run `python -m analysis clean` first")
+        raise MissingInputError(f"{path}: the clean table {name!r} is missing; run `python -m analysis clean` first")
     return path
 
 

@@ -17,6 +17,7 @@ import traceback
 from pathlib import Path
 
 from analysis import config
+from analysis.errors import MissingInputError
 
 UNIT_NOTEBOOK = Path("units") / "unit_scorecard.ipynb"
 UNIT_NAME = "unit_scorecard"
@@ -39,7 +40,7 @@ def known_units(processed_dir: Path | str) -> dict[str, str]:
 
     path = config.table_path("outlets", processed_dir)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no clean outlets table; the unit pages need it (run without --no-clean)")
+        raise MissingInputError(f"{path}: no clean outlets table; the unit pages need it (run without --no-clean)")
     o = pd.read_parquet(path, columns=["sub_branch_id", "sub_branch_name"]).drop_duplicates("sub_branch_id")
     return dict(sorted(zip(o["sub_branch_id"].astype(str), o["sub_branch_name"].astype(str))))
 

@@ -37,6 +37,7 @@ from pathlib import Path
 import nbformat
 
 from analysis import config
+from analysis.errors import InputValueError, MissingInputError
 from analysis.files import sha256_file, write_atomic
 from analysis.report.export import ErrorInfo, first_error
 
@@ -78,12 +79,12 @@ def declared_parameters(nb: nbformat.NotebookNode, path: Path | str = "<notebook
     if not cells:
         return {}
     if len(cells) > 1:
-        raise ValueError(f"{path}: {len(cells)} cells are tagged 'parameters'; tag exactly one")
+        raise InputValueError(f"{path}: {len(cells)} cells are tagged 'parameters'; tag exactly one")
     source = cells[0].source
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
-        raise ValueError(f"{path}: parameters cell line {exc.lineno}: {exc.msg}") from exc
+        raise InputValueError(f"{path}: parameters cell line {exc.lineno}: {exc.msg}") from exc
     declared: dict[str, object] = {}
     for stmt in tree.body:
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
@@ -91,11 +92,11 @@ def declared_parameters(nb: nbformat.NotebookNode, path: Path | str = "<notebook
         elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
             target, value = stmt.target.id, stmt.value
         else:
-            raise ValueError(f"{path}: parameters cell line {stmt.lineno}: only `name = literal` assignments are allowed")
+            raise InputValueError(f"{path}: parameters cell line {stmt.lineno}: only `name = literal` assignments are allowed")
         try:
             declared[target] = ast.literal_eval(value)
         except ValueError as exc:
-            raise ValueError(f"{path}: parameters cell line {stmt.lineno}: {target} must be a literal (derive values in the next cell)") from exc
+            raise InputValueError(f"{path}: parameters cell line {stmt.lineno}: {target} must be a literal (derive values in the next cell)") from exc
     return declared
 
 
@@ -105,11 +106,11 @@ def read_info(path: Path | str) -> NotebookInfo:
     try:
         nb = nbformat.read(path, as_version=4)
     except Exception as exc:  # nbformat raises several kinds for broken JSON
-        raise ValueError(f"{path}: not a readable notebook: {exc}") from exc
+        raise InputValueError(f"{path}: not a readable notebook: {exc}") from exc
     meta = nb.metadata.get("analysis", {}) or {}
     inputs = meta.get("inputs", [])
     if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
-        raise ValueError(f'{path}: metadata "analysis.inputs" must be a list of clean table names, got {inputs!r}')
+        raise InputValueError(f'{path}: metadata "analysis.inputs" must be a list of clean table names, got {inputs!r}')
     title = meta.get("title") or nb.metadata.get("title") or path.stem
     return NotebookInfo(path=path, title=str(title), inputs=list(inputs), declared=declared_parameters(nb, path))
 
@@ -118,7 +119,7 @@ def discover(notebooks_dir: Path | str = config.NOTEBOOKS_DIR) -> list[Path]:
     """The notebooks of the suite, by file name (``NN_name.ipynb`` sorts in reading order)."""
     notebooks_dir = Path(notebooks_dir)
     if not notebooks_dir.is_dir():
-        raise FileNotFoundError(f"{notebooks_dir}: no notebooks folder")
+        raise MissingInputError(f"{notebooks_dir}: no notebooks folder")
     return sorted(p for p in notebooks_dir.glob("*.ipynb") if not p.name.startswith((".", "_")))
 
 
@@ -133,7 +134,7 @@ def select(paths: list[Path], only: list[str] | None) -> list[Path]:
         hits = [p for p in paths if name in (p.stem, re.sub(r"^\d+_", "", p.stem))]
         if not hits:
             known = ", ".join(p.stem for p in paths) or "(none)"
-            raise ValueError(f"no notebook named {raw!r}; known: {known}")
+            raise InputValueError(f"no notebook named {raw!r}; known: {known}")
         chosen.extend(h for h in hits if h not in chosen)
     return sorted(chosen)
 
@@ -147,14 +148,14 @@ def select_parameters(info: NotebookInfo, given: dict[str, object], *, optional:
     chosen: dict[str, object] = {}
     for name, value in given.items():
         if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
-            raise ValueError(f"{info.path}: refusing parameter name {name!r}: not a Python identifier")
+            raise InputValueError(f"{info.path}: refusing parameter name {name!r}: not a Python identifier")
         if name not in info.declared:
             if name in optional:
                 continue
             declared = ", ".join(info.declared) or "(no parameters cell)"
-            raise ValueError(f"{info.path}: unknown parameter {name!r}; the parameters cell declares: {declared}")
+            raise InputValueError(f"{info.path}: unknown parameter {name!r}; the parameters cell declares: {declared}")
         if not isinstance(value, _LITERAL_TYPES):
-            raise ValueError(f"{info.path}: parameter {name} must be a str, number, bool or None, got {type(value).__name__}")
+            raise InputValueError(f"{info.path}: parameter {name} must be a str, number, bool or None, got {type(value).__name__}")
         chosen[name] = value
     return chosen
 
@@ -553,7 +554,7 @@ def run_suite(
             names = campaign.known_units(processed_dir)
             unknown = [u for u in units if str(u) not in names]
             if unknown:
-                raise ValueError(f"unknown unit id(s) {', '.join(map(str, unknown))} (--unit); known: {', '.join(f'{k} {v}' for k, v in names.items())}")
+                raise InputValueError(f"unknown unit id(s) {', '.join(map(str, unknown))} (--unit); known: {', '.join(f'{k} {v}' for k, v in names.items())}")
         gate = None
         if overview or unit_info is not None:
             options = plan.unit_options()
@@ -740,9 +741,9 @@ def _plan(notebooks_dir: Path, only: list[str] | None, per_unit: bool, units: li
     else:
         paths = list(all_paths)
     if want_units and not unit_path.exists():
-        raise FileNotFoundError(f"{unit_path}: no unit notebook (the unit pages need notebooks/units/{UNIT_NAME}.ipynb)")
+        raise MissingInputError(f"{unit_path}: no unit notebook (the unit pages need notebooks/units/{UNIT_NAME}.ipynb)")
     if not paths and not want_units:
-        raise FileNotFoundError(f"{notebooks_dir}: no notebooks (NN_name.ipynb) to run")
+        raise MissingInputError(f"{notebooks_dir}: no notebooks (NN_name.ipynb) to run")
 
     parameters = dict(parameters or {})
     per_notebook: dict[str, dict[str, object]] = {}
@@ -756,14 +757,14 @@ def _plan(notebooks_dir: Path, only: list[str] | None, per_unit: bool, units: li
         unit_defaults = dict(infos[UNIT_NAME].declared)
     for name in parameters:
         if not any(name in info.declared for info in infos.values()):
-            raise ValueError(f"notebook parameter {name!r} is declared by no notebook's parameters cell")
+            raise InputValueError(f"notebook parameter {name!r} is declared by no notebook's parameters cell")
     for name, values in per_notebook.items():  # undeclared names are refused here, before anything runs
         select_parameters(infos[name], values, optional=())
     unit_info = None
     if want_units:
         info = infos[UNIT_NAME]
         if "unit_id" not in info.declared:
-            raise ValueError(f"{unit_path}: the parameters cell must declare unit_id")
+            raise InputValueError(f"{unit_path}: the parameters cell must declare unit_id")
         unit_info = _UnitNotebook(info, parameters)
     return _Plan(paths, unit_info, parameters, per_notebook, unit_defaults)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from analysis.errors import InputValueError
 from analysis.periods import Period
 from analysis.scorecard import fixes as F
 from analysis.scorecard.shared import AREA_ZH, FIGURES, Options, Shared
@@ -65,7 +66,7 @@ def load(period: str, processed_dir: str = "", unit_id: str = "", *, targets: st
     from analysis import config
 
     if not str(unit_id).strip():
-        raise ValueError("unit_id is empty: give the sub-branch id (python -m analysis run --unit ID)")
+        raise InputValueError("unit_id is empty: give the sub-branch id (python -m analysis run --unit ID)")
     shared = load_shared(processed_dir or config.PROCESSED_DIR, period, Options(targets=targets, scheme=scheme, n_draws=int(n_draws), seed=int(seed)))
     uid = str(unit_id).strip()
     unit = shared.unit_row(uid)

@@ -58,6 +58,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import config
+from analysis.errors import InputValueError
 from analysis.files import sha256_file
 from analysis.periods import Period
 
@@ -131,7 +132,7 @@ class Shared:
         hit = self.league[self.league["unit_id"] == str(unit_id)]
         if hit.empty:
             known = ", ".join(f"{u} {n}" for u, n in sorted(zip(self.league["unit_id"], self.league["unit_name"])))
-            raise ValueError(f"unit {unit_id!r} is not one of the {len(self.league)} scored units: {known}")
+            raise InputValueError(f"unit {unit_id!r} is not one of the {len(self.league)} scored units: {known}")
         return hit.iloc[0]
 
 

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from analysis.errors import InputValueError
 from analysis.periods import Period
 from analysis.scoring.model import Scheme
 
@@ -254,7 +255,7 @@ def build_inputs(tables: Mapping[str, pd.DataFrame] | Callable[[str], pd.DataFra
         for label, months in ((str(period), period.months), (str(period.previous()), prev_months)):
             have = bus[bus["month"].isin(months)]
             if have.empty:
-                raise ValueError(f"business: no figures for {label} ({months[0]}..{months[-1]}); cannot build the e-channel and growth inputs")
+                raise InputValueError(f"business: no figures for {label} ({months[0]}..{months[-1]}); cannot build the e-channel and growth inputs")
         flows_now = bus[bus["month"].isin(period.months)].groupby("unit_id")[["e_txn", "fin_txn"]].sum()
         flows_prev = bus[bus["month"].isin(prev_months)].groupby("unit_id")[["e_txn", "fin_txn"]].sum()
         out["e_txn"], out["all_txn"] = per_unit(flows_now["e_txn"].astype("float64")), per_unit(flows_now["fin_txn"].astype("float64"))

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from analysis.errors import InputValueError
 from analysis.scoring import kinds
 from analysis.scoring.inputs import numeric_frame, validate_units
 from analysis.scoring.kinds import ScoreWarning
@@ -124,7 +125,7 @@ def score(
         set_name = weight_set or "scheme"
     else:
         if set(weights) != set(scheme.indicator_ids):
-            raise ValueError(f"weights must give every indicator of {scheme.id} exactly: {scheme.indicator_ids}")
+            raise InputValueError(f"weights must give every indicator of {scheme.id} exactly: {scheme.indicator_ids}")
         w = {k: float(weights[k]) for k in scheme.indicator_ids}
         set_name = "custom"
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from analysis.clean.sources import header_key
 from analysis.io import parse
+from analysis.errors import InputValueError
 from analysis.io.read import RawTable, read_tables
 from analysis.scoring import kinds
 from analysis.scoring.model import Scheme
@@ -46,7 +47,7 @@ class Problem:
         return f"{loc + ', ' if loc else ''}column {self.column}: {self.message}"
 
 
-class ScoringInputError(ValueError):
+class ScoringInputError(InputValueError):
     """The score input cannot be scored; ``problems`` lists every reason (column, row, unit)."""
 
     def __init__(self, source: str, problems: list[Problem]):

@@ -183,7 +183,8 @@ KINDS: dict[str, Callable[..., KindResult]] = {
     "ratio_to_target": ratio_to_target,
     "per_outlet_increment_minmax": per_outlet_increment_minmax,
 }
-assert set(KINDS) == set(m.INDICATOR_KINDS)
+if set(KINDS) != set(m.INDICATOR_KINDS):  # not an assert: it must hold under python -O too
+    raise RuntimeError(f"indicator kinds without a scoring function or the reverse: {sorted(set(KINDS) ^ set(m.INDICATOR_KINDS))}")
 
 
 def compute(ind, df: pd.DataFrame, period: str = "") -> KindResult:
