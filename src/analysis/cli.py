@@ -352,5 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if not isinstance(exc, _input_errors()):
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        from analysis.masking import mask_text  # a message can quote a cell (a header search shows the first row)
+
+        print(f"error: {mask_text(str(exc))}", file=sys.stderr)
         return 2
