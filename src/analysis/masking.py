@@ -388,8 +388,10 @@ def _mask_emails(view: str) -> str:
 
 # ------------------------------------------------------------------------------------ WeChat and QQ
 _ASK = r"\s*(?:号码|账号|号)?\s*[:]?\s*(?:是|为)?\s*[:]?\s*"
-_WECHAT = re.compile(rf"(?:微信|weixin|WeChat|wechat|wx|WX)(?:ID|id)?{_ASK}(?P<id>[A-Za-z][A-Za-z0-9_-]{{5,19}}|[0-9]{{6,20}})(?![A-Za-z0-9_*-])")
-_QQ = re.compile(rf"(?:[Qq][Qq]|扣扣){_ASK}(?P<id>[1-9][0-9]{{4,11}})(?![0-9*])")
+_WECHAT = re.compile(
+    rf"(?:微信|(?<![A-Za-z])(?:weixin|WeChat|wechat|wx|WX)(?=[\s:号]))(?:ID|id)?{_ASK}(?P<id>[A-Za-z][A-Za-z0-9_-]{{5,19}}|[0-9]{{6,20}})(?![A-Za-z0-9_*-])"
+)
+_QQ = re.compile(rf"(?:(?<![A-Za-z])[Qq][Qq]|扣扣){_ASK}(?P<id>[1-9][0-9]{{4,11}})(?![0-9*])")
 
 
 def _mask_ids(view: str) -> str:
