@@ -67,7 +67,7 @@ def test_oracles_on_published_examples():
     assert luhn_sum("4111111111111111") % 10 == 0
     # The hand examples below use these numbers: each is Luhn-valid (computed by luhn_sum, not the library).
     for n in ("9559912345678901234", "9558123456789012345", "6217001234567893", "6228481234567890128", "6230001234567896",
-              "6259123456789010", "6282881234567898", "5522334455667783", "621483012345678902", "3318010120160312"):
+              "6259123456789010", "6282881234567898", "5522334455667783", "621483012345678902", "3318010120160312", "3518010120160302", "6111111111111116"):
         assert luhn_sum(n) % 10 == 0, n
 
 
@@ -108,6 +108,8 @@ RULES = {
             "工单号 2016030500012345",  # starts with a year
             "卡号6222021234567895",  # Luhn fails
             "编号7111111111111117",  # 7: no issuer
+            "网点3518010120160302",  # a Fujian outlet code + a date, Luhn-valid: 35 (JCB) is a minor prefix, 16 digits ending in a date
+            "编号6111111111111116",  # 61: no issuer
             "p=0.4032818618598956",  # decimals are not a number of their own
         ],
     ),
@@ -409,13 +411,23 @@ def mobiles(draw):
 @st.composite
 def cards(draw):
     # Every issuer prefix the rule accepts, the bank's own (95599) and ICBC's (9558) 19-digit cards included.
-    prefix = draw(st.sampled_from(["62", "621", "622", "623", "625", "628", "4", "5", "35", "36", "2221", "2720", "6", "9558", "95599"]))
+    prefix = draw(st.sampled_from(["62", "621", "622", "623", "625", "628", "4", "5", "2221", "2720", "9558", "95599", "60", "64", "65", "35", "36"]))
     length = draw(st.integers(16, 19))
     body = prefix + "".join(draw(st.lists(st.sampled_from("0123456789"), min_size=length - 1 - len(prefix), max_size=length - 1 - len(prefix))))
     number = luhn_complete(body)
+    # The minor prefixes (60, 64, 65, 35, 36: also province codes) with 16 digits ending in a date read
+    # as an outlet code and a date (the documented rule), not as a card.
+    assume(not (prefix in ("60", "64", "65", "35", "36") and length == 16 and _is_date8(number[8:])))
     sep = draw(st.sampled_from(["", " ", "-", "."]))
     shown = sep.join(number[i : i + 4] for i in range(0, len(number), 4)) if sep else number
     return number, shown
+
+
+def _is_date8(s: str) -> bool:
+    try:
+        return "1900" <= s[:4] <= "2099" and bool(dt.date(int(s[:4]), int(s[4:6]), int(s[6:])))
+    except ValueError:
+        return False
 
 
 def _digits(text: str) -> str:
@@ -473,8 +485,10 @@ def ordinary_numbers(draw):
         d = draw(st.dates(dt.date(2010, 1, 1), dt.date(2030, 12, 31)))
         return f"TS{d:%Y%m%d}{draw(st.integers(0, 10**7 - 1)):07d}"
     if kind == "outlet_date":
-        # An outlet code (province 11-54 first, as the bank's are) and a date, spaced or not.
-        code = f"{draw(st.integers(11, 54))}{draw(st.integers(0, 999999)):06d}"
+        # An outlet code (a province code first) and a date, spaced or not. Not Gansu (62): unseparated,
+        # 62 is UnionPay's prefix too (the documented false mask).
+        province = draw(st.sampled_from([11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 63, 64, 65, 71, 81, 82]))
+        code = f"{province}{draw(st.integers(0, 999999)):06d}"
         d = draw(st.dates(dt.date(2000, 1, 1), dt.date(2030, 12, 31)))
         return f"{code}{draw(st.sampled_from(['', ' ']))}{d:%Y%m%d}"
     digits = draw(st.integers(16, 19)) if kind == "failing_card" else 18

@@ -28,14 +28,16 @@ spans never cut a group, so a number inside a longer number is not a match, exce
 - old 15-digit resident ID number (issued until 1999, no check digit): a province code first and a
   valid YYMMDD birth date at digits 7-12. Kept: first 6 and last 3: ``110101******123``.
 - bank card number: 16 to 19 digits passing the Luhn check with a plausible issuer prefix: 4 (Visa),
-  5 and 2221-2720 (Mastercard), 6 (UnionPay 62: 621, 622, 623, 625, 628 ...; Discover 60, 64, 65),
-  35 (JCB), 30, 36, 38, 39 (Diners), 9558 (ICBC debit) and 95599 (ABC debit). Kept: first 4 and last 4:
-  ``6222 **** **** 1234``. Numbers starting with 0, 1, 7, 8, 20, 31-34, 37 or with any other 9 are
-  not cards, and two 8-digit groups whose second is a date (``33180101 20160305``: an outlet code and
-  a date) never join into one. So an outlet code followed by a date, spaced or not
-  (``3318010120160305``), is not read as a card: outlet codes start with a province code, and
-  province codes 11-54 and 63-82 are not issuer prefixes; a code starting 61 or 62 would be a card
-  only if the 16 digits also pass Luhn (a false mask, never a leak).
+  5 and 2221-2720 (Mastercard), 62 (UnionPay: 621, 622, 623, 625, 628 ...), 9558 (ICBC debit) and
+  95599 (ABC debit); and 60 (BOC, RuPay), 64, 65 (Discover), 35 (JCB), 30, 36, 38, 39 (Diners)
+  except 16 digits ending in a date. Kept: first 4 and last 4: ``6222 **** **** 1234``.
+  The outlet code + date rule: an outlet code followed by a date, spaced or not (``33180101 20160305``,
+  ``3318010120160305``), is not a card. Outlet codes start with a province code (11-82); two 8-digit
+  groups whose second is a date never join into a card; unseparated, only 62 (Gansu) is both a
+  province and a major issuer prefix, so a Gansu outlet code + date that also passes Luhn (1 in 10)
+  is masked (a false mask, never a leak); 35, 36, 64, 65 (Fujian, Jiangxi, Ningxia, Xinjiang) are
+  minor issuer prefixes, whose 16-digit numbers ending in a date are not cards. Numbers starting with
+  0, 1, 7, 8, 20, 31-34, 37, 61, 63, 66-69 or any 9 other than 9558/95599 are not cards.
 - mainland mobile number: 11 digits ``1[3-9]x xxxx xxxx``, alone or after ``0``, ``86`` or ``0086``
   (``+86 138...``, ``008613812345678``, ``013812345678``). Kept: first 3 and last 4:
   ``138****5678``. Inside a longer unseparated run that is no ID or card: two or more mobiles run
@@ -220,14 +222,23 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-CARD_PREFIXES = ("4", "5", "6", "30", "35", "36", "38", "39", "9558", "95599")  # and 2221-2720
+# Issuer prefixes (ISO/IEC 7812): Visa, Mastercard (and 2221-2720), UnionPay 62, the bank's own 95599
+# and ICBC's 9558 debit cards; then the ones a mainland complaint rarely carries (BOC/RuPay 60,
+# Discover 64/65, Diners 30/36/38/39, JCB 35).
+CARD_PREFIXES = ("4", "5", "62", "9558", "95599")
+MINOR_CARD_PREFIXES = ("60", "64", "65", "30", "35", "36", "38", "39")
 
 
 def is_card_number(s: str) -> bool:
-    """16-19 digits, Luhn-valid, with a plausible issuer prefix (CARD_PREFIXES or 2221-2720)."""
+    """16-19 digits, Luhn-valid, with a plausible issuer prefix (CARD_PREFIXES, 2221-2720, or
+    MINOR_CARD_PREFIXES unless 16 digits ending in a date: an outlet code of Fujian (35), Jiangxi (36),
+    Ningxia (64) or Xinjiang (65) followed by a date)."""
     if not (16 <= len(s) <= 19) or not s.isdigit() or not s.isascii():
         return False
-    if not (s.startswith(CARD_PREFIXES) or 2221 <= int(s[:4]) <= 2720):
+    if s.startswith(MINOR_CARD_PREFIXES):
+        if len(s) == 16 and _is_yyyymmdd(s[8:]):
+            return False
+    elif not (s.startswith(CARD_PREFIXES) or 2221 <= int(s[:4]) <= 2720):
         return False
     return luhn_ok(s)
 
