@@ -105,6 +105,7 @@ RULES = {
             "网点33180101 20160312办理",  # outlet code + date, Luhn-valid as 16 digits: 33 is no issuer prefix
             "网点3318010120160312办理",
             "网点62010101 20160312",  # 8 digits and a date never join into a card
+            "网点41000000 20000809",
             "工单号 2016030500012345",  # starts with a year
             "卡号6222021234567895",  # Luhn fails
             "编号7111111111111117",  # 7: no issuer
@@ -218,6 +219,13 @@ def test_raw_and_nfkc_forms_mask_alike(rule, text, expected):
 @pytest.mark.parametrize("text", ["，郝俊强反映", ",郝俊强反映", "户主：郝俊强", "户主:郝俊强", "客户于网点办理业务", "QQ：12345678"])
 def test_the_nfkc_punctuation_cases(text):
     assert nfkc(mask_text(text)) == mask_text(nfkc(text))
+
+
+def test_an_unseparated_outlet_code_and_date_on_a_visa_prefix_is_the_documented_false_mask():
+    # Henan's province code 41 is also a Visa prefix: when code + date pass Luhn, the 16 digits are a card.
+    assert luhn_sum("4100000020000809") % 10 == 0
+    assert mask_text("网点4100000020000809") == "网点4100********0809"
+    assert mask_text("网点41000000 20000809") == "网点41000000 20000809"
 
 
 def test_empty_and_missing():
@@ -461,6 +469,7 @@ def test_several_numbers_in_one_text_are_all_masked(before, after, items):
         assert number not in _digits(masked)
 
 
+PROVINCE_CODES = [11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82]
 _MOBILE_EDGE = re.compile(r"^1[3-9]\d{9}|1[3-9]\d{9}$")
 
 
@@ -485,12 +494,15 @@ def ordinary_numbers(draw):
         d = draw(st.dates(dt.date(2010, 1, 1), dt.date(2030, 12, 31)))
         return f"TS{d:%Y%m%d}{draw(st.integers(0, 10**7 - 1)):07d}"
     if kind == "outlet_date":
-        # An outlet code (a province code first) and a date, spaced or not. Not Gansu (62): unseparated,
-        # 62 is UnionPay's prefix too (the documented false mask).
-        province = draw(st.sampled_from([11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 63, 64, 65, 71, 81, 82]))
+        # An outlet code (a province code first) and a date: spaced, any province; unseparated, the
+        # provinces whose code is no major issuer prefix (41-46, 50-54, 62 are Visa, Mastercard and
+        # UnionPay's too: the documented false mask).
+        spaced = draw(st.booleans())
+        majors = {41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 62}
+        province = draw(st.sampled_from([p for p in PROVINCE_CODES if spaced or p not in majors]))
         code = f"{province}{draw(st.integers(0, 999999)):06d}"
         d = draw(st.dates(dt.date(2000, 1, 1), dt.date(2030, 12, 31)))
-        return f"{code}{draw(st.sampled_from(['', ' ']))}{d:%Y%m%d}"
+        return f"{code}{' ' if spaced else ''}{d:%Y%m%d}"
     digits = draw(st.integers(16, 19)) if kind == "failing_card" else 18
     body = "".join(draw(st.lists(st.sampled_from("0123456789"), min_size=digits - 1, max_size=digits - 1)))
     for last in "0123456789":

@@ -33,10 +33,12 @@ spans never cut a group, so a number inside a longer number is not a match, exce
   except 16 digits ending in a date. Kept: first 4 and last 4: ``6222 **** **** 1234``.
   The outlet code + date rule: an outlet code followed by a date, spaced or not (``33180101 20160305``,
   ``3318010120160305``), is not a card. Outlet codes start with a province code (11-82); two 8-digit
-  groups whose second is a date never join into a card; unseparated, only 62 (Gansu) is both a
-  province and a major issuer prefix, so a Gansu outlet code + date that also passes Luhn (1 in 10)
-  is masked (a false mask, never a leak); 35, 36, 64, 65 (Fujian, Jiangxi, Ningxia, Xinjiang) are
-  minor issuer prefixes, whose 16-digit numbers ending in a date are not cards. Numbers starting with
+  groups whose second is a date never join into a card; unseparated, 35, 36, 64, 65 (Fujian, Jiangxi,
+  Ningxia, Xinjiang) are minor issuer prefixes, whose 16-digit numbers ending in a date are not cards,
+  and 11-34, 37, 61, 63, 71, 81, 82 are no issuer prefix at all. Province codes 41-46, 50-54 and 62
+  are also Visa, Mastercard and UnionPay prefixes: there an unseparated code + date that happens to
+  pass Luhn (1 in 10) is masked, a false mask rather than a risk of leaving a real card (whose last
+  8 digits can read as a date too). Numbers starting with
   0, 1, 7, 8, 20, 31-34, 37, 61, 63, 66-69 or any 9 other than 9558/95599 are not cards.
 - mainland mobile number: 11 digits ``1[3-9]x xxxx xxxx``, alone or after ``0``, ``86`` or ``0086``
   (``+86 138...``, ``008613812345678``, ``013812345678``). Kept: first 3 and last 4:
