@@ -486,7 +486,9 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        from analysis.masking import mask_text  # a message can quote a cell (a header search shows the first row)
+
+        print(f"error: {mask_text(str(exc))}", file=sys.stderr)
         return 2
     except Exception as exc:
         # Not bad input: a bug. Say so, and keep the traceback for the report.

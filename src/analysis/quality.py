@@ -74,15 +74,26 @@ def rejection_reasons(processed_dir: Path | str = config.PROCESSED_DIR) -> pd.Da
 
 
 def rejected_examples(source: str, processed_dir: Path | str = config.PROCESSED_DIR, n: int = 5) -> pd.DataFrame:
-    """The first rejected rows of a source as written to ``rejected/<source>.csv`` (texts are masked):
-    file, line, reason, and the row's non-empty original values as ``field=value`` pairs."""
+    """The first rejected rows of a source as written to ``rejected/<source>.csv``: file, line, reason,
+    and the row's non-empty original values as ``field=value`` pairs.
+
+    Only the source's own columns (and ``raw_record``, a record that could not be split) are shown: a
+    column the schema does not know (a 客户姓名 an export added) is dropped, whatever wrote the file.
+    Values and reasons pass through :func:`analysis.masking.mask_series` again on their way to the page
+    (masking is idempotent): the page shows free text, and a reason can quote a value."""
+    from analysis.masking import mask_series
+
     path = config.rejected_dir(processed_dir) / f"{source}.csv"
     if not path.exists():
         return pd.DataFrame(columns=["file", "line", "reason", "original"])
     rej = pd.read_csv(path, encoding="utf-8-sig", dtype=str, nrows=n, keep_default_na=False)
-    fields = [c for c in rej.columns if c not in ("file", "line", "reason")]
-    original = rej[fields].apply(lambda r: "  ".join(f"{k}={v}" for k, v in r.items() if v != ""), axis=1)
-    return rej[["file", "line", "reason"]].assign(original=original if len(rej) else pd.Series(dtype=str))
+    sources = load_sources()
+    known = sources[source].columns if source in sources else {}
+    fields = [c for c in rej.columns if c in known or c == "raw_record"]
+    masked = pd.DataFrame({c: mask_series(rej[c]).fillna("") for c in fields}, index=rej.index)
+    original = masked.apply(lambda r: "  ".join(f"{k}={v}" for k, v in r.items() if v != ""), axis=1) if fields else pd.Series("", index=rej.index)
+    out = rej[["file", "line"]].assign(reason=mask_series(rej["reason"]).fillna(""))
+    return out.assign(original=original if len(rej) else pd.Series(dtype=str))
 
 
 def _time_column(src: Source) -> str | None:

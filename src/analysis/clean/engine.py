@@ -24,6 +24,7 @@ import pyarrow as pa
 from analysis import config
 from analysis.clean.sources import Source, load_sources
 from analysis.files import sha256_file, write_atomic
+from analysis.errors import InputValueError, MissingInputError
 from analysis.io.read import SourceError
 from analysis.clean.rules import Rule
 
@@ -182,7 +183,7 @@ def plan_for(src: Source, dialect: str, known: list[str], today=None) -> Plan:
         statements.append((name, ibis.to_sql(expr, dialect=dialect), keep))
         return ibis.table(expr.schema(), name=name)
 
-    cols = {"_file": "int64", "_line": "int64"}
+    cols = {"_file": "int64", "_line": "int64", "_absent": "string"}
     for c in src.columns:
         cols[c] = "string"
         cols[c + NORM] = "string"
@@ -228,7 +229,8 @@ class _Run:
         # the staged files as one table: a file without an optional column gives empty cells
         selects = []
         for i, st in enumerate(self.staged):
-            parts = [f"CAST({i} AS BIGINT) AS _file", "_line"]
+            absent = "," + ",".join(c for c in src.columns if c not in st.columns) + ","
+            parts = [f"CAST({i} AS BIGINT) AS _file", "_line", f"{_sql_string(absent)} AS _absent"]
             for c in src.columns:
                 for name in (c, c + NORM):
                     parts.append(name if c in st.columns else f"CAST(NULL AS STRING) AS {name}" if self.dialect == "pyspark" else f"CAST(NULL AS VARCHAR) AS {name}")
@@ -371,12 +373,12 @@ def clean_all(
     it, each as soon as the master data it refers to is clean. The outputs are the same as serially."""
     raw_dir, out_dir = Path(raw_dir).resolve(), Path(out_dir).resolve()
     if out_dir == raw_dir or raw_dir in out_dir.parents:
-        raise ValueError(f"the output folder {out_dir} may not be inside the raw folder {raw_dir} (raw data is read-only)")
+        raise InputValueError(f"the output folder {out_dir} may not be inside the raw folder {raw_dir} (raw data is read-only)")
     sources = load_sources()
     names = only or list(sources)
     unknown = [n for n in names if n not in sources]
     if unknown:
-        raise ValueError(f"unknown source(s): {', '.join(unknown)}; known: {', '.join(sources)}")
+        raise InputValueError(f"unknown source(s): {', '.join(unknown)}; known: {', '.join(sources)}")
     names = _in_dependency_order(names, sources)
     known: dict[str, frozenset] = {}
     config.rejected_dir(out_dir).mkdir(parents=True, exist_ok=True)
@@ -465,12 +467,12 @@ def load_table(source: str, processed_dir: Path | str = config.PROCESSED_DIR) ->
     """A clean table written by :func:`clean_all`."""
     path = config.table_path(source, processed_dir)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no clean table for {source!r}; run `python -m analysis clean` first")
+        raise MissingInputError(f"{path}: no clean table for {source!r}; run `python -m analysis clean` first")
     return pd.read_parquet(path)
 
 
 def load_clean_report(processed_dir: Path | str = config.PROCESSED_DIR) -> dict:
     path = config.clean_report_path(processed_dir)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no clean report; run `python -m analysis clean` first")
+        raise MissingInputError(f"{path}: no clean report; run `python -m analysis clean` first")
     return json.loads(path.read_text(encoding="utf-8"))

@@ -279,7 +279,8 @@ class Translation:
     def classified(self, t, known: dict[str, ir.Table], labels: ir.Table):
         """Every staged row with its typed columns, one boolean per rule, ``_ok`` and ``_reason``.
 
-        ``t`` has ``_file`` (the staged table's number), ``_line`` and the staged text columns;
+        ``t`` has ``_file`` (the staged table's number), ``_line``, ``_absent`` (``,a,b,``: the
+        columns the file lacks) and the staged text columns;
         ``known`` maps ``source.column`` to a one-column table ``value`` of the values that exist
         there (references to sources not in ``known`` are not checked); ``labels`` (``_label_file``,
         ``_label``) names each file for the messages that point at another file.
@@ -291,7 +292,7 @@ class Translation:
         layer = {}
         for name, col in src.columns.items():
             layer[f"_x_{name}"] = self.text(t, name)
-        t = self.view(t.select("_file", "_line", **{f"_r_{c}": t[c] for c in raw_cols}, **layer), keep=True)
+        t = self.view(t.select("_file", "_line", "_absent", **{f"_r_{c}": t[c] for c in raw_cols}, **layer), keep=True)
         raw_cols = [f"_r_{c}" for c in raw_cols]
         dated = [n for n, c in src.columns.items() if c.type in ("datetime", "date", "month")]
         t = self.view(t.mutate(**{f"_p_{n}": self.present(t[f"_x_{n}"]) for n, c in src.columns.items() if c.type not in ("id", "name", "text", "category")}, **{f"_di_{n}": self._date_fast(t[f"_x_{n}"]) for n in dated}), keep=True)
@@ -307,14 +308,14 @@ class Translation:
         self._specs = {}
         for name, col in src.columns.items():
             values.update(self._checked(t, name, col, flags))
-        t = self.view(t.select("_file", "_line", *raw_cols, *[f"_x_{n}" for n in src.columns], **values, **{f"_f_{k}": v for k, v in flags.items()}))
+        t = self.view(t.select("_file", "_line", "_absent", *raw_cols, *[f"_x_{n}" for n in src.columns], **values, **{f"_f_{k}": v for k, v in flags.items()}))
         flags = {}
         parse_failed = {n: ibis.or_(*[t[f"_f_{r.name}"] for r in self.rules if r.name.startswith(n + "__")]) if any(r.name.startswith(n + "__") for r in self.rules) else ibis.literal(False) for n in src.columns}
         for name, col in src.columns.items():
             label = f"{name} ({col.title})"
             v = t[name]
-            if not col.nullable:
-                flags[f"{name}__required"] = v.isnull() & ~parse_failed[name]
+            if not col.nullable:  # a column the file lacks (an optional one) is not an empty cell
+                flags[f"{name}__required"] = v.isnull() & ~parse_failed[name] & ~t._absent.contains(f",{name},")
                 self._specs[f"{name}__required"] = (name, f"{label}: empty, but required", None)
                 self.rules.append(Rule(f"{name}__required", f"{label}: empty, but required"))
             if col.min is not None:

@@ -53,6 +53,12 @@ def write_frame(df: pd.DataFrame, path: Path) -> None:
     _replace(tmp, path)
 
 
+def _mask_text(text):
+    from analysis.masking import mask_text
+
+    return mask_text(text) if text else text
+
+
 def _mask_array(arr: pa.Array) -> pa.Array:
     from analysis.masking import mask_series
 
@@ -87,7 +93,7 @@ def write_clean(con, expr, src: Source, columns: list[str], labels: dict[int, st
 def write_rejected(con, expr, src: Source, labels: dict[int, str], staged: list, path: Path, mask_cols: list[str]) -> int:
     """Stream the rejected rows of ``expr`` and the staged malformed records to one CSV at ``path``:
     file, line, reason, the original cells (masked where the source says so) and, for records that
-    could not be split into fields, the raw record. No rejected row: no file."""
+    could not be split into fields, the raw record; every cell masked. No rejected row: no file."""
     cols = list(src.columns)
     malformed = any(st.malformed for st in staged)
     header = ["file", "line", "reason", *cols, *(["raw_record"] if malformed else [])]
@@ -101,11 +107,11 @@ def write_rejected(con, expr, src: Source, labels: dict[int, str], staged: list,
             if not batch.num_rows:
                 continue
             data = {name: batch.column(name) for name in batch.schema.names}
+            # Rejected rows are few and any cell may hold what should not be there (a phone number
+            # typed as an outlet id): every cell is masked, and the reason, which quotes values.
             for c in cols:
-                if c in mask_cols:
-                    data[f"_raw_{c}"] = _mask_array(data[f"_raw_{c}"])
-            if mask_cols:  # a reason quotes the value it is about
-                data["_reason"] = _mask_array(data["_reason"])
+                data[f"_raw_{c}"] = _mask_array(data[f"_raw_{c}"])
+            data["_reason"] = _mask_array(data["_reason"])
             rows = zip(
                 (labels[i] for i in data["_file"].to_pylist()),
                 data["_line"].to_pylist(),
@@ -122,7 +128,7 @@ def write_rejected(con, expr, src: Source, labels: dict[int, str], staged: list,
             for batch in pf.iter_batches(batch_size=50_000):
                 raw = _mask_array(batch.column("raw_record"))
                 for line, reason, text in zip(batch.column("line").to_pylist(), batch.column("reason").to_pylist(), raw.to_pylist()):
-                    out.writerow([st.label, line, neutralise(reason), *[""] * len(cols), neutralise(text or "")])
+                    out.writerow([st.label, line, neutralise(_mask_text(reason)), *[""] * len(cols), neutralise(text or "")])
                     n += 1
     if n:
         _replace(tmp, path)

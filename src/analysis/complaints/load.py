@@ -2,7 +2,7 @@
 
     res = load_complaints("exports/complaints.csv", load_mapping("cfpb_classic"))
     res.table      # clean records, canonical fields, personal data masked, source_file/source_line
-    res.rejected   # file, line, reason, the original fields (masked), raw_record for unsplittable ones
+    res.rejected   # file, line, reason, the original fields the mapping reads (masked), raw_record for unsplittable ones
     res.rows_in == len(res.table) + len(res.rejected)   # always (checked: InvariantError otherwise)
 
 Reading goes through :mod:`analysis.io.read` (encoding detection, header search, line numbers, records
@@ -214,6 +214,9 @@ def _read_one(raw: RawTable, m: ComplaintMapping):
         )
     typed.insert(len(typed.columns), "source_file", pd.Series(raw.label, index=index, dtype="string"))
     typed.insert(len(typed.columns), "source_line", lines)
+    # The original cells go out with rejected records: only the columns the mapping reads. A column it
+    # does not know (a 客户姓名 an export added) is dropped from every output, never masked as a guess.
+    original = original.iloc[:, sorted(pos.values())]
     return typed, original, reasons, "complaint_id" in pos
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 from analysis.complaints import stats as S
 from analysis.complaints.classify import TITLES as JRT_TITLES
 from analysis.complaints.classify import UNMAPPED, load_classifier
+from analysis.masking import NAMES_BEST_EFFORT
 from analysis.periods import Period
 from analysis.report.display import show_table
 from analysis.report.excel import write_sheets
@@ -329,7 +330,7 @@ def samples(d: ComplaintData, n: int = 5, seed: int = 0) -> Section:
     """A few complaint texts, masked (names, phone, ID and card numbers)."""
     ex = S.examples(d.complaints, d.period, n=n, seed=seed)
     ex["channel"] = ex["channel"].map(lambda v: CHANNELS_ZH.get(v, v))
-    text = f"随机抽取{len(ex)}条本期投诉的内容（已脱敏：姓名、手机号、身份证号、银行卡号均已遮盖），供了解投诉的具体情形。"
+    text = f"随机抽取{len(ex)}条本期投诉的内容（已脱敏：姓名、手机号、身份证号、银行卡号均已遮盖），供了解投诉的具体情形。{NAMES_BEST_EFFORT}"
     return Section(text, ex, {"received_at": "受理时间", "channel": "受理渠道", "category": "业务类别", "cause": "投诉原因", "description": "投诉内容(已脱敏)"},
                    {"received_at": lambda v: v.strftime("%Y-%m-%d")}, values={"table": ex})
 
