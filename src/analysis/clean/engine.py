@@ -135,14 +135,10 @@ class Plan:
     schema: dict[str, str]
     rules: list[tuple[str, str]]
     columns: list[str]
-
-    def table(self, name: str):
-        import ibis
-
-        return ibis.table(ibis.schema(self.schema), name=name)
+    queries: dict[str, str]  # counts, clean, rejected, unmapped:<column>, provides:<column>, over the classified table
 
 
-PLAN_VERSION = "1"
+PLAN_VERSION = "2"
 
 
 def _plan_key(src: Source, dialect: str, known: list[str], today) -> str:
@@ -192,7 +188,20 @@ def plan_for(src: Source, dialect: str, known: list[str], today=None) -> Plan:
     labels = ibis.table({"_label_file": "int64", "_label": "string"}, name=f"analysis_{src.name}_labels")
     tr = Translation(src, "duckdb" if dialect == "duckdb" else "spark", today=today, view=view)
     expr = tr.classified(staged, known_tables, labels)
-    plan = Plan(src.name, statements, ibis.to_sql(expr, dialect=dialect), {k: str(v) for k, v in expr.schema().items()}, [(r.name, r.kind) for r in tr.rules], tr.output_columns())
+    t = ibis.table(expr.schema(), name=f"analysis_{src.name}_classified")
+    sql = lambda e: ibis.to_sql(e, dialect=dialect)  # noqa: E731
+    queries = {
+        "counts": sql(t.group_by("_file").aggregate(rows=t._line.count(), clean=t._ok.sum(), **{f"n_{r.name}": t[f"_f_{r.name}"].sum() for r in tr.rules})),
+        "clean": sql(t.filter(t._ok).order_by(["_file", "_line"]).select("_file", "_line", *tr.output_columns())),
+        "rejected": sql(t.filter(~t._ok).order_by(["_file", "_line"]).select("_file", "_line", "_reason", *[f"_raw_{c}" for c in src.columns])),
+    }
+    for n, c in src.columns.items():
+        if c.type == "category":
+            queries[f"unmapped:{n}"] = sql(t.filter(t[f"{n}_label"].notnull()).group_by(["_file", f"{n}_label"]).aggregate(n=t._line.count()))
+    referenced = {target.split(".")[1] for s in load_sources().values() for target in s.references().values() if target.split(".")[0] == src.name}
+    for c in sorted(referenced):
+        queries[f"provides:{c}"] = sql(t.filter(t._ok & t[c].notnull()).select(c).distinct())
+    plan = Plan(src.name, statements, sql(expr), {k: str(v) for k, v in expr.schema().items()}, [(r.name, r.kind) for r in tr.rules], tr.output_columns(), queries)
     cache.mkdir(parents=True, exist_ok=True)
     write_atomic(path, json.dumps(asdict(plan), ensure_ascii=False))
     return plan
@@ -219,7 +228,7 @@ class _Run:
         for k, path in enumerate(files):
             self.shas[path] = sha256_file(path)
             self.staged += stage_file(src, path, workdir, k)
-        self.con = eng.connect(engine)
+        self.con = connect(engine)
         self.dialect = "duckdb" if engine == "duckdb" else "pyspark"
         targets = sorted(t for t in set(src.references().values()) if t in known)
         self.plan = plan_for(src, self.dialect, targets)
@@ -241,38 +250,27 @@ class _Run:
             run_sql(self.con, name, sql, view=not keep)
         self.name = f"analysis_{src.name}_classified"
         run_sql(self.con, self.name, self.plan.final, view=False)
-        self.table = self.plan.table(self.name)
 
-    def sql(self, expr) -> str:
-        import ibis
-
-        return ibis.to_sql(expr, dialect=self.dialect)
-
-    def rows(self, expr) -> list[dict]:
-        return [b for batch in record_batches(self.con, self.sql(expr), 1 << 16) for b in batch.to_pylist()]
+    def rows(self, query: str) -> list[dict]:
+        return [b for batch in record_batches(self.con, self.plan.queries[query], 1 << 16) for b in batch.to_pylist()]
 
     def write(self, table_path: Path, rejected_path: Path) -> SourceReport:
         """Write the clean table (Parquet) and the rejected rows (CSV, only when there are any);
         return the accounting."""
         from analysis.clean import write as w
-        from analysis.events import engine as eng
 
-        src, t = self.src, self.table
+        src = self.src
         rules = [Rule(n, k) for n, k in self.plan.rules]
-        with eng.quiet_library_warnings():
-            counts = self.rows(t.group_by("_file").aggregate(rows=t._line.count(), clean=t._ok.sum(), **{f"n_{r.name}": t[f"_f_{r.name}"].sum() for r in rules}))
-            unmapped_cols = [f"{n}_label" for n, c in src.columns.items() if c.type == "category"]
-            unmapped = {}
-            for c in unmapped_cols:
-                u = self.rows(t.filter(t[c].notnull()).group_by(["_file", c]).aggregate(n=t._line.count()))
-                for row in u:
-                    unmapped.setdefault(row["_file"], {}).setdefault(c[: -len("_label")], {})[row[c]] = row["n"]
-            mask_cols = [c for c, d in src.columns.items() if d.mask]
-            labels = {i: st.label for i, st in enumerate(self.staged)}
-            clean = t.filter(t._ok).order_by(["_file", "_line"])
-            w.write_clean(self.con, self.sql(clean.select("_file", "_line", *self.plan.columns)), src, self.plan.columns, labels, table_path, mask_cols)
-            bad = t.filter(~t._ok).order_by(["_file", "_line"])
-            w.write_rejected(self.con, self.sql(bad.select("_file", "_line", "_reason", *[f"_raw_{c}" for c in src.columns])), src, labels, self.staged, rejected_path, mask_cols)
+        counts = self.rows("counts")
+        unmapped: dict = {}
+        for n, c in src.columns.items():
+            if c.type == "category":
+                for row in self.rows(f"unmapped:{n}"):
+                    unmapped.setdefault(row["_file"], {}).setdefault(n, {})[row[f"{n}_label"]] = row["n"]
+        mask_cols = [c for c, d in src.columns.items() if d.mask]
+        labels = {i: st.label for i, st in enumerate(self.staged)}
+        w.write_clean(self.con, self.plan.queries["clean"], src, self.plan.columns, labels, table_path, mask_cols)
+        w.write_rejected(self.con, self.plan.queries["rejected"], src, labels, self.staged, rejected_path, mask_cols)
         by_file = {row["_file"]: row for row in counts}
         report = SourceReport(src.name, src.title, engine=self.engine)
         for i, st in enumerate(self.staged):
@@ -304,13 +302,42 @@ class _Run:
     def provides(self, referenced: frozenset[str]) -> dict[str, frozenset]:
         """The values of this source's columns that other sources refer to (``source.column``)."""
         out = {}
-        t = self.table
         for target in referenced:
             ref_source, ref_col = target.split(".")
             if ref_source == self.src.name:
-                vals = self.rows(t.filter(t._ok & t[ref_col].notnull()).select(ref_col).distinct())
-                out[target] = frozenset(v[ref_col] for v in vals)
+                out[target] = frozenset(v[ref_col] for v in self.rows(f"provides:{ref_col}"))
         return out
+
+
+class _Connection:
+    """The engine as the clean door uses it: SQL in, Arrow out (no Ibis needed once a plan is
+    compiled). ``name`` is the SQL dialect: "duckdb" or "pyspark"."""
+
+    def __init__(self, name: str, con=None, session=None):
+        self.name, self.con, self._session = name, con, session
+
+
+_CONNECTIONS: dict[str, _Connection] = {}
+
+
+def connect(engine: str) -> _Connection:
+    """One connection per engine and process: DuckDB with the settings of
+    :func:`analysis.events.engine.duckdb_settings`, or the Spark session."""
+    from analysis.events import engine as eng
+
+    if engine not in eng.ENGINES:
+        raise InputValueError(f"unknown engine {engine!r}: choose one of {', '.join(eng.ENGINES)}")
+    if engine not in _CONNECTIONS:
+        if engine == "duckdb":
+            import duckdb
+
+            con = duckdb.connect()
+            for key, value in eng.duckdb_settings().items():
+                con.execute(f"SET {key} = '{value}'")
+            _CONNECTIONS[engine] = _Connection("duckdb", con=con)
+        else:
+            _CONNECTIONS[engine] = _Connection("pyspark", session=eng.spark_session())
+    return _CONNECTIONS[engine]
 
 
 def run_sql(con, name: str, sql: str, *, view: bool) -> None:

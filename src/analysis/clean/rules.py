@@ -34,6 +34,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import ibis
+import ibis.expr.datatypes as dt_
 import ibis.expr.types as ir
 
 from analysis.clean.sources import Column, Source
@@ -58,6 +59,17 @@ _MONTH_RE = r"^([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*月?$"
 _MONTH_COMPACT_RE = r"^([0-9]{4})([0-9]{2})$"
 _EXCEL_EPOCH_S = -2209161600  # 1899-12-30 00:00:00 UTC, day 0 of Excel's serials
 DEFAULT_EARLIEST = dt.date(1990, 1, 1)
+# The fast date forms by text length, in each engine's format language.
+_FAST_FORMS = {19: "%Y-%m-%d %H:%M:%S", 15: "%Y%m%d %H%M%S", 14: "%Y%m%d%H%M%S", 8: "%Y%m%d"}
+_FAST_FORMS_SPARK = {19: "yyyy-MM-dd HH:mm:ss", 15: "yyyyMMdd HHmmss", 14: "yyyyMMddHHmmss", 8: "yyyyMMdd"}
+
+
+@ibis.udf.scalar.builtin(name="try_strptime", signature=((dt_.string, dt_.string), dt_.timestamp))
+def _try_strptime(x, fmt): ...  # DuckDB
+
+
+@ibis.udf.scalar.builtin(name="try_to_timestamp", signature=((dt_.string, dt_.string), dt_.timestamp))
+def _try_to_timestamp(x, fmt): ...  # Spark
 
 
 @dataclass(frozen=True)
@@ -138,16 +150,17 @@ class Translation:
         t = ibis.ifelse(t.re_search(r"^\(.*\)$"), _lit("-") + t.re_extract(r"^\((.*)\)$", 1), t)
         return ibis.ifelse(t.re_search(_NUMBER), t.try_cast("float64"), ibis.null("float64"))
 
-    @staticmethod
-    def _date_fast(x):
-        """The ISO text of a date/time in the two forms event logs use (``2016-03-05 09:02:29``,
-        ``20160305 090229``/``20160305090229``/``20160305``), by substrings alone; null otherwise."""
+    def _date_fast(self, x):
+        """The timestamp of a date/time in the forms event logs use (``2016-03-05 09:02:29``,
+        ``20160305 090229``, ``20160305090229``, ``20160305``), by the engine's own parser (one call,
+        picked by the text's length); null for every other form (then the general rules apply)."""
+        parse = _try_strptime if self.backend == "duckdb" else _try_to_timestamp
+        forms = _FAST_FORMS if self.backend == "duckdb" else _FAST_FORMS_SPARK
         n = x.length()
-        iso = (n == 19) & (x.substr(4, 1) == "-") & (x.substr(10, 1) == " ")
-        compact = x.re_search(r"^(19|20|21)[0-9]{6}( ?[0-9]{6})?$")
-        d = x.replace(" ", "")
-        time = ibis.ifelse(n == 8, _lit("00:00:00"), d.substr(8, 2) + ":" + d.substr(10, 2) + ":" + d.substr(12, 2))
-        return ibis.ifelse(iso, x, ibis.ifelse(compact, d.substr(0, 4) + "-" + d.substr(4, 2) + "-" + d.substr(6, 2) + " " + time, ibis.null("string")))
+        out = ibis.null("timestamp")
+        for length, fmt in reversed(list(forms.items())):
+            out = ibis.ifelse(n == length, parse(x, fmt), out)
+        return out
 
     @staticmethod
     def _date_parts(x, fast, name: str) -> dict:
@@ -167,7 +180,7 @@ class Translation:
         ss = ibis.ifelse(ss.re_search(r"^[0-9](\.|$)"), _lit("0") + ss, ss)
         built = y + "-" + m.lpad(2, "0") + "-" + d.lpad(2, "0") + " " + hh.fill_null("0").lpad(2, "0") + ":" + mi.fill_null("0").lpad(2, "0") + ":" + ss
         built = ibis.ifelse(y.cast("int64").between(1900, 2199), built, ibis.null("string"))
-        ts = t[f"_di_{name}"].coalesce(built).try_cast("timestamp")
+        ts = t[f"_dt_{name}"].coalesce(built.try_cast("timestamp"))
         num = t[f"_ds_{name}"]
         serial = ibis.ifelse(num.between(20000, 80000), (ibis.literal(_EXCEL_EPOCH_S) + (num * 86400).round()).cast("int64").as_timestamp("s"), ibis.null("timestamp"))
         return ts.coalesce(serial)
@@ -198,12 +211,12 @@ class Translation:
             low = p.lower()
             return {f"_v_{name}": ibis.ifelse(low.isin(list(_TRUE)), True, ibis.ifelse(low.isin(list(_FALSE)), False, ibis.null("boolean")))}
         if typ in ("datetime", "date"):
-            return self._date_parts(p, t[f"_di_{name}"], name)
+            return self._date_parts(p, t[f"_dt_{name}"], name)
         if typ == "month":
             short = p.re_search(_MONTH_RE)
             y = ibis.ifelse(short, _g(p, _MONTH_RE, 1), _g(p, _MONTH_COMPACT_RE, 1))
             m = ibis.ifelse(short, _g(p, _MONTH_RE, 2), _g(p, _MONTH_COMPACT_RE, 2))
-            return {f"_my_{name}": y, f"_mm_{name}": m, **self._date_parts(ibis.ifelse(y.isnull(), p, ibis.null("string")), t[f"_di_{name}"], name)}
+            return {f"_my_{name}": y, f"_mm_{name}": m, **self._date_parts(ibis.ifelse(y.isnull(), p, ibis.null("string")), t[f"_dt_{name}"], name)}
         if typ == "category":
             key = self.present(self._join_cjk(x))
             lookup = {nfkc(str(k)).lower(): str(v) for k, v in col.values.items()}
@@ -295,7 +308,7 @@ class Translation:
         t = self.view(t.select("_file", "_line", "_absent", **{f"_r_{c}": t[c] for c in raw_cols}, **layer), keep=True)
         raw_cols = [f"_r_{c}" for c in raw_cols]
         dated = [n for n, c in src.columns.items() if c.type in ("datetime", "date", "month")]
-        t = self.view(t.mutate(**{f"_p_{n}": self.present(t[f"_x_{n}"]) for n, c in src.columns.items() if c.type not in ("id", "name", "text", "category")}, **{f"_di_{n}": self._date_fast(t[f"_x_{n}"]) for n in dated}), keep=True)
+        t = self.view(t.mutate(**{f"_p_{n}": self.present(t[f"_x_{n}"]) for n, c in src.columns.items() if c.type not in ("id", "name", "text", "category")}, **{f"_dt_{n}": self._date_fast(t[f"_x_{n}"]) for n in dated}), keep=True)
         # 2. parsed values
         layer = {}
         for name, col in src.columns.items():
@@ -347,7 +360,7 @@ class Translation:
             self._specs[rname] = (name, f"{name} ({col.title}): ", "qvalue", f" is not in {target} (unknown unit)")
         # summary rows (合计) replace every other reason
         words = [c for c, d in src.columns.items() if d.type in ("id", "name")]
-        summary = ibis.or_(*[t[c].lower().re_search("|".join(SUMMARY_TOKENS)).fill_null(False) for c in words]) if words else ibis.literal(False)
+        summary = ibis.or_(*[ibis.or_(*[(t[c].lower() if tok.isascii() else t[c]).contains(tok) for tok in SUMMARY_TOKENS]).fill_null(False) for c in words]) if words else ibis.literal(False)
         any_flag = ibis.or_(*[t[f"_f_{r.name}"] for r in self.rules]) if self.rules else ibis.literal(False)
         # Exact duplicates (every original cell equal, within a file) and repeated keys (within a
         # file, then across files); the first occurrence stays. Only rows whose key (without a key:

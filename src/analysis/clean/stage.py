@@ -110,7 +110,7 @@ class _Writer:
 
     def __init__(self, st: Staged):
         self.st = st
-        self.rows = pq.ParquetWriter(st.parquet, staged_schema(st.columns), compression="snappy")
+        self.rows = pq.ParquetWriter(st.parquet, staged_schema(st.columns), compression="none")
         self.bad = pq.ParquetWriter(st.malformed_parquet, MALFORMED_SCHEMA, compression="snappy")
         self.pending: list[tuple[int, str, str]] = []
 
