@@ -437,7 +437,9 @@ def _clean_and_write(src: Source, raw_dir: Path, out_dir: Path, known: dict[str,
     _write_parquet(res.table, config.table_path(src.name, out_dir))
     rej_path = config.rejected_dir(out_dir) / f"{src.name}.csv"
     if len(res.rejected):
-        res.rejected.to_csv(rej_path, index=False, encoding="utf-8-sig")
+        from analysis.report.excel import write_csv
+
+        write_csv(res.rejected, rej_path)
     elif rej_path.exists():
         rej_path.unlink()
     return res.report, provides
