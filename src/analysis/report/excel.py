@@ -33,7 +33,11 @@ CODE_LABELS = {
     "urban": "市区", "county": "县域", "at_most": "不超过", "at_least": "不低于", "higher": "越高越好", "lower": "越低越好",
     "met": "达标", "on track": "进度正常", "at risk": "有风险", "missed": "未达标", "n/a": "无数据",
     "worse": "差于控制限", "better": "好于控制限", "within": "控制限内", "decrease": "显著下降", "increase": "显著上升", "no change": "无显著变化",
-    "trend": "按趋势", "flat": "按当前水平", "pace": "按进度", "True": "是", "False": "否", "true": "是", "false": "否",
+    "trend": "按趋势", "flat": "按当前水平", "pace": "按进度", "final": "期末实际", "yearly": "按全年",
+    "True": "是", "False": "否", "true": "是", "false": "否",
+    "share": "比例", "minutes": "分钟", "points": "分", "per10k": "件/万笔", "count": "个", "days": "天", "per_month": "件/月",
+    "all_units_at_least": "全部单位不低于", "baseline_plus": "基线加", "baseline_times": "基线乘", "count_at_least": "数量不少于",
+    "tested_decrease": "显著下降（检验）",
 }
 _SHARE_TITLE = re.compile(r"率|占比|比例|份额|%|得分率")
 HEADER = {"bold": True, "text_wrap": True, "valign": "vcenter", "bg_color": "#DCE6F1", "border": 1}
