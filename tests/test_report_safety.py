@@ -182,7 +182,7 @@ def test_contents_list_only_on_long_pages():
 
 def test_illustration_cells_go_into_one_closed_labelled_block():
     cells = ('<div class="jp-Cell">正式排名</div>'
-             '<div class="jp-Cell celltag_illustration"><h2>附：方案一</h2></div>'
+             '<div class="jp-Cell jp-MarkdownCell"><div class="jp-RenderedMarkdown celltag_illustration"><h2>附：方案一</h2></div></div>'
              '<div class="jp-Cell celltag_illustration">' + _table(3, 3) + "</div>"
              '<div class="jp-Cell">后记</div>')
     out = layout.finish_page(_page(cells))
@@ -192,6 +192,7 @@ def test_illustration_cells_go_into_one_closed_labelled_block():
     assert len(details) == 1 and not details[0].has_attr("open")
     assert "示意" in details[0].summary.get_text() and "不是正式排名" in details[0].summary.get_text()
     assert len(details[0].find_all(class_="celltag_illustration")) == 2 and details[0].find("table") is not None
+    assert details[0].find("h2") is not None and details[0].find(class_="jp-MarkdownCell") is not None  # the whole markdown cell
     assert "后记" not in details[0].get_text() and "正式排名" not in details[0].get_text().replace("不是正式排名", "")
 
 

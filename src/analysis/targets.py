@@ -728,9 +728,19 @@ def status_reason(row: dict | pd.Series) -> str:
     """Why a target is at risk or missed (or cannot be judged), in the words of its sentence: the
     bound or the projection that decided it. Empty for met and on track. Shown next to the status."""
     status = row["status"]
+    final = bool(row.get("final")) if row.get("final") is not None and row.get("final") == row.get("final") else False
     if status in ("at risk", "missed"):
         text = row.get("sentence") or sentence(row)
-        return text.split(" — ", 1)[1] if " — " in text else ""
+        if " — " in text:
+            return text.split(" — ", 1)[1]
+        actual, target, unit = row.get("actual"), row.get("target"), row.get("unit")
+        if actual is None or target is None or unit is None or actual != actual or target != target:
+            return ""
+        below = "低于" if row.get("direction") == "higher" else "高于"
+        return f"{'已到期限，' if final else ''}实际 {format_value(actual, unit)} {below}目标 {format_value(target, unit)}"
+    if status == "on track" and final:
+        # at the deadline "on track" means: the figure reaches the target, but not beyond sampling noise
+        return "已到期限：实际达到目标，但未超出抽样误差"
     if status == "n/a":
         note = row.get("note") or ""
         return (note.split(";")[0] if note else "无数据")
@@ -832,22 +842,21 @@ _EXCEL_COLUMNS = {
 
 
 def to_excel(evaluation: Evaluation, path: Path | str) -> Path:
-    """Write the status table to an Excel file (frozen header, number formats; text never becomes a formula)."""
+    """Write the targets to an Excel file: a first sheet 目标跟踪 made to be printed and forwarded,
+    with the page's own texts (one value, one threshold, one status and its reason, as on every page),
+    and a sheet 明细 with every field at full precision (shares as fractions). Text never becomes a formula."""
     path = Path(path)
-    out = evaluation.table[list(_EXCEL_COLUMNS)].rename(columns=_EXCEL_COLUMNS)
     table = evaluation.table
-    out["状态"] = [f"{STATUS_LABELS[s]} {s}" for s in table["status"]]
-    # the figures as the pages show them (one value, one threshold, one status everywhere), next to
-    # the full-precision numbers
     shown = display_table(table)
-    out.insert(out.columns.get_loc("实际"), "实际（显示）", shown["实际"].to_numpy())
-    out.insert(out.columns.get_loc("目标值"), "目标值（显示）", shown["目标值"].to_numpy())
-    out.insert(out.columns.get_loc("状态") + 1, "依据", shown["依据"].to_numpy())
+    details = table[list(_EXCEL_COLUMNS)].rename(columns=_EXCEL_COLUMNS)
+    details["状态"] = shown["状态"].to_numpy()
     from analysis.report.excel import write_sheets
 
-    floats = {c: "#,##0.0000" for c in out.columns if out[c].dtype.kind == "f"}
-    wide = {c: 40 for c in ("说明", "结论", "来源", "依据")}
-    notes = {"来源": "目标定义见 targets/ 下的 YAML 文件；实际值由 analysis.metrics 按清洗后的数据计算。",
-             "显示列": "“实际（显示）”“目标值（显示）”与网页上的写法相同；其后的数值列保存全精度（比例为 0–1 的小数）。",
-             "状态": "达标 = 超出抽样误差仍达到目标；依据列写出有风险、未达标的判断依据。"}
-    return write_sheets(path, {"目标跟踪": out}, formats=floats, widths={c: wide.get(c, 14) for c in out.columns}, autofilter=True, notes=notes)
+    floats = {c: "#,##0.0000" for c in details.columns if details[c].dtype.kind == "f"}
+    wide = {"说明": 40, "结论": 60, "来源": 30, "依据": 46, "目标": 22, "目标值": 18}
+    widths = {c: wide.get(c, 14) for c in details.columns} | {c: wide.get(c, 12) for c in shown.columns}
+    notes = {"来源": "目标定义见 targets/ 下的 YAML 文件；实际值按清洗后的数据计算。",
+             "目标跟踪": "与网页上的写法相同：实际、目标值、预计期限时和状态；“依据”写出有风险、未达标的判断依据。",
+             "明细": "每个字段的全精度数值（比例为 0–1 的小数），供进一步计算。",
+             "状态": "达标 = 超出抽样误差仍达到目标；进度正常 = 按当前趋势到期限时能达到；有风险 = 达不到但在抽样误差内。"}
+    return write_sheets(path, {"目标跟踪": shown, "明细": details}, formats=floats, widths=widths, autofilter=True, notes=notes)

@@ -137,16 +137,31 @@ def finish_page(page: str, *, toc: bool = True) -> str:
 def _illustrations(soup) -> None:
     """Runs of cells tagged ``illustration`` go into one closed ``<details class="illustration">``."""
     cls = f"celltag_{ILLUSTRATION_TAG}"
-    cells = soup.find_all(class_=cls)
+
+    def cell_of(tag):
+        # nbconvert puts a markdown cell's tags on its rendered body, a code cell's on the cell itself
+        if "jp-Cell" in (tag.get("class") or []):
+            return tag
+        up = tag.find_parent(class_="jp-Cell")
+        return up if up is not None else tag
+
+    def tagged(tag) -> bool:
+        return tag is not None and (cls in (tag.get("class") or []) or tag.find(class_=cls) is not None)
+
+    cells = []
+    for tag in soup.find_all(class_=cls):
+        c = cell_of(tag)
+        if all(c is not x for x in cells):
+            cells.append(c)
     done = set()
     for cell in cells:
         if id(cell) in done:
             continue
         run = [cell]
         nxt = cell.find_next_sibling()
-        while nxt is not None and cls in (nxt.get("class") or []):
-            run.append(nxt)
-            nxt = nxt.find_next_sibling()
+        while tagged(nxt):
+            run.append(cell_of(nxt))
+            nxt = run[-1].find_next_sibling()
         for c in run:
             done.add(id(c))
         details = soup.new_tag("details", attrs={"class": "illustration"})
