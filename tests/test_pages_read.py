@@ -100,6 +100,7 @@ def test_no_page_holds_an_element_from_the_data(hostile_suite):
     for page in pages:
         html = page.read_text(encoding="utf-8")
         assert element_from_data(html, MARKERS) == [], page.name
+        assert page.stat().st_size < 1.5e6, f"{page.name}: {page.stat().st_size:,} bytes"  # one page, one script, < 1.5 MB
         shown[page.name] = _visible(html)
     # the data is there, as text
     assert any(SCRIPT in t for t in shown.values()) and any("example.invalid/y.png" in t for t in shown.values())

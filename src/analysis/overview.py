@@ -107,7 +107,7 @@ def _target_rows(t: pd.DataFrame) -> list[dict]:
         {"target_id": r.target_id, "group": r.group_title, "title": r.title, "title_en": r.title_en, "scope": r.scope_label,
          "actual": r.actual_text, "target": r.target_text, "projection": r.projection_text, "deadline": r.deadline,
          "status": r.status, "status_label": STATUS_LABELS[r.status], "sentence": r.sentence,
-         "reason": status_reason({"status": r.status, "sentence": r.sentence, "note": getattr(r, "note", "")})}
+         "reason": status_reason(r._asdict())}
         for r in t.sort_values("order", kind="stable").itertuples()
     ]
 
