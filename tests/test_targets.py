@@ -500,7 +500,20 @@ def test_series_for_charts(bank):
 def test_display_table_and_counts(bank):
     ev = _evaluate(bank, "2016-06")
     shown = targets.display_table(ev.table)
-    assert list(shown.columns) == ["分组", "目标", "范围", "实际", "目标值", "差距", "预计期限时", "期限", "状态"]
+    assert list(shown.columns) == ["分组", "目标", "范围", "实际", "目标值", "差距", "预计期限时", "期限", "状态", "依据"]
+    # the reason sits next to the status: the decisive bound or projection for at risk / missed, empty for met
+    decided = 0
+    for (_, row), why in zip(ev.table.iterrows(), shown["依据"]):
+        if row["status"] == "met" or (row["status"] == "on track" and not row["final"]):
+            assert why == ""
+        elif row["status"] == "on track":
+            assert why.startswith("已到期限")
+        elif row["status"] in ("at risk", "missed") and " — " not in row["sentence"]:
+            assert why.startswith(("已到期限，实际", "实际"))
+        elif row["status"] in ("at risk", "missed") and " — " in row["sentence"]:
+            assert why and row["sentence"].endswith(why)
+            decided += 1
+    assert decided == ((ev.table["status"].isin(["at risk", "missed"])) & ev.table["sentence"].str.contains(" — ")).sum()
     assert shown.loc[ev.table["target_id"] == "answer_rate_95599", "实际"].item() == "90.5%"
     counts = targets.status_counts(ev.table)
     assert list(counts.index) == targets.STATUSES and counts.sum() == len(ev.table)
@@ -544,8 +557,23 @@ def test_summary_and_excel(bank, tmp_path):
     md = targets.sentences_markdown(ev.table)
     assert "**提高服务效率**" in md and md.count("\n- ") == 15
     path = targets.to_excel(ev, tmp_path / "t.xlsx")
-    back = pd.read_excel(path, sheet_name="目标跟踪", keep_default_na=False)
-    assert len(back) == 15 and back.loc[1, "目标"] == "95599接通率" and back.loc[1, "实际"] == pytest.approx(0.905)
+    details = pd.read_excel(path, sheet_name="明细", keep_default_na=False)
+    assert len(details) == 15 and details.loc[1, "目标"] == "95599接通率" and details.loc[1, "实际"] == pytest.approx(0.905)
+    # one value, one threshold, one status, one reason: the first sheet shows the page's own texts
+    back = pd.read_excel(path, sheet_name="目标跟踪", keep_default_na=False, dtype=str)
+    shown = targets.display_table(ev.table)
+    assert back.columns.tolist() == shown.columns.tolist() and back.loc[1, "实际"] == "90.5%"
+    for col in ("实际", "目标值", "状态", "依据"):
+        assert back[col].tolist() == shown[col].tolist()
+    # made to be printed: A4 landscape, one page wide, the header row on every page; a notes sheet
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    ws = wb["目标跟踪"]
+    assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == 9
+    assert ws.sheet_properties.pageSetUpPr.fitToPage and (ws.page_setup.fitToWidth or 1) == 1 and int(ws.page_setup.fitToHeight) == 0
+    assert ws.print_title_rows == "$1:$1"
+    assert wb.sheetnames == ["目标跟踪", "明细", "说明"]
 
 
 def test_charts_render_without_missing_glyphs(bank, tmp_path):

@@ -222,7 +222,9 @@ def _cmd_score(args) -> int:
     out = result.table.copy()
     out["award_eligible"] = out["award_eligible"].map({True: "true", False: "false"})
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    out.to_csv(args.out, index=False, encoding="utf-8", float_format=None)
+    from analysis.report.excel import write_csv
+
+    write_csv(out, args.out, encoding="utf-8")
     leader = out.iloc[0]
     print(f"scored {len(out)} units with {scheme.id}; rank 1: {leader['unit_name']} ({leader['total']:.2f}); league table in {args.out}")
     return 0
@@ -265,7 +267,9 @@ def _cmd_targets(args) -> int:
     result = targets.evaluate(args.targets, Period.parse(args.period), args.processed, sub_branch=args.sub_branch)
     table = result.table
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out, index=False, encoding="utf-8-sig")
+    from analysis.report.excel import write_csv
+
+    write_csv(table, args.out)
     for _, row in table[table["status"] == "n/a"].iterrows():
         _warn(f"target {row['target_id']} ({row['scope_label'] or row['scope']}): n/a: {row['note']}")
     print(targets.compact_text(table, result.period))
@@ -297,7 +301,9 @@ def _cmd_peers(args) -> int:
         raise InputError(f"{args.input}: focus {args.focus!r} is not an entity in the file (entities: {', '.join(entities)})")
     result = peers.compare(table, lower & metrics)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    result[peers.OUTPUT_COLUMNS].to_csv(args.out, index=False, encoding="utf-8-sig")
+    from analysis.report.excel import write_csv
+
+    write_csv(result[peers.OUTPUT_COLUMNS], args.out)
     catalogue = peers.load_catalogue()
     for line in peers.sentences(result, args.focus, lang=args.lang, catalogue=catalogue)["sentence"]:
         print(line)

@@ -25,6 +25,12 @@ from analysis.periods import Period
 
 STATUSES = ["met", "on track", "at risk", "missed", "n/a"]
 STATUS_LABELS = {"met": "达标", "on track": "进度正常", "at risk": "有风险", "missed": "未达标", "n/a": "无数据"}
+
+
+def status_reason(row) -> str:
+    from analysis.targets import status_reason as reason
+
+    return reason(row)
 TOP_N = 3
 
 
@@ -100,7 +106,8 @@ def _target_rows(t: pd.DataFrame) -> list[dict]:
     return [
         {"target_id": r.target_id, "group": r.group_title, "title": r.title, "title_en": r.title_en, "scope": r.scope_label,
          "actual": r.actual_text, "target": r.target_text, "projection": r.projection_text, "deadline": r.deadline,
-         "status": r.status, "status_label": STATUS_LABELS[r.status], "sentence": r.sentence}
+         "status": r.status, "status_label": STATUS_LABELS[r.status], "sentence": r.sentence,
+         "reason": status_reason(r._asdict())}
         for r in t.sort_values("order", kind="stable").itertuples()
     ]
 

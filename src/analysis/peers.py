@@ -597,7 +597,9 @@ def funnel_summary(funnel, which: str) -> str:
     )
     od = funnel.overdispersion
     if od.overdispersed and od.applied:
-        text += f"网点间差异大于随机波动(φ={od.phi:.2f},p={od.p_value:.2g}),控制限已按随机效应(τ²)放宽。"
+        from analysis.report.display import p_text
+
+        text += f"网点间差异大于随机波动(φ={od.phi:.2f},{p_text(od.p_value)}),控制限已按随机效应(τ²)放宽。"
     elif od.overdispersed:
         text += f"网点间差异大于随机波动(φ={od.phi:.2f}),控制限未调整。"
     else:

@@ -197,7 +197,7 @@ def suspicious_values(processed_dir: Path | str = config.PROCESSED_DIR, limit: f
                 z = (x - med) / mad
                 for j in np.flatnonzero((z.abs() > limit).fillna(False).to_numpy()):
                     i = int(idx[j])
-                    rows.append(_suspect(name, src, t, i, c, x_all.iloc[i], f"far from the same unit's median {med:,.4g} (robust z {z.iloc[j]:+.1f})", abs(z.iloc[j])))
+                    rows.append(_suspect(name, src, t, i, c, x_all.iloc[i], f"far from the same unit's median {med:,.0f} (robust z {z.iloc[j]:+.1f})" if abs(med) >= 100 else f"far from the same unit's median {med:,.2f} (robust z {z.iloc[j]:+.1f})", abs(z.iloc[j])))
     rows.extend(_balance_jumps(processed_dir, sources))
     cols = ["source", "file", "line", "unit", "column", "value", "why", "severity"]
     if not rows:

@@ -669,23 +669,26 @@ def _selections(t: Target, data: Data, sub_branch: str | None, organisation: str
 
 # ---------------------------------------------------------------------------------------- wording
 def format_value(value: float, unit: str) -> str:
+    """A target's figure with its unit, through the one formatter (never ``-0.0``, never e-notation)."""
+    from analysis.report.display import count, number
+
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     if unit == "share":
-        return f"{value * 100:.1f}%"
+        return f"{number(value * 100, 1)}%"
     if unit == "minutes":
-        return f"{value:.1f} 分钟"
+        return f"{number(value, 1)} 分钟"
     if unit == "points":
-        return f"{value:.1f} 分"
+        return f"{number(value, 1)} 分"
     if unit == "per10k":
-        return f"{value:,.2f} 件/万笔" if abs(value) >= 10 else f"{value:.3g} 件/万笔"
+        return f"{number(value, 2 if abs(value) >= 10 else 3)} 件/万笔"
     if unit == "count":
-        return f"{value:,.0f}"
+        return count(value)
     if unit == "days":
-        return f"{value:.1f} 天"
+        return f"{number(value, 1)} 天"
     if unit == "per_month":
-        return f"{value:.1f} 件/月"
-    return f"{value:g}"
+        return f"{number(value, 1)} 件/月"
+    return number(value, 2)
 
 
 def target_text(row: dict | pd.Series) -> str:
@@ -717,8 +720,10 @@ def sentence(row: dict | pd.Series) -> str:
     basis = row.get("projection_basis")
     if row["rule"] == "tested_decrease":
         rr, p = row["rate_ratio"], row["p_value"]
-        tail = f"，按年初至今进度全年单侧 p = {row['projected_p_value']:.3f}" if basis == "pace" else ""
-        return f"{head} — 与上年同期之比 {rr:.2f}，单侧 p = {p:.3f}{tail}"
+        from analysis.report.display import p_text
+
+        tail = f"，按年初至今进度全年单侧 {p_text(row['projected_p_value'])}" if basis == "pace" else ""
+        return f"{head} — 与上年同期之比 {rr:.2f}，单侧 {p_text(p)}{tail}"
     parts = []
     if row["rule"] == "all_units_at_least":
         parts.append(row["note"].split(";")[0] if row["note"] else "")
@@ -733,6 +738,29 @@ def sentence(row: dict | pd.Series) -> str:
         parts.append(f"{_BASIS_WORDS[basis]} {format_value(row['projection'], unit)}")
     parts = [x for x in parts if x]
     return head + (" — " + "，".join(parts) if parts else "")
+
+
+def status_reason(row: dict | pd.Series) -> str:
+    """Why a target is at risk or missed (or cannot be judged), in the words of its sentence: the
+    bound or the projection that decided it. Empty for met and on track. Shown next to the status."""
+    status = row["status"]
+    final = bool(row.get("final")) if row.get("final") is not None and row.get("final") == row.get("final") else False
+    if status in ("at risk", "missed"):
+        text = row.get("sentence") or sentence(row)
+        if " — " in text:
+            return text.split(" — ", 1)[1]
+        actual, target, unit = row.get("actual"), row.get("target"), row.get("unit")
+        if actual is None or target is None or unit is None or actual != actual or target != target:
+            return ""
+        below = "低于" if row.get("direction") == "higher" else "高于"
+        return f"{'已到期限，' if final else ''}实际 {format_value(actual, unit)} {below}目标 {format_value(target, unit)}"
+    if status == "on track" and final:
+        # at the deadline "on track" means: the figure reaches the target, but not beyond sampling noise
+        return "已到期限：实际达到目标，但未超出抽样误差"
+    if status == "n/a":
+        note = row.get("note") or ""
+        return (note.split(";")[0] if note else "无数据")
+    return ""
 
 
 def status_counts(table: pd.DataFrame) -> pd.Series:
@@ -752,6 +780,7 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
         "预计期限时": [format_value(p, u) for p, u in zip(table["projection"], table["unit"])],
         "期限": table["deadline"],
         "状态": [f"{STATUS_LABELS[s]} {s}" for s in table["status"]],
+        "依据": [status_reason(r) for _, r in table.iterrows()],
     })
     return out
 
@@ -829,12 +858,21 @@ _EXCEL_COLUMNS = {
 
 
 def to_excel(evaluation: Evaluation, path: Path | str) -> Path:
-    """Write the status table to an Excel file (frozen header, number formats; text never becomes a formula)."""
+    """Write the targets to an Excel file: a first sheet 目标跟踪 made to be printed and forwarded,
+    with the page's own texts (one value, one threshold, one status and its reason, as on every page),
+    and a sheet 明细 with every field at full precision (shares as fractions). Text never becomes a formula."""
     path = Path(path)
-    out = evaluation.table[list(_EXCEL_COLUMNS)].rename(columns=_EXCEL_COLUMNS)
-    out["状态"] = [f"{STATUS_LABELS[s]} {s}" for s in evaluation.table["status"]]
+    table = evaluation.table
+    shown = display_table(table)
+    details = table[list(_EXCEL_COLUMNS)].rename(columns=_EXCEL_COLUMNS)
+    details["状态"] = shown["状态"].to_numpy()
     from analysis.report.excel import write_sheets
 
-    floats = {c: "#,##0.0000" for c in out.columns if out[c].dtype.kind == "f"}
-    wide = {c: 40 for c in ("说明", "结论", "来源")}
-    return write_sheets(path, {"目标跟踪": out}, formats=floats, widths={c: wide.get(c, 14) for c in out.columns}, autofilter=True)
+    floats = {c: "#,##0.0000" for c in details.columns if details[c].dtype.kind == "f"}
+    wide = {"说明": 40, "结论": 60, "来源": 30, "依据": 46, "目标": 22, "目标值": 18}
+    widths = {c: wide.get(c, 14) for c in details.columns} | {c: wide.get(c, 12) for c in shown.columns}
+    notes = {"来源": "目标定义见 targets/ 下的 YAML 文件；实际值按清洗后的数据计算。",
+             "目标跟踪": "与网页上的写法相同：实际、目标值、预计期限时和状态；“依据”写出有风险、未达标的判断依据。",
+             "明细": "每个字段的全精度数值（比例为 0–1 的小数），供进一步计算。",
+             "状态": "达标 = 超出抽样误差仍达到目标；进度正常 = 按当前趋势到期限时能达到；有风险 = 达不到但在抽样误差内。"}
+    return write_sheets(path, {"目标跟踪": shown, "明细": details}, formats=floats, widths=widths, autofilter=True, notes=notes)

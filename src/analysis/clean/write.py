@@ -1,6 +1,7 @@
 """Writing the clean door's outputs in batches: the clean table (Parquet, pandas dtypes kept in its
 metadata) and the rejected rows (CSV for Excel: UTF-8 with BOM, formula-like cells neutralised),
-personal data masked on the way. An engine result is streamed as Arrow record batches, so neither
+personal data masked on the way. (``analysis.report.excel.write_csv`` is the writer for
+small tables; this one streams.) An engine result is streamed as Arrow record batches, so neither
 output is ever whole in memory."""
 
 from __future__ import annotations
@@ -18,14 +19,13 @@ import pyarrow.parquet as pq
 from analysis.clean.sources import Source
 
 BATCH = 1 << 20
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise(value):
-    """A cell that Excel or Calc would run as a formula (= + - @ first) gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
+    """A cell Excel would run as a formula gets a leading apostrophe (the presentation layer's rule)."""
+    from analysis.report.excel import safe_cell
+
+    return safe_cell(value)
 
 
 def _replace(tmp: Path, path: Path) -> None:

@@ -379,7 +379,9 @@ def write_outputs(res: LoadResult, out_dir: Path | str) -> dict[str, Path]:
     rej = res.rejected.drop(columns=["reason_kind"], errors="ignore")
     if rej.empty:
         rej = pd.DataFrame(columns=["file", "line", "reason"])
-    rej.to_csv(paths["rejected"], index=False, encoding="utf-8-sig")
-    counts_by(res.table, "category").to_csv(paths["by_category"], index=False, encoding="utf-8-sig")
-    counts_by(res.table, "unit_id").to_csv(paths["by_unit"], index=False, encoding="utf-8-sig")
+    from analysis.report.excel import write_csv
+
+    write_csv(rej, paths["rejected"])
+    write_csv(counts_by(res.table, "category"), paths["by_category"])
+    write_csv(counts_by(res.table, "unit_id"), paths["by_unit"])
     return paths

@@ -21,7 +21,7 @@ from analysis.complaints.classify import TITLES as JRT_TITLES
 from analysis.complaints.classify import UNMAPPED, load_classifier
 from analysis.masking import NAMES_BEST_EFFORT
 from analysis.periods import Period
-from analysis.report.display import show_table
+from analysis.report.display import p_value, show_table
 from analysis.report.excel import write_sheets
 
 CHANNELS_ZH = {
@@ -273,7 +273,7 @@ def decrease_real(d: ComplaintData) -> Section:
 
 _TEST_COLUMNS = {"k1": "上年同期(件)", "k2": "本期(件)", "rate1": "上年每万笔", "rate2": "本期每万笔", "rate_ratio": "率比", "ci_low": "单侧95%下限",
                  "ci_high": "单侧95%上限", "p_less": "p值(检验下降)", "q_value": "q值(多重比较校正)", "verdict_zh": "结论"}
-_TEST_FORMATS = {"rate1": "{:.3f}", "rate2": "{:.3f}", "rate_ratio": "{:.2f}", "ci_low": "{:.2f}", "ci_high": "{:.2f}", "p_less": "{:.4f}", "q_value": "{:.3f}"}
+_TEST_FORMATS = {"rate1": "{:.3f}", "rate2": "{:.3f}", "rate_ratio": "{:.2f}", "ci_low": "{:.2f}", "ci_high": "{:.2f}", "p_less": p_value, "q_value": p_value}
 
 
 def decrease_real_by_unit(d: ComplaintData) -> Section:
@@ -323,7 +323,7 @@ def funnel(d: ComplaintData) -> Section:
     return Section(text, table, {"label": "支行", "numerator": "投诉量(件)", "denominator": "金融交易(笔)", "rate": "每万笔投诉", "expected": "按全行水平应有(件)",
                                  "p_high": "P(≥实际)" + ("（已调整）" if od.applied else ""), "p_low": "P(≤实际)" + ("（已调整）" if od.applied else ""),
                                  "flag_zh": "判断"},
-                   {"numerator": "{:,.0f}", "denominator": "{:,.0f}", "rate": "{:.3f}", "expected": "{:.1f}", "p_high": "{:.4f}", "p_low": "{:.4f}"}, fig, values={"funnel": f})
+                   {"numerator": "{:,.0f}", "denominator": "{:,.0f}", "rate": "{:.3f}", "expected": "{:.1f}", "p_high": p_value, "p_low": p_value}, fig, values={"funnel": f})
 
 
 def samples(d: ComplaintData, n: int = 5, seed: int = 0) -> Section:

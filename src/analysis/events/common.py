@@ -176,7 +176,9 @@ class EventResult:
     def write_table(self, path: Path | str) -> None:
         """The table as CSV (UTF-8 with a byte-order mark, so that Excel reads it)."""
         if self._table is not None:  # changed through the DataFrame: write that
-            self._table.to_csv(path, index=False, encoding="utf-8-sig")
+            from analysis.report.excel import write_csv
+
+            write_csv(self._table, path)
         else:
             _write_csv(self.arrow, path)
 
@@ -184,7 +186,9 @@ class EventResult:
         """Every record left out, with its reason, as CSV; returns the number of records."""
         if self.excluded is not None and len(self.excluded):
             frame = self.rejected_frame()
-            frame.to_csv(path, index=False, encoding="utf-8-sig")
+            from analysis.report.excel import write_csv
+
+            write_csv(frame, path)
             return len(frame)
         rejected = self.rejected_arrow if self.rejected_arrow is not None else _empty_reasons()
         _write_csv(rejected, path)
@@ -330,6 +334,9 @@ def _write_csv(table, path: Path | str) -> None:
             seconds_ = pc.cast(table.column(i), pa.timestamp("s"), safe=False)  # %S would print fractions
             text = pc.strftime(seconds_, format="%Y-%m-%d %H:%M:%S")
             table = table.set_column(i, field.name, text)
+    from analysis.report.excel import neutralise_arrow
+
+    table = neutralise_arrow(table)  # cells Excel would read as formulas get a leading apostrophe
     with open(path, "wb") as fh:
         fh.write("\ufeff".encode())
         pacsv.write_csv(table, fh, pacsv.WriteOptions(quoting_style="needed"))

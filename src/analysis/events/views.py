@@ -18,6 +18,7 @@ import pandas as pd
 
 from analysis import config
 from analysis.errors import MissingInputError
+from analysis.report import display
 
 CENTER_NAMES = {"95599": "95599客服中心", "credit_card": "信用卡中心", "anonymous_bank": "Anonymous Bank 呼叫中心"}
 WEEKDAYS_ZH = {1: "周一", 2: "周二", 3: "周三", 4: "周四", 5: "周五", 6: "周六", 7: "周日"}
@@ -90,7 +91,13 @@ class Finding:
                 fmt[t] = lambda v: "—" if pd.isna(v) else f"{v:,.1f}"
             elif pd.api.types.is_integer_dtype(self.table[c]):
                 fmt[t] = "{:,}"
-        return d.style.format(fmt).hide(axis="index")
+            elif pd.api.types.is_float_dtype(self.table[c]):
+                # a float column of whole numbers (a count after a merge) prints as a count, never 4.000000
+                values = pd.to_numeric(self.table[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+                values = values[np.isfinite(values)]
+                whole = bool(len(values)) and bool((np.mod(values, 1) == 0).all())
+                fmt[t] = display.count if whole else (lambda v: display.number(v, 2))
+        return d.style.format(fmt, escape="html").hide(axis="index")
 
     def _repr_html_(self) -> str:
         note = ""
@@ -417,9 +424,14 @@ def staffing_check(whatif: Finding, patience: float = 1e9) -> Finding:
         rows.append((slot, int(agents_c), c.service_level, a.service_level, a.p_abandon))
     t = pd.DataFrame(rows, columns=["slot", "agents_c", "service_level_c", "service_level_a_inf", "abandon_a_inf"])
     gap = (t["service_level_a_inf"] - t["service_level_c"]).abs().max() if len(t) else 0.0
+    def points(x: float) -> str:  # a difference of shares in percentage points, as a reader reads it
+        pp = abs(float(x)) * 100
+        return "不到 0.0001 个百分点" if pp < 0.0001 else f"{pp:.4f} 个百分点"
+
+    years = patience / (365.25 * 86400)
     sentence = (
-        f"校验：把平均耐心设为 {patience:.0e} 秒（相当于客户从不放弃），在 {len(t)} 个有来电的时段里，"
-        f"Erlang A 与 Erlang C 在同样坐席下的20秒服务水平最大相差 {gap:.1e}，放弃率不超过 {t['abandon_a_inf'].max() if len(t) else 0:.1e}：两种算法一致。"
+        f"校验：把平均耐心设为 {patience:,.0f} 秒（约 {years:,.0f} 年，相当于客户从不放弃），在 {len(t)} 个有来电的时段里，"
+        f"Erlang A 与 Erlang C 在同样坐席下的20秒服务水平最大相差{points(gap)}，放弃率{points(t['abandon_a_inf'].max() if len(t) else 0)}：两种算法一致。"
     )
     return Finding(sentence, t, ["slot", "agents_c", "service_level_c"], {"max_gap": gap})
 

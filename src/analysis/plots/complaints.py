@@ -46,7 +46,7 @@ def plot_breakdown(table: pd.DataFrame, column: str, ax=None, *, title: str | No
     ax.barh(y + 0.2, t["previous"], height=0.38, color="#d9d9d9", label="上年同期")
     ax.barh(y - 0.2, t["current"], height=0.38, color=np.where(grey, _GREY, PALETTE[0]), label="本期")
     for yi, v in zip(y, t["current"]):
-        ax.text(v, yi - 0.2, f" {v:,}", va="center", fontsize=8)
+        ax.text(v, yi - 0.2, f" {v:,}", va="center", fontsize=9)
     ax.set_yticks(y, names)
     ax.set_xlabel("投诉量(件)")
     ax.grid(axis="y", visible=False)
@@ -57,7 +57,7 @@ def plot_breakdown(table: pd.DataFrame, column: str, ax=None, *, title: str | No
     handles = [Patch(color=PALETTE[0], label="本期"), Patch(color="#d9d9d9", label="上年同期")]
     if grey.any():
         handles.append(Patch(color=_GREY, label="本期(未映射/未填写)"))
-    ax.legend(handles=handles, fontsize=8, loc="lower right")
+    ax.legend(handles=handles, fontsize=9, loc="lower right")
     return ax
 
 
@@ -73,7 +73,7 @@ def plot_increment(units: pd.DataFrame, ax=None, *, bank: float | None = None, t
     ax.axvline(0, color="#333333", lw=0.8)
     if bank is not None:
         ax.axvline(bank, color=PALETTE[0], ls="--", lw=1.2, label=f"全行 {bank:+.2f}")
-        ax.legend(fontsize=8, loc="lower right")
+        ax.legend(fontsize=9, loc="lower right")
     ax.set_xlabel("点均投诉增量(件/网点，本期−上年同期)")
     ax.grid(axis="y", visible=False)
     if title:
@@ -102,7 +102,7 @@ def plot_rate_ratios(tests: pd.DataFrame, ax=None, *, title: str | None = None):
     ax.set_xlabel("投诉率之比(本期/上年同期，对数刻度；<1 为下降)")
     ax.grid(axis="y", visible=False)
     handles = [plt.Line2D([], [], color=c, marker="D", ls="-", label=lab) for lab, c in (("显著下降", _VERDICT_COLORS["decrease"]), ("变化不显著", _VERDICT_COLORS["no change"]), ("显著上升", _VERDICT_COLORS["increase"]))]
-    ax.legend(handles=handles, fontsize=8, loc="lower right")
+    ax.legend(handles=handles, fontsize=9, loc="lower right")
     if title:
         ax.set_title(title)
     return ax

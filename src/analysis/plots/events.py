@@ -33,14 +33,14 @@ def outlet_wait_bars(table: pd.DataFrame, target: float = 10, ax=None, *, top: i
     colors = [STATUS_COLORS["met"] if v <= target else STATUS_COLORS["missed"] for v in d["mean_wait"]]
     y = np.arange(len(d))
     ax.barh(y, d["mean_wait"], color=colors)
-    ax.set_yticks(y, _names(d), fontsize=8 if len(d) > 12 else 10)
+    ax.set_yticks(y, _names(d), fontsize=9 if len(d) > 12 else 10)
     for yi, (m, s) in enumerate(zip(d["mean_wait"], d["share_over_10min"])):
-        ax.text(m, yi, f"  {m:.1f} 分钟，超10分钟 {s:.0%}", va="center", fontsize=7.5)
+        ax.text(m, yi, f"  {m:.1f} 分钟，超10分钟 {s:.0%}", va="center", fontsize=9)
     ax.axvline(target, **TARGET_STYLE, label=f"目标：平均不超过 {target:g} 分钟")
     ax.set_xlim(0, max(target, d["mean_wait"].max()) * 1.5)
     ax.set_xlabel("平均等候（分钟）")
     ax.grid(axis="y", visible=False)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="lower right", fontsize=9)
     shown = f"等候最长的 {len(d)} 个网点" if len(table) > len(d) else "各网点"
     ax.set_title(f"{shown}平均等候时间")
     return ax
@@ -60,7 +60,7 @@ def business_type_boxes(table: pd.DataFrame, target: float = 10, ax=None):
     ax.set_xticks(range(1, len(kinds) + 1), [BUSINESS.get(k, k) for k in kinds])
     ax.set_ylabel("网点平均等候（分钟）")
     ax.grid(axis="x", visible=False)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     ax.set_title("各业务类型的网点平均等候（每点一个网点）")
     return ax
 
@@ -77,9 +77,9 @@ def wait_heatmap(table: pd.DataFrame, value: str = "mean_wait", ax=None):
     im = ax.imshow(data, aspect="auto", cmap=cmap)
     for (i, j), v in np.ndenumerate(g.to_numpy(dtype=float)):
         if not np.isnan(v):
-            ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=7, color="white" if v > np.nanmax(data) * 0.6 else "black")
+            ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=9, color="white" if v > np.nanmax(data) * 0.6 else "black")
     ax.set_yticks(range(7), WEEKDAYS)
-    ax.set_xticks(range(len(hours)), [f"{h}时" for h in hours], fontsize=8)
+    ax.set_xticks(range(len(hours)), [f"{h}时" for h in hours], fontsize=9)
     ax.grid(False)
     ax.figure.colorbar(im, ax=ax, label="平均等候（分钟）", shrink=0.85)
     ax.set_title("按星期和时段的平均等候时间")
@@ -105,7 +105,7 @@ def monthly_wait_lines(table: pd.DataFrame, target: float = 10, ax=None):
     ax.set_ylabel("平均等候（分钟）")
     lines = ax.get_legend_handles_labels()
     bars = share_ax.get_legend_handles_labels()
-    ax.legend(lines[0] + bars[0], lines[1] + bars[1], fontsize=8, loc="upper left")
+    ax.legend(lines[0] + bars[0], lines[1] + bars[1], fontsize=9, loc="upper left")
     ax.set_title("全行月度平均等候与超10分钟占比")
     return ax
 
@@ -134,7 +134,7 @@ def daily_rates(daily: pd.DataFrame, targets: pd.DataFrame, axes=None):
                 ax.axhline(t * 100, color=color, linestyle="--", linewidth=1.2, label=f"{name}目标 {t:.0%}")
         ax.yaxis.set_major_formatter(PercentFormatter())
         ax.set_title(title)
-        ax.legend(fontsize=7, ncols=2, loc="lower left")
+        ax.legend(fontsize=9, ncols=2, loc="lower left")
     return axes
 
 
@@ -162,7 +162,7 @@ def hourly_profile(hourly: pd.DataFrame, targets: pd.DataFrame, axes=None):
         ax.set_ylim(0, 105)
         ax.set_xticks(range(0, 24, 2), [f"{h}时" for h in range(0, 24, 2)])
         lines, bars = ax.get_legend_handles_labels(), vol.get_legend_handles_labels()
-        ax.legend(lines[0] + bars[0], lines[1] + bars[1], fontsize=7, ncols=3, loc="lower left")
+        ax.legend(lines[0] + bars[0], lines[1] + bars[1], fontsize=9, ncols=3, loc="lower left")
         ax.set_title(f"{name}：按小时的接通率与20秒服务水平")
     return axes
 
@@ -185,7 +185,7 @@ def staffing_chart(plan: pd.DataFrame, ax=None):
     ax.set_xticks(x[::step], plan["slot"].iloc[::step], rotation=45, ha="right")
     ax.set_ylim(0, max(plan["agents_a"].max(), plan["agents_c"].max()) * 1.2 + 1)
     lines, bars = ax.get_legend_handles_labels(), vol.get_legend_handles_labels()
-    ax.legend(lines[0] + bars[0], lines[1] + bars[1], fontsize=8, loc="upper left")
+    ax.legend(lines[0] + bars[0], lines[1] + bars[1], fontsize=9, loc="upper left")
     ax.set_title("每半小时所需坐席（接通率 ≥ 90%，20秒服务水平 ≥ 60%）")
     return ax
 
@@ -202,12 +202,11 @@ def outlet_rating_bars(table: pd.DataFrame, target: float = 0.90, ax=None, *, to
     ax.barh(y, d["satisfaction"] * 100, color=colors, label="满意度")
     ax.plot(d["rating_rate"] * 100, y, "D", color="#1f5aa6", markersize=4, label="评价率")
     ax.axvline(target * 100, **TARGET_STYLE, label=f"满意度目标 {target:.0%}")
-    ax.set_yticks(y, _names(d), fontsize=8 if len(d) > 12 else 10)
+    ax.set_yticks(y, _names(d), fontsize=9 if len(d) > 12 else 10)
     ax.xaxis.set_major_formatter(PercentFormatter())
-    low = np.nanmin([d["satisfaction"].min(), d["rating_rate"].min()]) * 100
-    ax.set_xlim(max(0, low - 10), 100)
+    ax.set_xlim(0, 100)  # a share axis starts at 0: a bar that starts at 47% exaggerates the gaps
     ax.grid(axis="y", visible=False)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=9, loc="lower right")
     shown = f"满意度最低的 {len(d)} 个网点" if len(table) > len(d) else "各网点"
     ax.set_title(f"{shown}：柜员服务满意度与评价率")
     return ax
@@ -223,6 +222,6 @@ def monthly_rating_lines(table: pd.DataFrame, target: float = 0.90, ax=None):
     ax.axhline(target * 100, **TARGET_STYLE, label=f"满意度目标 {target:.0%}")
     ax.yaxis.set_major_formatter(PercentFormatter())
     ax.set_xticks(x, table["month"], rotation=45, ha="right")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     ax.set_title("全行月度满意度与评价率")
     return ax

@@ -18,7 +18,7 @@ def accounting_bars(acc: pd.DataFrame, ax=None):
     share = d["rejected_share"].fillna(0) * 100
     ax.barh(labels, share, color="#d1495b")
     for y, (s, r, n) in enumerate(zip(share, d["rejected"], d["rows_in"])):
-        ax.text(s, y, f"  {r:,} / {n:,}", va="center", fontsize=8)
+        ax.text(s, y, f"  {r:,} / {n:,}", va="center", fontsize=9)
     ax.set_xlabel("剔除比例（%） rejected share of rows in")
     ax.set_xlim(0, max(1.0, share.max() * 1.35))
     ax.grid(axis="y", visible=False)
@@ -37,9 +37,9 @@ def coverage_heatmap(cov: pd.DataFrame, source: str, names: pd.Series | None = N
     cmap = plt.get_cmap("Blues").copy()
     cmap.set_bad("white")
     im = ax.imshow(data, aspect="auto", cmap=cmap)
-    ax.set_yticks(range(len(g.index)), g.index, fontsize=8)
+    ax.set_yticks(range(len(g.index)), g.index, fontsize=9)
     step = max(1, g.shape[1] // 12)
-    ax.set_xticks(range(0, g.shape[1], step), list(g.columns[::step]), rotation=45, ha="right", fontsize=8)
+    ax.set_xticks(range(0, g.shape[1], step), list(g.columns[::step]), rotation=45, ha="right", fontsize=9)
     ax.grid(False)
     ax.figure.colorbar(im, ax=ax, label="记录数 records", shrink=0.8)
     ax.set_title(f"覆盖情况 Coverage: {source}")

@@ -48,13 +48,13 @@ def league_table_bars(result, ax=None, *, title: str | None = None):
             ax.barh(y, v, left=left, color="#9e9e9e", height=0.72, label="加分")
             left += v
     for yi, total, stack, ok in zip(y, t["total"], left, t["award_eligible"]):
-        ax.text(stack + 0.8, yi, f"{total:.1f}" + ("" if ok else "  取消评先"), va="center", fontsize=8, color="#222" if ok else "#c62828")
-    ax.set_yticks(y, _unit_labels(t), fontsize=8)
+        ax.text(stack + 0.8, yi, f"{total:.1f}" + ("" if ok else "  取消评先"), va="center", fontsize=9, color="#222" if ok else "#c62828")
+    ax.set_yticks(y, _unit_labels(t), fontsize=9)
     ax.set_xlabel("得分")
     ax.set_xlim(min(-ded.max() - 1, -1) if ded.any() else 0, max(left.max() * 1.12, 10))
     ax.axvline(0, color="#444", linewidth=0.8)
     ax.grid(axis="y", visible=False)
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(4, len(scheme.indicators) + 1), fontsize=7.5, frameon=False)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(4, len(scheme.indicators) + 1), fontsize=9, frameon=False)
     ax.set_title(title or f"{scheme.title}：{result.period} 各{scheme.unit}得分构成", fontsize=11, pad=44)
     return ax
 
@@ -75,12 +75,12 @@ def rank_intervals(mc, ax=None, *, title: str | None = None):
         ax.plot([row.rank_lo, row.rank_hi], [yi, yi], color="#1f5aa6", linewidth=2.2, solid_capstyle="round")
     ax.scatter(iv["rank_median"], y, facecolors="white", edgecolors="#1f5aa6", s=28, zorder=3, label="自助抽样中位名次")
     ax.scatter(iv["rank"], y, color="#d1495b", s=16, zorder=4, label="公布排名")
-    ax.set_yticks(y, _unit_labels(iv), fontsize=8)
+    ax.set_yticks(y, _unit_labels(iv), fontsize=9)
     ax.set_xlim(0.5, n + 0.5)
     ax.set_xticks(range(1, n + 1, 1 if n <= 15 else 2))
     ax.set_xlabel(f"排名（线段：名次的边际{int(round(mc.settings.get('confidence', 0.9) * 100))}%置信集，仅抽样误差；同色底纹：同时检验下难以区分的{scheme_unit(mc)}）")
     ax.grid(axis="y", visible=False)
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8, frameon=False)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=9, frameon=False)
     ax.set_title(title or f"排名有多确定：{mc.settings.get('n_draws')}次模拟（神秘人检查重抽样+权重扰动）", fontsize=11, pad=24)
     return ax
 
@@ -99,9 +99,9 @@ def loss_heatmap(result, ax=None, *, title: str | None = None):
     ax = _ax(ax, (min(12, 1.25 * len(names) + 3), max(3.0, 0.3 * n + 1.5)))
     vmax = max(float(np.nanmax(np.abs(loss.to_numpy()))), 0.5)
     im = ax.imshow(loss.to_numpy(), cmap="RdBu_r", vmin=-vmax, vmax=vmax, aspect="auto")
-    ax.set_xticks(range(len(names)), [f"{nm}" for nm in names], rotation=35, ha="right", fontsize=8)
+    ax.set_xticks(range(len(names)), [f"{nm}" for nm in names], rotation=35, ha="right", fontsize=9)
     t = result.table
-    ax.set_yticks(range(n), _unit_labels(t), fontsize=8)
+    ax.set_yticks(range(n), _unit_labels(t), fontsize=9)
     for i in range(n):
         for j in range(len(names)):
             v = loss.iat[i, j]
@@ -109,7 +109,7 @@ def loss_heatmap(result, ax=None, *, title: str | None = None):
                 ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=6.5, color="white" if abs(v) > 0.6 * vmax else "#222")
     ax.grid(False)
     cb = ax.figure.colorbar(im, ax=ax, shrink=0.6)
-    cb.set_label("比第一名少得的分数（负数：超过第一名）", fontsize=8)
+    cb.set_label("比第一名少得的分数（负数：超过第一名）", fontsize=9)
     leader = t["unit_name"].iloc[0]
     ax.set_title(title or f"各{result.scheme.unit}与第一名（{leader}）的分项差距", fontsize=11)
     return ax
@@ -126,13 +126,13 @@ def movers_chart(movers: pd.DataFrame, ax=None, *, title: str | None = None):
     ax.barh(y, ch, color=colors, height=0.7)
     for yi, row in zip(y, m.itertuples(index=False)):
         x = row.rank_change
-        ax.text(x + (0.2 if x >= 0 else -0.2), yi, f"{int(row.rank_prev)}→{int(row.rank)}", va="center", ha="left" if x >= 0 else "right", fontsize=7.5)
-    ax.set_yticks(y, list(m["unit_name"]), fontsize=8)
+        ax.text(x + (0.2 if x >= 0 else -0.2), yi, f"{int(row.rank_prev)}→{int(row.rank)}", va="center", ha="left" if x >= 0 else "right", fontsize=9)
+    ax.set_yticks(y, list(m["unit_name"]), fontsize=9)
     lim = max(3, int(np.abs(ch).max()) + 2) if n else 3
     ax.set_xlim(-lim, lim)
     ax.axvline(0, color="#444", linewidth=0.8)
     ax.set_xlabel("名次变化（正数：上升）")
     ax.grid(axis="y", visible=False)
-    ax.legend(handles=[Patch(color="#2e7d32", label="上升"), Patch(color="#c62828", label="下降"), Patch(color="#9e9e9e", label="不变")], fontsize=8, loc="lower right")
+    ax.legend(handles=[Patch(color="#2e7d32", label="上升"), Patch(color="#c62828", label="下降"), Patch(color="#9e9e9e", label="不变")], fontsize=9, loc="lower right")
     ax.set_title(title or "与上期相比的名次变化", fontsize=11)
     return ax

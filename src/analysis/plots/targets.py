@@ -88,7 +88,7 @@ def plot_target(evaluation: Evaluation, row: int, ax=None):
             ticks = [0, *ticks]
         ax.set_xticks(ticks, ["上年末" if t == 0 else str(t) for t in ticks])
         ax.set_xlabel(f"{year} 年月份")
-        ax.legend(fontsize=7, loc="best", frameon=False)
+        ax.legend(fontsize=9, loc="best", frameon=False)
     else:
         _plot_point(ax, r, color)
         return ax
@@ -107,11 +107,11 @@ def _plot_point(ax, r: pd.Series, color: str) -> None:
         ax.errorbar([r["actual"]], [0], xerr=[[r["actual"] - low], [high - r["actual"]]], fmt="none", ecolor="#5c5c5c", capsize=6, linewidth=1.5)
     ax.plot([r["actual"]], [0], marker="o", markersize=11, color=color, linestyle="none")
     ax.axvline(r["target"], color=STATUS_COLORS["missed"], linestyle=":", linewidth=1.5)
-    ax.text(r["target"], 0.55, f"目标 {format_value(r['target'], unit)}", color=STATUS_COLORS["missed"], fontsize=8, ha="center", va="bottom")
-    ax.text(r["actual"], -0.35, f"实际 {format_value(r['actual'], unit)}", fontsize=8, ha="center", va="top")
+    ax.text(r["target"], 0.55, f"目标 {format_value(r['target'], unit)}", color=STATUS_COLORS["missed"], fontsize=9, ha="center", va="bottom")
+    ax.text(r["actual"], -0.35, f"实际 {format_value(r['actual'], unit)}", fontsize=9, ha="center", va="top")
     if r["rule"] in ("baseline_plus", "baseline_times") and np.isfinite(r["baseline_value"]):
         ax.axvline(r["baseline_value"], color="#9e9e9e", linestyle="-.", linewidth=1)
-        ax.text(r["baseline_value"], 0.55, f"基线 {format_value(r['baseline_value'], unit)}", color="#5c5c5c", fontsize=8, ha="center", va="bottom")
+        ax.text(r["baseline_value"], 0.55, f"基线 {format_value(r['baseline_value'], unit)}", color="#5c5c5c", fontsize=9, ha="center", va="bottom")
     lo, hi = min(marks), max(marks)
     pad = (hi - lo) * 0.25 or max(abs(hi) * 0.05, 1e-3)
     ax.set_xlim(0 if unit == "count" else lo - pad, hi + pad)
@@ -124,7 +124,7 @@ def _plot_point(ax, r: pd.Series, color: str) -> None:
     if np.isfinite(low) and high > low:
         side = "下" if r["direction"] == "higher" else "上"
         base = "，含基线误差" if r["rule"] in ("baseline_plus", "baseline_times") else ""
-        ax.text(0.01, 0.02, f"误差线：单侧{(1 - r['alpha']) * 100:g}%界限（{side}限决定是否达标{base}）", transform=ax.transAxes, fontsize=7, color="#5c5c5c")
+        ax.text(0.01, 0.02, f"误差线：单侧{(1 - r['alpha']) * 100:g}%界限（{side}限决定是否达标{base}）", transform=ax.transAxes, fontsize=9, color="#5c5c5c")
 
 
 def plot_group(evaluation: Evaluation, group: str, axes=None):
@@ -154,4 +154,7 @@ def style_status(shown: pd.DataFrame, statuses: pd.Series):
             return [""] * len(col)
         return [f"background-color: {c}; color: white; font-weight: bold" for c in colors]
 
-    return shown.style.apply(paint, axis=0).hide(axis="index")
+    def reason(col: pd.Series):
+        return ["color: #5f6b7a; font-size: 12.5px; min-width: 14em" if col.name == "依据" else "" for _ in col]
+
+    return shown.style.format(escape="html").apply(paint, axis=0).apply(reason, axis=0).hide(axis="index")

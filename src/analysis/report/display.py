@@ -15,12 +15,21 @@
 value): index hidden, Chinese column titles, number formats (defaults: thousands separators, two
 decimals for floats), text left and numbers right, empty cells as "—", and an optional background
 gradient (pandas draws it with matplotlib's colour maps; no other package needed). Display only:
-the DataFrame's values are not rounded or changed.
+the DataFrame's values are not rounded or changed. Values, titles and the caption are escaped.
+
+One formatter per kind of number, for every page, sentence and card (never ``4.000000``, ``1e+09``,
+``-0.00``, ``p = 0.000``, ranks as ``9.0`` or ``nan``): :func:`count`, :func:`number`,
+:func:`money`, :func:`share`, :func:`p_value`, :func:`rank`, :func:`duration`, :func:`date_text`.
+Empty values (None, NaN, NaT, pd.NA) print as ``—``.
 """
 
 from __future__ import annotations
 
+import html
+import math
+import re
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
 
 import pandas as pd
 from pandas.io.formats.style import Styler
@@ -114,7 +123,9 @@ def show_table(
         else:
             text_cols.append(titles[key])
 
-    styler = shown.style.format(formatter=formatter, na_rep=na_rep)
+    # Values, column titles and row labels come from data: escaped (pandas' Styler escapes nothing).
+    styler = shown.style.format(formatter=formatter, na_rep=na_rep, escape="html")
+    styler = styler.format_index(escape="html", axis=1).format_index(escape="html", axis=0)
     if text_cols:
         styler = styler.set_properties(subset=text_cols, **{"text-align": "left"})
     if num_cols:
@@ -129,7 +140,7 @@ def show_table(
     if not index:
         styler = styler.hide(axis="index")
     if caption:
-        styler = styler.set_caption(caption)
+        styler = styler.set_caption(html.escape(caption))
     return styler.set_table_attributes('class="dataframe analysis-table"')
 
 
@@ -145,3 +156,230 @@ def say(text: str, **values) -> None:
     from IPython.display import Markdown
 
     _display(Markdown(text.format(**values) if values else text))
+
+
+# ------------------------------------------------------------------ one formatter per kind of number
+def _missing(v) -> bool:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return True
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _fixed(v: float, digits: int) -> str:
+    """``v`` with ``digits`` decimals and thousands separators, never in e-notation, never ``-0.0``."""
+    text = f"{float(v):,.{digits}f}"
+    if text.startswith("-") and not any(ch in "123456789" for ch in text):
+        text = text[1:]
+    return text
+
+
+def count(v) -> str:
+    """A count: ``1,234`` (a float count such as ``4.0`` prints as ``4``)."""
+    if _missing(v):
+        return NA_REP
+    return _fixed(round(float(v)), 0)
+
+
+def number(v, digits: int = 1) -> str:
+    """A measured value with ``digits`` decimals: ``88.6``; whole numbers keep the decimals asked for."""
+    if _missing(v):
+        return NA_REP
+    if not math.isfinite(float(v)):
+        return "∞" if float(v) > 0 else "−∞"
+    return _fixed(v, digits)
+
+
+def signed(v, digits: int = 2) -> str:
+    """A difference with its sign: ``+1.25``, ``-0.40``; zero (also ``-0.001`` at 2 decimals) as ``0.00``."""
+    if _missing(v):
+        return NA_REP
+    text = _fixed(v, digits)
+    return text if text.startswith("-") or not any(ch in "123456789" for ch in text) else "+" + text
+
+
+def money(v, unit: str = "元", digits: int = 2) -> str:
+    """An amount with its unit: ``1,234.50 元``, ``12.3 万元`` (``money(v, "万元", 1)``)."""
+    if _missing(v):
+        return NA_REP
+    return f"{_fixed(v, digits)} {unit}".strip()
+
+
+def share(v, digits: int = 1) -> str:
+    """A share given as a fraction: ``0.9181`` -> ``91.8%``."""
+    if _missing(v):
+        return NA_REP
+    return f"{_fixed(float(v) * 100, digits)}%"
+
+
+def p_value(p) -> str:
+    """A p-value as a reader needs it: ``< 0.001``, else three decimals (``0.012``), ``> 0.999``."""
+    if _missing(p):
+        return NA_REP
+    p = float(p)
+    if p < 0.001:
+        return "< 0.001"
+    if p > 0.999:
+        return "> 0.999"
+    return f"{p:.3f}"
+
+
+def p_text(p) -> str:
+    """``p = 0.012`` or ``p < 0.001`` (for sentences)."""
+    t = p_value(p)
+    return f"p {t}" if t.startswith(("<", ">")) else f"p = {t}"
+
+
+def rank(v) -> str:
+    """A rank: ``9`` (never ``9.0``); a shared rank from averaging keeps its half: ``9.5``."""
+    if _missing(v):
+        return NA_REP
+    f = float(v)
+    return str(int(round(f))) if abs(f - round(f)) < 1e-9 else _fixed(f, 1)
+
+
+def duration(seconds) -> str:
+    """A length of time in the unit that reads best: ``45 秒``, ``3.2 分钟``, ``2.5 小时``, ``11.6 天``."""
+    if _missing(seconds):
+        return NA_REP
+    s = float(seconds)
+    if abs(s) < 120:
+        return f"{_fixed(s, 0 if abs(s) >= 10 else 1)} 秒"
+    if abs(s) < 2 * 3600:
+        return f"{_fixed(s / 60, 1)} 分钟"
+    if abs(s) < 2 * 86400:
+        return f"{_fixed(s / 3600, 1)} 小时"
+    return f"{_fixed(s / 86400, 1)} 天"
+
+
+def date_text(v) -> str:
+    """A date ``2016-06-30`` (a time of day only when there is one: ``2016-06-30 14:05``)."""
+    if _missing(v):
+        return NA_REP
+    if isinstance(v, str):
+        return v
+    ts = pd.Timestamp(v)
+    return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.strftime("%Y-%m-%d %H:%M")
+
+
+_LEFTOVERS = [
+    (re.compile(r"(Posix|Windows)Path\("), "a Python path object"),
+    (re.compile(r"(?<![\w/])(/tmp/|/home/|/work/|/root/|/Users/|[A-Z]:\\)"), "a machine path"),
+    (re.compile(r"\banalysis\.[a-z_]+\.[a-z_]+"), "a module name"),
+    (re.compile(r"(?<![\w.])\d+\.\d*[eE][+\-]?\d+|(?<![\w.])\d[eE][+\-]\d+"), "e-notation"),
+    (re.compile(r"(?<![\w.\d])-0\.0+(?!\d*[1-9])"), "a negative zero"),
+    (re.compile(r"\b\d+\.0{6}\b"), "six zero decimals"),
+    (re.compile(r"p\s*=\s*0\.0+(?!\d*[1-9])"), "p = 0.000"),
+    (re.compile(r"(?<![\w/])(nan|NaN|None|NaT|<NA>)(?![\w/])"), "nan/None/NaT"),
+]
+
+
+def leftovers(text: str) -> list[str]:
+    """Developer leftovers in visible text (``PosixPath(``, machine paths, module names, e-notation,
+    ``-0.00``, ``4.000000``, ``p = 0.000``, nan/None/NaT), each as ``"kind: …context…"``. Empty = clean."""
+    found = []
+    for pattern, kind in _LEFTOVERS:
+        for m in pattern.finditer(text):
+            found.append(f"{kind}: …{text[max(0, m.start() - 30): m.end() + 30]}…")
+    return found
+
+
+def exported(path) -> None:
+    """Say that a file was exported, by its name, linked from the page (pages sit next to
+    ``exports/``); never the machine's path or a ``PosixPath(…)`` repr."""
+    from pathlib import Path
+
+    from IPython.display import HTML
+
+    if path is None:
+        return
+    paths = path if isinstance(path, (list, tuple)) else [path]
+    links = "、".join(f'<a href="exports/{html.escape(Path(p).name)}">{html.escape(Path(p).name)}</a>' for p in paths)
+    _display(HTML(f'<p class="exported">已导出 Exported：{links}（报告目录的导出栏也列出 also listed on the index）</p>'))
+
+
+# ------------------------------------------------------------------ rejection reasons in Chinese
+# The clean engine writes its reasons in one small English vocabulary (kept in the rejected files,
+# where tools and tests read them); pages show them in Chinese first. A reason outside the vocabulary
+# is shown as written.
+_FIELD = r"(?P<field>[A-Za-z_][\w]*) \((?P<title>[^)]*)\)"
+_REASONS_ZH: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
+    (re.compile(rf"^{_FIELD}: below the minimum (?P<lim>[^:]+)(?:: (?P<v>.*))?$"), lambda m: f"{m['title']}低于下限 {m['lim']}" + (f"：{m['v']}" if m["v"] else "")),
+    (re.compile(rf"^{_FIELD}: above the maximum (?P<lim>[^:]+)(?:: (?P<v>.*))?$"), lambda m: f"{m['title']}高于上限 {m['lim']}" + (f"：{m['v']}" if m["v"] else "")),
+    (re.compile(rf"^{_FIELD}: not a date(?:: (?P<v>.*))?$"), lambda m: f"{m['title']}不是有效日期" + (f"：{m['v']}" if m["v"] else "")),
+    (re.compile(rf"^{_FIELD}: not a number(?:: (?P<v>.*))?$"), lambda m: f"{m['title']}不是数字" + (f"：{m['v']}" if m["v"] else "")),
+    (re.compile(rf"^{_FIELD}: empty, but required$"), lambda m: f"{m['title']}为空（必填）"),
+    (re.compile(rf"^{_FIELD}: empty$"), lambda m: f"{m['title']}为空"),
+    (re.compile(rf"^{_FIELD}: (?:(?P<v>.+) is )?not in (?P<ref>[\w.]+)(?: \(unknown unit\))?$"),
+     lambda m: f"{m['title']}" + (f" {m['v']} " if m["v"] else "") + "在机构信息中不存在（未知机构）"),
+    (re.compile(r"^(?P<a>\w+) \((?P<ta>[^)]*)\) is before (?P<b>\w+) by more than (?P<s>[\d.]+) s: impossible$"),
+     lambda m: f"{m['ta']}早于{ {'issued_at': '取号时间', 'received_at': '受理时间', 'started_at': '开始时间'}.get(m['b'], m['b'])}超过 {m['s']} 秒，不可能"),
+    (re.compile(r"^summary row \(合计\)(?:, not a record)?$"), lambda m: "合计行，不是一条记录"),
+    (re.compile(r"^duplicate of line (?P<n>\d+)$"), lambda m: f"与第 {m['n']} 行完全重复"),
+    (re.compile(r"^duplicate row$"), lambda m: "重复行"),
+    (re.compile(r"^repeats the key of (?P<f>.+) line (?P<n>\d+)$"), lambda m: f"编号与 {m['f']} 第 {m['n']} 行重复"),
+    (re.compile(r"^repeats the key \((?P<k>[^)]*)\) of line (?P<n>\d+) with different values$"), lambda m: f"编号（{m['k']}）与第 {m['n']} 行相同而内容不同"),
+    (re.compile(r"^repeated key$"), lambda m: "编号重复"),
+    (re.compile(r"^key repeated in another file$"), lambda m: "编号与另一文件重复"),
+    (re.compile(r"^malformed record$"), lambda m: "记录格式损坏"),
+    (re.compile(r"^record has (?P<a>\d+) fields, the header has (?P<b>\d+)(?: \(the file looks cut off\))?$"),
+     lambda m: f"本行 {m['a']} 个字段，表头 {m['b']} 个（文件疑似被截断）"),
+    (re.compile(r"^far from the same unit's median (?P<med>\S+) \(robust z (?P<z>[+\-\d.]+)\)$"),
+     lambda m: f"远离本机构的中位数 {m['med']}（稳健 z 值 {m['z']}）"),
+    (re.compile(r"^moved (?P<c>[+\-\d.]+%) on the month before \((?P<p>[^)]*)\)$"), lambda m: f"较上月变动 {m['c']}（上月 {m['p']}）"),
+]
+
+
+def reason_zh(reason) -> str:
+    """A rejection or check reason in Chinese (each ``; ``-separated part); unknown parts as written."""
+    if _missing(reason):
+        return NA_REP
+    parts = []
+    for part in str(reason).split("; "):
+        for pattern, make in _REASONS_ZH:
+            m = pattern.match(part.strip())
+            if m:
+                parts.append(make(m))
+                break
+        else:
+            parts.append(part)
+    return "；".join(parts)
+
+
+# ------------------------------------------------------------------ glossary of statistical terms
+GLOSSARY: dict[str, tuple[str, str]] = {
+    "p 值": ("假如真实情况没有变化，仅凭随机波动就出现至少这么大差异的概率；越小越说明差异不是偶然。小于 0.001 时写作 p < 0.001。",
+             "p-value: the chance of a difference at least this large if nothing had really changed."),
+    "单侧界限": ("考虑抽样误差后，实际值在一个方向上可能的最差水平；只有这个界限也达到目标，才算“达标”。",
+             "one-sided bound: the worst level the figure may really be at, given sampling noise; met only when it meets the target."),
+    "q 值": ("同时检验很多家支行时，总会有一两家碰巧“显著”；q 值是按 Benjamini–Hochberg 方法校正后的 p 值，q < 0.05 的结论更可靠。",
+             "q-value: a p-value corrected for testing many units at once (Benjamini–Hochberg)."),
+    "率比": ("本期投诉率 ÷ 上年同期投诉率。小于 1 表示下降；其 95% 置信区间整体在 1 以下，下降才算确实。",
+             "rate ratio: this period's rate over last year's; a fall is real only when its whole 95% interval lies below 1."),
+    "控制限（漏斗图）": ("按全行水平和各网点业务量算出的随机波动范围。业务量小的网点范围宽，落在控制限外才说明真正偏离全行水平。",
+             "control limits (funnel plot): the range chance alone allows for a unit of that size; only units outside it really differ."),
+    "φ（过度离散）": ("各单位之间的实际差异相对随机波动的倍数。φ 明显大于 1 说明差异不只是随机波动，控制限需要放宽。",
+             "φ (overdispersion): how much more the units differ than chance alone would make them; above 1, limits are widened."),
+    "τ²（随机效应方差）": ("在随机波动之外、各单位之间真实水平的差异大小；用它放宽控制限，避免把正常差异当成异常。",
+             "τ² (between-unit variance): the real spread between units beyond chance, used to widen the limits."),
+    "稳健 z 值": ("一个数值离同一机构中位数有多远，以中位数绝对偏差（MAD×1.4826）为单位；超过 5 的数值需要核对。不受个别极端值影响。",
+             "robust z: distance from the unit's median in units of the median absolute deviation (×1.4826); above 5 is checked."),
+    "名次区间": ("反复重抽神秘人检查结果、扰动满意度和权重后重新排名，90% 的模拟名次所在的范围；区间重叠的支行难以区分先后。",
+             "rank interval: the range holding 90% of simulated ranks; units whose intervals overlap cannot be told apart."),
+    "Erlang A / Erlang C": ("测算坐席人数的排队公式：Erlang C 假设客户从不挂断，Erlang A 还考虑客户等不及而放弃。",
+             "Erlang A / C: queueing formulas for agents needed; C assumes callers never hang up, A allows for abandonment."),
+}
+
+
+def glossary(*terms: str) -> None:
+    """Display the terms' plain-words explanations (Chinese first, English secondary) as a footnote list."""
+    from IPython.display import HTML
+
+    unknown = [t for t in terms if t not in GLOSSARY]
+    if unknown:
+        raise KeyError(f"glossary: unknown terms {unknown}; known: {list(GLOSSARY)}")
+    items = "".join(f"<dt>{html.escape(t)}</dt><dd>{html.escape(GLOSSARY[t][0])}<br><span class=\"muted small\">{html.escape(GLOSSARY[t][1])}</span></dd>"
+                    for t in terms or GLOSSARY)
+    _display(HTML(f'<dl class="glossary">{items}</dl>'))

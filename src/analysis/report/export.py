@@ -25,6 +25,8 @@ import nbformat
 
 from analysis import config
 from analysis.files import write_atomic  # noqa: F401  (pages are written with it; re-exported)
+from analysis.report.layout import finish_page
+from analysis.report.safehtml import markdown_html, sanitize
 
 SUITE_NAME = "服务提升年分析 · Service-improvement analysis"
 PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"
@@ -88,7 +90,9 @@ def prepare(nb: nbformat.NotebookNode, error: ErrorInfo | None = None) -> nbform
     Drops papermill's error marker cells (the page has its own banner), code cells without output
     (parameters, imports), matplotlib object reprs, and everything after a failing cell (those cells
     never ran); strips the first markdown cell's ``# title`` line (the page header shows the title);
-    tags the failing cell; marks number cells of tables (:func:`align_tables`).
+    tags the failing cell; marks number cells of tables (:func:`align_tables`); passes every HTML
+    output through :func:`analysis.report.safehtml.sanitize` and renders generated Markdown outputs
+    through it too (markup from data shows as text).
     """
     nb = copy.deepcopy(nb)
     cells = [c for c in nb.cells if PAPERMILL_ERROR_TAG not in c.get("metadata", {}).get("tags", [])]
@@ -105,9 +109,17 @@ def prepare(nb: nbformat.NotebookNode, error: ErrorInfo | None = None) -> nbform
             if not cell.outputs:
                 continue
             for out in cell.outputs:
-                html = out.get("data", {}).get("text/html")
+                data = out.get("data", {})
+                html = data.get("text/html")
+                markdown = data.get("text/markdown")
                 if html:
-                    out["data"]["text/html"] = align_tables(html if isinstance(html, str) else "".join(html))
+                    data["text/html"] = sanitize(align_tables(html if isinstance(html, str) else "".join(html)))
+                    data.pop("text/markdown", None)
+                elif markdown:
+                    # Generated sentences: rendered here and passed through the same allow-list.
+                    text = markdown if isinstance(markdown, str) else "".join(markdown)
+                    data["text/html"] = f'<div class="generated-text">{markdown_html(text)}</div>'
+                    data.pop("text/markdown", None)
         if cell.cell_type == "markdown" and not kept:
             cell.source = re.sub(r"\A\s*#\s[^\n]*\n?", "", cell.source, count=1)
             if not cell.source.strip():
@@ -230,7 +242,7 @@ class PageExporter:
             },
         }
         html, _ = self._exporter.from_notebook_node(page_nb, resources=resources)
-        return html
+        return finish_page(html)
 
 
 

@@ -119,8 +119,9 @@ def build_context(manifest: dict, reports_dir: Path | str | None = None) -> dict
             "finished": _when(manifest.get("finished")),
             "jobs": params.get("jobs"),
             "only": params.get("only"),
-            "raw_dir": params.get("raw_dir", ""),
-            "processed_dir": params.get("processed_dir", ""),
+            # a reader needs the folder's name; the machine's full path stays in manifest.json
+            "raw_dir": Path(params["raw_dir"]).name if params.get("raw_dir") else "",
+            "processed_dir": Path(params["processed_dir"]).name if params.get("processed_dir") else "",
             "packages": [{"name": k, "version": v or "未安装 not installed"} for k, v in packages.items()],
             "raw_inputs": [{"file": k, "sha256": v, "short": v[:12]} for k, v in raw_inputs.items()],
             "manifest_href": "manifest.json",
@@ -189,7 +190,9 @@ def render_index(context: dict) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    return env.get_template("index.html.j2").render(**context)
+    from analysis.report.layout import finish_page
+
+    return finish_page(env.get_template("index.html.j2").render(**context), toc=False)
 
 
 def write_index(manifest: dict, reports_dir: Path | str) -> Path:

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analysis.errors import InputValueError
+from analysis import targets as T
 from analysis.periods import Period
+from analysis.report import display as D
 from analysis.scorecard import fixes as F
 from analysis.scorecard.shared import AREA_ZH, FIGURES, Options, Shared
 
@@ -190,12 +192,15 @@ def scores_frame(view: UnitView) -> pd.DataFrame:
 
 def scores(view: UnitView):
     t = scores_frame(view)
-    fmt = {"权重": "{:g}", "得分": "{:.2f}", "得分率": "{:.0%}", "第一名得分": "{:.2f}", "全行最好": "{:.2f}", "比第一名": "{:+.2f}", "做到全行最好可多得": "{:.2f}"}
+    two = lambda v: "" if _nan(v) else D.number(v, 2)  # noqa: E731
+    fmt = {"权重": lambda v: "" if _nan(v) else D.number(v, 0 if float(v).is_integer() else 1), "得分": two,
+           "得分率": lambda v: "" if _nan(v) else D.share(v, 0), "第一名得分": two, "全行最好": two,
+           "比第一名": lambda v: "" if _nan(v) else D.signed(v, 2), "做到全行最好可多得": two}
     n = len(view.indicators)
-    return (t.style.format(fmt, na_rep="")
+    return (t.style.format(fmt, na_rep="", escape="html")
             .background_gradient(subset=pd.IndexSlice[0:n - 1, ["得分率"]], cmap="RdYlGn", vmin=0.5, vmax=1.2)
             .apply(lambda row: ["font-weight: bold; border-top: 2px solid #c5d3e6" if row.name == len(t) - 1 else "" for _ in row], axis=1)
-            .hide(axis="index").set_caption(f"{view.name}各项得分（{view.shared.meta['scheme']['title']}）"))
+            .hide(axis="index").set_caption(html.escape(f"{view.name}各项得分（{view.shared.meta['scheme']['title']}）")))
 
 
 def rank_text(view: UnitView) -> str:
@@ -221,6 +226,7 @@ def targets_frame(view: UnitView) -> pd.DataFrame:
     return pd.DataFrame({
         "分组": t["group_title"], "目标": t["title"], "实际": t["actual_text"], "目标值": t["target_text"],
         "预计期限时": t["projection_text"], "期限": t["deadline"], "状态": t["status_label"] + " " + t["status"],
+        "依据": [T.status_reason(r) for _, r in t.iterrows()],
     })
 
 
@@ -228,7 +234,7 @@ def targets(view: UnitView):
     t = targets_frame(view)
     statuses = list(view.targets["status"])
     return (t.style.apply(lambda col: [STATUS_STYLE[s] for s in statuses] if col.name == "状态" else [""] * len(col), axis=0)
-            .hide(axis="index").set_caption(f"{view.name}的活动目标（{view.shared.meta['targets_title']}，按本支行范围判断）"))
+            .hide(axis="index").set_caption(html.escape(f"{view.name}的活动目标（{view.shared.meta['targets_title']}，按本支行范围判断）")))
 
 
 def targets_notes(view: UnitView) -> str:
@@ -283,7 +289,7 @@ def comparison(view: UnitView):
     t = comparison_frame(view)
     colour = {"前列": "color: #2e7d32; font-weight: bold", "靠后": "color: #c62828; font-weight: bold"}
     return (t.style.map(lambda v: colour.get(v, ""), subset=["同类中位置"]).hide(axis="index")
-            .set_caption(f"{view.name}与同类{view.area_zh}支行及全行比较（同类排名 1 = 最好；前列、靠后 = 排名在同类的前、后三分之一）"))
+            .set_caption(html.escape(f"{view.name}与同类{view.area_zh}支行及全行比较（同类排名 1 = 最好；前列、靠后 = 排名在同类的前、后三分之一）")))
 
 
 def complaints_text(view: UnitView) -> str:
@@ -298,9 +304,9 @@ def complaints_text(view: UnitView) -> str:
     text = (f"{view.name}{view.period.label_zh}客户投诉 {r['num']:,.0f} 件（指明网点的投诉），每万笔金融性交易 {r['value']:.3f} 件；"
             f"上年同期（{prev.label_zh}）{r['prev_num']:,.0f} 件，每万笔 {_fmt_figure('complaints_per_10k', r['prev_value'])} 件。")
     if r["verdict"] in ("decrease", "increase"):
-        text += f"按交易量折算后精确检验：{verdict}（单侧 p = {r['p_value']:.3f}）。"
+        text += f"按交易量折算后精确检验：{verdict}（单侧 {D.p_text(r['p_value'])}）。"
     elif r["verdict"] == "no change":
-        text += f"按交易量折算后精确检验：{verdict}（检验下降的单侧 p = {r['p_value']:.3f}）。"
+        text += f"按交易量折算后精确检验：{verdict}（检验下降的单侧 {D.p_text(r['p_value'])}）。"
     return text
 
 
@@ -345,7 +351,7 @@ def outlets(view: UnitView):
         return Markdown("本支行在机构信息中没有网点。")
     return (shown.style.apply(lambda col: [BAND_STYLE.get(b, "") for b in bands[col.name]] if col.name in bands else [""] * len(col), axis=0)
             .hide(axis="index")
-            .set_caption(f"{view.name}各网点（对标组：{view.area_zh} × 等级；绿色 = 组内前25%，红色 = 组内后25%或超出漏斗图控制限）"))
+            .set_caption(html.escape(f"{view.name}各网点（对标组：{view.area_zh} × 等级；绿色 = 组内前25%，红色 = 组内后25%或超出漏斗图控制限）")))
 
 
 # ------------------------------------------------------------------------------------------ notes
@@ -355,7 +361,7 @@ def notes_text(view: UnitView) -> str:
         f"- 计分方案：{m['scheme']['title']}；排名、名次区间和各项得分与“服务营销竞赛排名”报告相同（同一次计算）。",
         "- “先改这三件事”的规则：候选来自本支行有风险或未达标的目标、超出漏斗图控制限的网点、以及做到全行最好能多得分的计分指标；"
         "按紧急程度分档（未达标目标 > 超出99.8%控制限的网点 > 目前未达到的有风险目标 > 可多得1分以上的指标 > 其他有风险目标 > 超出95%控制限的网点 > 可多得0.2分以上的指标），"
-        "同档内差距大的在前。先从目标、网点、计分三类中各取最紧急的一项（限前四档），再按紧急程度补足三项；同一类最多两项，同一网点只列一次（详见 analysis.scorecard.fixes）。",
+        "同档内差距大的在前。先从目标、网点、计分三类中各取最紧急的一项（限前四档），再按紧急程度补足三项；同一类最多两项，同一网点只列一次（每家支行用同一套规则）。",
         f"- 同类支行：与本支行同属{view.area_zh}的支行；网点的对标组为相同区域和等级的网点。",
         "- 投诉为指明网点的投诉；未指明网点的（如客服中心相关）不计入任何支行。",
     ]

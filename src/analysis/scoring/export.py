@@ -14,7 +14,7 @@ import pandas as pd
 from analysis.scoring.engine import ScoreResult
 from analysis.scoring.model import Scheme
 
-from analysis.report.excel import XLSX_OPTIONS  # the one safe set (no formulas, no URLs from text)
+from analysis.report.excel import XLSX_OPTIONS, print_setup  # the one safe set (no formulas, no URLs from text)
 
 ADJUSTMENT_TITLES = {"total": "总分", "rank": "排名", "award_eligible": "评先资格", "unit_id": "单位编号", "unit_name": "单位名称"}
 
@@ -86,6 +86,7 @@ def write_league_table(result: ScoreResult, path: Path | str, *, intervals: pd.D
     for j, c in enumerate(cols):
         ws.set_column(j, j, widths.get(c, 12))
     ws.freeze_panes(1, 3)
+    print_setup(ws, len(cols), title=f"{scheme.title} 排名")  # A4 landscape, one page wide, header repeated
     if n:
         ws.autofilter(0, 0, n, len(cols) - 1)
         for j, c in enumerate(cols):
@@ -150,6 +151,7 @@ def _explain_sheet(wb, scheme: Scheme, result: ScoreResult | None) -> None:
     ws.set_column(4, 4, 60)
     ws.set_column(5, 5, 10)
     ws.set_column(6, 6, 50)
+    print_setup(ws, 7, header_rows=0, title="说明 Notes")
 
 
 def template_header(scheme: Scheme, name: str) -> str:
