@@ -58,12 +58,14 @@ def _add_clean(sub) -> None:
     p.add_argument("--out", type=Path, default=config.PROCESSED_DIR, help="output folder (default: data/processed)")
     p.add_argument("--only", action="append", metavar="SOURCE", help="clean only this source (repeatable)")
     p.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb", help="where the rules run: duckdb (embedded, out-of-core; default) or spark (a local session, or a cluster: see README)")
+    p.add_argument("--mapping", action="append", metavar="SOURCE=FILE.yaml", help="read a foreign export's headers for SOURCE (canonical column: header; `inspect FILE --source SOURCE` drafts one; repeatable)")
 
 
 def _cmd_clean(args) -> int:
     from analysis.clean.engine import clean_all
+    from analysis.clean.sources import parse_mapping_args
 
-    reports = clean_all(args.raw, args.out, only=args.only, engine=args.engine)
+    reports = clean_all(args.raw, args.out, only=args.only, engine=args.engine, mappings=parse_mapping_args(args.mapping))
     rejected = sum(r.rejected for r in reports.values())
     print(f"clean tables in {args.out}; {rejected:,} rejected rows in {config.rejected_dir(args.out)}")
     return 0
@@ -86,9 +88,11 @@ def _add_run(sub) -> None:
     p.add_argument("--clean", dest="clean", action=argparse.BooleanOptionalAction, default=None, help="clean the raw exports first (default); --no-clean uses the clean tables already in --processed")
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="stop a notebook cell that runs longer than this (default: no limit)")
     p.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb", help="where cleaning and the event notebooks run: duckdb (default) or spark")
+    p.add_argument("--mapping", action="append", metavar="SOURCE=FILE.yaml", help="as for clean: a foreign export's headers for SOURCE (repeatable)")
 
 
 def _cmd_run(args) -> int:
+    from analysis.clean.sources import parse_mapping_args
     from analysis.periods import Period
     from analysis.report.params import load_params, resolve
     from analysis.report.runner import run_suite
@@ -118,6 +122,7 @@ def _cmd_run(args) -> int:
         notebook_parameters=o["notebook_parameters"],
         echo=lambda line: print(line, flush=True),
         engine=args.engine,
+        mappings=parse_mapping_args(args.mapping),
     )
     return 0 if manifest["status"] == "ok" else 1
 

@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 
 from analysis import config
-from analysis.clean.sources import Source, load_sources
+from analysis.clean.sources import Source, load_sources, with_mapping
 from analysis.files import sha256_file, write_atomic
 from analysis.errors import InputValueError, MissingInputError
 from analysis.io.read import SourceError
@@ -392,16 +392,23 @@ def clean_all(
     echo=print,
     executor=None,
     engine: str = "duckdb",
+    mappings: dict[str, Path] | None = None,
 ) -> dict[str, SourceReport]:
     """Clean every source: Parquet tables in ``out_dir``, rejected rows in ``out_dir/rejected``, and the
     row accounting in ``out_dir/clean_report.json``. ``raw_dir`` is only read.
 
     ``executor`` (a ``concurrent.futures`` executor, optional): sources are cleaned in parallel on
-    it, each as soon as the master data it refers to is clean. The outputs are the same as serially."""
+    it, each as soon as the master data it refers to is clean. The outputs are the same as serially.
+    ``mappings``: source -> a mapping YAML (:class:`analysis.clean.sources.SourceMapping`) whose
+    headers are read as that source's columns."""
     raw_dir, out_dir = Path(raw_dir).resolve(), Path(out_dir).resolve()
     if out_dir == raw_dir or raw_dir in out_dir.parents:
         raise InputValueError(f"the output folder {out_dir} may not be inside the raw folder {raw_dir} (raw data is read-only)")
-    sources = load_sources()
+    sources = dict(load_sources())
+    for name, path in (mappings or {}).items():  # a foreign export's headers, as extra aliases
+        if name not in sources:
+            raise InputValueError(f"--mapping {name}=...: unknown source {name!r}; known: {', '.join(sources)}")
+        sources[name] = with_mapping(sources[name], path)
     names = only or list(sources)
     unknown = [n for n in names if n not in sources]
     if unknown:

@@ -138,3 +138,51 @@ def load_sources(sources_dir: Path = config.SOURCES_DIR) -> dict[str, Source]:
             raise ValueError(f"{path}: source {src.name!r} is defined twice")
         out[src.name] = src
     return out
+
+
+class SourceMapping(BaseModel):
+    """A foreign export's headers for one source (``clean --mapping SOURCE=FILE.yaml``): canonical
+    column -> the export's header. ``python -m analysis inspect FILE --source NAME`` drafts one."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str = ""
+    source: str = ""  # where the draft came from (free text)
+    columns: dict[str, str] = Field(min_length=1)
+    optional: list[str] = Field(default_factory=list, description="columns this export may lack")
+
+
+def with_mapping(src: Source, path: Path | str) -> Source:
+    """``src`` with a mapping's headers added as aliases (and its optional columns not required).
+    Every canonical name must be a column of the source; errors name the file and the field."""
+    from analysis.errors import InputValueError
+
+    m = load_model(path, SourceMapping)
+    unknown = [c for c in [*m.columns, *m.optional] if c not in src.columns]
+    if unknown:
+        raise InputValueError(f"{path}: {', '.join(map(repr, unknown))} is not a column of source {src.name!r} (its columns: {', '.join(src.columns)})")
+    cols = {}
+    for name, col in src.columns.items():
+        extra = {}
+        if name in m.columns:
+            extra["aliases"] = [*col.aliases, m.columns[name]]
+        if name in m.optional:
+            extra["required"] = False
+        cols[name] = col.model_copy(update=extra)
+    try:
+        return Source.model_validate({**src.model_dump(), "columns": {k: v.model_dump() for k, v in cols.items()}})
+    except ValueError as exc:
+        raise InputValueError(f"{path}: {exc}") from exc
+
+
+def parse_mapping_args(items: list[str] | None) -> dict[str, Path]:
+    """``["complaints=my.yaml", ...]`` -> ``{"complaints": Path("my.yaml")}`` (a bare name or path
+    without ``=`` is refused: which source it maps must be said)."""
+    from analysis.errors import InputValueError
+
+    out: dict[str, Path] = {}
+    for item in items or []:
+        name, sep, file = item.partition("=")
+        if not sep or not name.strip() or not file.strip():
+            raise InputValueError(f"--mapping {item!r}: write SOURCE=FILE.yaml (for example complaints=mappings/my_bank.yaml)")
+        out[name.strip()] = Path(file.strip())
+    return out

@@ -503,6 +503,7 @@ def run_suite(
     parameters: dict[str, object] | None = None,
     notebook_parameters: dict[str, dict[str, object]] | None = None,
     engine: str = "duckdb",
+    mappings: dict[str, Path] | None = None,
 ) -> dict:
     """Clean, run the notebooks, publish pages, ``index.html`` and ``manifest.json``.
 
@@ -545,7 +546,7 @@ def run_suite(
 
             echo(f"clean: {raw_dir} -> {processed_dir}")
             # On Spark the session does the parallel work: clean in this process, one source after another.
-            clean_all(raw_dir, processed_dir, echo=lambda line: echo(f"  {line}"), executor=pool.executor if engine == "duckdb" else None, engine=engine)
+            clean_all(raw_dir, processed_dir, echo=lambda line: echo(f"  {line}"), executor=pool.executor if engine == "duckdb" else None, engine=engine, mappings=mappings)
 
         reports_dir.mkdir(parents=True, exist_ok=True)
         offered = {"period": str(period), "processed_dir": str(processed_dir), "reports_dir": str(reports_dir)}
