@@ -13,6 +13,7 @@ import math
 import pandas as pd
 import pytest
 
+import analysis.clean.stage as stage
 from analysis.clean.engine import clean_files
 from analysis.clean.sources import load_source
 
@@ -84,14 +85,22 @@ def probe(tmp_path_factory):
     return load_source(p)
 
 
-@pytest.fixture(scope="module")
-def result(probe, tmp_path_factory):
+@pytest.fixture(scope="module", params=["stream", "small"])
+def result(probe, tmp_path_factory, request):
+    """The two files cleaned, staged by the streamed path and by the small-file reader."""
     d = tmp_path_factory.mktemp("raw")
     a = d / "probe_a.csv"
     b = d / "probe_b.csv"
     a.write_text("\n".join([HEADER, *LINES_A]) + "\n", encoding="utf-8")
     b.write_bytes(("\r\n".join([HEADER, *LINES_B]) + "\r\n").encode("gb18030"))
-    return clean_files(probe, [a, b], KNOWN)
+    if request.param == "stream":
+        return clean_files(probe, [a, b], KNOWN)
+    orig = stage._stage_csv
+    stage._stage_csv = stage._stage_tables
+    try:
+        return clean_files(probe, [a, b], KNOWN)
+    finally:
+        stage._stage_csv = orig
 
 
 def rows(result, file="probe_a.csv"):
@@ -244,3 +253,50 @@ def test_rejected_rows_keep_the_original_text(result):
     assert r.loc[("probe_a.csv", 9), "num"] == "1e400"
     assert r.loc[("probe_a.csv", 10), "cnt"] == "11"
     assert r.loc[("probe_a.csv", 19), "raw_record"] == "r15,,1"
+
+
+# --------------------------------------------------------------------------------- DuckDB and Spark
+def _clean_tables(out, names):
+    from analysis.clean.engine import load_table
+
+    return {n: load_table(n, out).sort_values(["source_file", "source_line"]).reset_index(drop=True) for n in names}
+
+
+def _rejected(out, names):
+    from analysis import config
+
+    found = set()
+    for n in names:
+        p = config.rejected_dir(out) / f"{n}.csv"
+        if p.exists():
+            r = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            found |= {(n, f, int(line), reason) for f, line, reason in zip(r["file"], r["line"], r["reason"])}
+    return found
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_duckdb_and_spark_clean_the_sample_identically(spark_session, tmp_path):
+    from analysis import config
+    from analysis.clean.engine import clean_all
+
+    quiet = lambda s: None  # noqa: E731
+    duck = clean_all(config.RAW_DIR, tmp_path / "duckdb", engine="duckdb", echo=quiet)
+    spark = clean_all(config.RAW_DIR, tmp_path / "spark", engine="spark", echo=quiet)
+    assert list(duck) == list(spark)
+    for name in duck:
+        d, s = duck[name], spark[name]
+        assert (s.rows_in, s.clean, s.rejected, s.reasons) == (d.rows_in, d.clean, d.rejected, d.reasons), name
+        assert [(f.file, f.rows_in, f.clean, f.rejected, f.unmapped) for f in s.files] == [(f.file, f.rows_in, f.clean, f.rejected, f.unmapped) for f in d.files], name
+    names = [n for n in duck if not duck[n].missing]
+    dt_, st_ = _clean_tables(tmp_path / "duckdb", names), _clean_tables(tmp_path / "spark", names)
+    for name in names:
+        a, b = dt_[name], st_[name]
+        assert list(a.columns) == list(b.columns) and len(a) == len(b), name
+        for c in a.columns:
+            if pd.api.types.is_float_dtype(a[c]):
+                ok = [(math.isnan(x) and math.isnan(y)) or math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12) for x, y in zip(a[c].astype(float), b[c].astype(float))]
+                assert all(ok), (name, c, a[c][[not k for k in ok]].head().tolist(), b[c][[not k for k in ok]].head().tolist())
+            else:
+                pd.testing.assert_series_equal(a[c], b[c], check_names=False, obj=f"{name}.{c}")
+    assert _rejected(tmp_path / "spark", names) == _rejected(tmp_path / "duckdb", names)
