@@ -383,7 +383,9 @@ def _rescue(run: list[tuple[int, str]], delim: str, width: int, mapping: dict[in
             continue
         good.append((line, rec))
     for m in malformed:
-        w.malformed(m.line, m.reason, m.text[:500])
+        # an open quote before the end of the file does not mean the file was cut off
+        reason = m.reason if at_end else m.reason.replace("; the file looks cut off", "; an unbalanced quote (the records after it are kept)")
+        w.malformed(m.line, reason, m.text[:500])
     if good:
         arrays = {name: pa.array([r[i] for _, r in good], pa.string()) for i, name in mapping.items()}
         w.records(arrays, pa.array([ln for ln, _ in good], pa.int64()))
