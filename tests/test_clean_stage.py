@@ -148,7 +148,7 @@ def test_unbalanced_quote_mid_file_does_not_swallow_the_rest(probe, tmp_path):
     path = write(tmp_path / "probe_a.csv", ["a1,甲,1,,x", 'a2,"乙,2,,x', "a3,丙,3,,x", "a4,丁,4,,x"], encoding="utf-8", newline="\n")
     st, rows, bad = staged(probe, path, tmp_path / "w")
     assert rows["_line"].tolist() == [2, 4, 5]
-    assert bad[["line", "reason"]].values.tolist() == [[3, "malformed record (unexpected end of data); the file looks cut off"]]
+    assert bad[["line", "reason"]].values.tolist() == [[3, "malformed record (unexpected end of data); an unbalanced quote (the records after it are kept)"]]
     assert st.rows_in == 4
 
 
