@@ -146,8 +146,8 @@ class Translation:
     @staticmethod
     def _number_slow(x):
         t = x.replace(" ", "")
-        t = ibis.ifelse(t.re_search(_THOUSANDS), t.replace(",", ""), t)
         t = ibis.ifelse(t.re_search(r"^\(.*\)$"), _lit("-") + t.re_extract(r"^\((.*)\)$", 1), t)
+        t = ibis.ifelse(t.re_search(_THOUSANDS), t.replace(",", ""), t)  # after the brackets: (1,234)
         return ibis.ifelse(t.re_search(_NUMBER), t.try_cast("float64"), ibis.null("float64"))
 
     def _date_fast(self, x):
