@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from analysis import config
-from analysis.masking import NAMES_BEST_EFFORT, find_personal_numbers, mask_series, mask_text
+from analysis.masking import MASK, NAMES_BEST_EFFORT, NOT_NAMES, find_personal_numbers, mask_series, mask_text
 
 # ------------------------------------------------------------------------------ independent oracles
 
@@ -416,10 +416,13 @@ def mobiles(draw):
     return number, prefix + shown
 
 
+ALL_CARD_PREFIXES = ["62", "621", "622", "623", "625", "628", "4", "5", "2221", "2720", "9558", "95599", "60", "64", "65", "35", "36"]
+
+
 @st.composite
-def cards(draw):
+def cards(draw, prefixes=tuple(ALL_CARD_PREFIXES)):
     # Every issuer prefix the rule accepts, the bank's own (95599) and ICBC's (9558) 19-digit cards included.
-    prefix = draw(st.sampled_from(["62", "621", "622", "623", "625", "628", "4", "5", "2221", "2720", "9558", "95599", "60", "64", "65", "35", "36"]))
+    prefix = draw(st.sampled_from(prefixes))
     length = draw(st.integers(16, 19))
     body = prefix + "".join(draw(st.lists(st.sampled_from("0123456789"), min_size=length - 1 - len(prefix), max_size=length - 1 - len(prefix))))
     number = luhn_complete(body)
@@ -469,6 +472,190 @@ def test_several_numbers_in_one_text_are_all_masked(before, after, items):
         assert number not in _digits(masked)
 
 
+# ------------------------------------------------------------------ properties, one kind at a time
+# Each property says: a valid value of the kind, written in any of its styles, between random Chinese
+# text (CJK_FILLER: no digits, no Latin letters) comes out masked. The values are generated valid by
+# the independent oracles above (GB 11643 check character, Luhn check digit, real birth dates).
+
+
+def _assert_number_masked(text: str, masked: str, number: str) -> None:
+    assert number.upper() not in _digits(masked).upper()  # the whole number cannot be read back
+    assert find_personal_numbers(masked) == []
+    assert len(masked) == len(text)
+
+
+@st.composite
+def old_resident_ids(draw):
+    # 15 digits: province code (every one, 71/81/82 included), region, YYMMDD birth date (1900-1999), sequence.
+    province = draw(st.sampled_from([11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
+                                     50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82]))
+    birth = draw(st.dates(dt.date(1900, 1, 1), dt.date(1999, 12, 31)))
+    number = f"{province:02d}{draw(st.integers(0, 9999)):04d}{birth:%y%m%d}{draw(st.integers(0, 999)):03d}"
+    style = draw(st.sampled_from(["plain", "grouped", "dashed", "fullwidth"]))
+    shown = {"plain": number, "grouped": f"{number[:6]} {number[6:12]} {number[12:]}", "dashed": f"{number[:6]}-{number[6:12]}-{number[12:]}",
+             "fullwidth": _fullwidth(number)}[style]
+    return number, shown
+
+
+@SETTINGS
+@given(before=CJK_FILLER, after=CJK_FILLER, item=resident_ids())
+def test_property_resident_id_18_is_masked(before, after, item):
+    number, shown = item
+    text = before + shown + after
+    _assert_number_masked(text, mask_text(text), number)
+
+
+@SETTINGS
+@given(before=CJK_FILLER, after=CJK_FILLER, item=old_resident_ids())
+def test_property_resident_id_15_is_masked(before, after, item):
+    number, shown = item
+    text = before + shown + after
+    masked = mask_text(text)
+    _assert_number_masked(text, masked, number)
+    assert _digits(masked) == number[:6] + number[-3:]  # kept: region code and the last 3
+
+
+@pytest.mark.parametrize("prefix", ["95599", "9558", "621", "622", "623", "625", "628", "62", "4", "5"])
+def test_property_card_of_every_listed_prefix_is_masked(prefix):
+    @SETTINGS
+    @given(before=CJK_FILLER, after=CJK_FILLER, item=cards(prefixes=(prefix,)))
+    def check(before, after, item):
+        number, shown = item
+        text = before + shown + after
+        masked = mask_text(text)
+        _assert_number_masked(text, masked, number)
+        assert _digits(masked) == number[:4] + number[-4:]  # kept: first 4 and last 4
+
+    check()
+
+
+@SETTINGS
+@given(before=CJK_FILLER, after=CJK_FILLER, item=mobiles())
+def test_property_mobile_in_every_written_form_is_masked(before, after, item):
+    number, shown = item
+    text = before + shown + after
+    masked = mask_text(text)
+    _assert_number_masked(text, masked, number)
+    assert _digits(masked).endswith(number[:3] + number[-4:])  # kept: first 3 and last 4 (after 0/86/0086)
+
+
+_MOBILE_DIGITS = st.tuples(st.sampled_from("3456789"), st.text(alphabet="0123456789", min_size=9, max_size=9)).map(lambda t: "1" + t[0] + t[1])
+
+
+@SETTINGS
+@given(before=CJK_FILLER, after=CJK_FILLER, form=st.sampled_from(["together", "date_first", "digits_after"]), m1=_MOBILE_DIGITS, m2=_MOBILE_DIGITS,
+       day=st.dates(dt.date(2000, 1, 1), dt.date(2030, 12, 31)), tail=st.text(alphabet="0123456789", min_size=1, max_size=3))
+def test_property_mobiles_inside_longer_digit_runs_are_masked(before, after, form, m1, m2, day, tail):
+    # Two run together, one after a date (19 digits: no card, no ID) or one followed by 1-3 digits
+    # (12-14 digits). Longer tails are left out: 16 digits ending in a date read as an outlet code + date.
+    run = {"together": m1 + m2, "date_first": f"{day:%Y%m%d}{m1}", "digits_after": m1 + tail}[form]
+    text = before + run + after
+    masked = mask_text(text)
+    assert m1 not in _digits(masked) and (form != "together" or m2 not in _digits(masked))
+    assert find_personal_numbers(masked) == [] and len(masked) == len(text)
+
+
+_LOWER = "abcdefghijklmnopqrstuvwxyz"
+
+
+@st.composite
+def emails(draw):
+    # Local part: a letter, then 1-15 letters, dots, underscores or at most 4 digits (no 11-digit run to
+    # read as a mobile); domain: 1-2 labels and a TLD.
+    local = draw(st.sampled_from(_LOWER)) + draw(st.text(alphabet=_LOWER + "._", min_size=1, max_size=12)) + draw(st.text(alphabet="0123456789", max_size=4))
+    labels = draw(st.lists(st.text(alphabet=_LOWER + "0123456789", min_size=1, max_size=8), min_size=1, max_size=2))
+    return local, ".".join(labels) + "." + draw(st.sampled_from(["com", "cn", "net", "org", "com.cn"]))
+
+
+@SETTINGS
+@given(before=CJK_FILLER, after=CJK_FILLER, item=emails(), wide=st.booleans())
+def test_property_email_keeps_only_its_first_character_and_domain(before, after, item, wide):
+    local, domain = item
+    address = f"{local}@{domain}"
+    shown = _fullwidth(address) if wide else address
+    masked = mask_text(before + shown + after)
+    region = masked[len(before) : len(before) + len(shown)]
+    assert nfkc(region) == local[0] + MASK * (len(local) - 1) + "@" + domain
+
+
+@st.composite
+def wechat_ids(draw):
+    # A letter then 5-19 letters, digits or _, with no 11 digits in a row (that would be read as a
+    # mobile and masked by the number rule first: masked too, but keeping its digits 3+4); or 6-10 digits
+    # (11 and more digits can be a mobile or card number: the number rules own them).
+    if draw(st.booleans()):
+        wid = draw(st.sampled_from(_LOWER + _LOWER.upper())) + draw(st.text(alphabet=_LOWER + "0123456789_", min_size=5, max_size=19))
+        assume(not re.search(r"[0-9]{11}", wid))
+        return wid
+    return draw(st.sampled_from("123456789")) + draw(st.text(alphabet="0123456789", min_size=5, max_size=9))
+
+
+@SETTINGS
+@given(before=CJK_FILLER, after=CJK_FILLER, label=st.sampled_from(["微信号", "微信", "微信：", "微信号：", "微信号是", "加微信", "WeChat: ", "微信账号"]),
+       wid=wechat_ids())
+def test_property_wechat_id_after_its_label_keeps_only_its_first_character(before, after, label, wid):
+    masked = mask_text(before + label + wid + after)
+    start = len(before) + len(label)
+    assert masked[start : start + len(wid)] == wid[0] + MASK * (len(wid) - 1)
+
+
+@SETTINGS
+@given(before=CJK_FILLER, after=CJK_FILLER, label=st.sampled_from(["QQ", "QQ号", "qq号", "QQ：", "QQ:", "QQ号码", "QQ号码是", "扣扣"]),
+       qq=st.integers(10_000, 9_999_999_999).map(str))
+def test_property_qq_number_after_its_label_keeps_only_its_first_digit(before, after, label, qq):
+    # 5-10 digits; an 11-12 digit QQ number can be a mobile number, masked by the number rule instead.
+    masked = mask_text(before + label + qq + after)
+    start = len(before) + len(label)
+    assert masked[start : start + len(qq)] == qq[0] + MASK * (len(qq) - 1)
+
+
+_ROAD_NAMES = ["解放", "中山", "人民", "建设", "和平", "胜利", "新华", "光明", "朝阳", "长江"]
+
+
+@st.composite
+def addresses(draw):
+    form = draw(st.sampled_from(["road", "road_dash", "estate", "building", "estate_room"]))
+    n = lambda lo, hi: str(draw(st.integers(lo, hi)))  # noqa: E731
+    if form == "road":
+        return f"{draw(st.sampled_from(_ROAD_NAMES))}{draw(st.sampled_from(['路', '街', '大道', '巷', '弄', '胡同', '里']))}{n(1, 9999)}号"
+    if form == "road_dash":
+        return f"{draw(st.sampled_from(_ROAD_NAMES))}路{n(1, 999)}-{n(1, 99)}号"
+    if form == "estate":
+        return f"{draw(st.sampled_from(ESTATES))}小区{n(1, 99)}栋{n(1, 9)}单元{n(101, 3299)}室"
+    if form == "building":
+        return f"{n(1, 99)}号楼{n(1, 9)}单元{n(101, 3299)}室"
+    return f"{draw(st.sampled_from(ESTATES))}{draw(st.sampled_from(['花园', '公寓', '家园', '新村']))}{n(101, 3299)}室"
+
+
+@SETTINGS
+@given(before=CJK_FILLER, after=CJK_FILLER, address=addresses())
+def test_property_address_loses_every_street_and_room_number(before, after, address):
+    masked = mask_text(before + "住址" + address + after)
+    start = len(before) + 2
+    assert masked[start : start + len(address)] == re.sub(r"[0-9]", MASK, address)  # names of roads and estates stay
+
+
+# Surname + 1-2 given characters from the corpus lists; a pair listed in NOT_NAMES (孔明: an ordinary
+# word that starts with a surname, masking.py) is excluded, it is deliberately never read as a name.
+_NAMES = st.tuples(st.sampled_from(SURNAMES), st.lists(st.sampled_from(GIVEN), min_size=1, max_size=2).map("".join)).filter(
+    lambda t: (t[0] + t[1])[:2] not in NOT_NAMES and t[0] + t[1] not in NOT_NAMES
+)
+NAME_FORMS = ["，{n}反映", ",{n}反映", "户主：{n}，", "户主:{n},", "收件人{n}，", "我叫{n}，", "其丈夫{n}来行", "其妻子{n}反映", "{n}、{m}两位客户",
+              "客户{n}来电", "客户{n}某日来行", "联系人：{n}，", "{n}先生来电", "持卡人{n}称"]
+
+
+@SETTINGS
+@given(before=CJK_FILLER, after=CJK_FILLER, form=st.sampled_from(NAME_FORMS), n=_NAMES, m=_NAMES)
+def test_property_names_in_the_listed_forms_keep_only_the_surname(before, after, form, n, m):
+    # "。" closes the random text before the form: a surname character at its end could otherwise be
+    # read as the surname of a form that opens with the name (王 + 李明先生 -> 王李*先生: masked, but not this exact form).
+    piece = form.format(n="".join(n), m="".join(m))
+    expected = form.format(n=n[0] + MASK * len(n[1]), m=m[0] + MASK * len(m[1]))
+    masked = mask_text(before + "。" + piece + after)
+    start = len(before) + 1
+    assert masked[start : start + len(piece)] == expected
+
+
 PROVINCE_CODES = [11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82]
 _MOBILE_EDGE = re.compile(r"^1[3-9]\d{9}|1[3-9]\d{9}$")
 
@@ -498,7 +685,9 @@ def ordinary_numbers(draw):
         # provinces whose code is no major issuer prefix (41-46, 50-54, 62 are Visa, Mastercard and
         # UnionPay's too: the documented false mask).
         spaced = draw(st.booleans())
-        majors = {41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 62}
+        # 22 and 23 (Jilin, Heilongjiang) fall in Mastercard's 2221-2720 range (2200-2220 do not; left
+        # out whole for simplicity): the same documented false mask.
+        majors = {22, 23, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 62}
         province = draw(st.sampled_from([p for p in PROVINCE_CODES if spaced or p not in majors]))
         code = f"{province}{draw(st.integers(0, 999999)):06d}"
         d = draw(st.dates(dt.date(2000, 1, 1), dt.date(2030, 12, 31)))
