@@ -17,7 +17,6 @@ import pytest
 import analysis.clean.stage as stage
 from analysis.clean.engine import clean_files
 from analysis.clean.sources import load_source
-from analysis.io.read import SourceError
 
 PROBE_YAML = """\
 name: probe
@@ -80,7 +79,7 @@ EXPECTED_REJECTED = [
     (11, "record has 6 fields, the header has 5"),
     (13, "duplicate of line 12"),
     (14, "num (金额): not a number: 'abc'; req (必填): empty, but required"),
-    (15, "malformed record (unexpected end of data); the file looks cut off"),
+    (15, "a quoted field is still open at the end of the file (the file looks cut off)"),
 ]
 
 
@@ -143,18 +142,22 @@ def test_chunk_boundaries_change_nothing(probe, tmp_path, monkeypatch, encoding)
 
 
 def test_unbalanced_quote_mid_file_does_not_swallow_the_rest(probe, tmp_path):
-    """The small-file reader loses everything after an unbalanced quote (one malformed record to
-    the end); the streamed path rejects that line alone and keeps the records after it."""
+    """An unbalanced quote ends with its line when the next line is a record on its own (issue 11):
+    that line is read as written, quote kept, and the records after it are all there."""
     path = write(tmp_path / "probe_a.csv", ["a1,甲,1,,x", 'a2,"乙,2,,x', "a3,丙,3,,x", "a4,丁,4,,x"], encoding="utf-8", newline="\n")
     st, rows, bad = staged(probe, path, tmp_path / "w")
-    assert rows["_line"].tolist() == [2, 4, 5]
-    assert bad[["line", "reason"]].values.tolist() == [[3, "malformed record (unexpected end of data); an unbalanced quote (the records after it are kept)"]]
+    assert sorted(rows["_line"].tolist()) == [2, 3, 4, 5]
+    assert dict(zip(rows["_line"], rows["nm"]))[3] == '"乙'
+    assert bad.empty
     assert st.rows_in == 4
+    # the small-file reader reads it the same way
+    (tmp_path / "w2").mkdir()
+    small = stage._stage_tables(probe, path, (tmp_path / "w2" / "s.parquet", tmp_path / "w2" / "m.parquet"))
+    assert sorted(pq.read_table(small.parquet).to_pandas()["_line"].tolist()) == [2, 3, 4, 5]
 
 
 def test_undecodable_line_is_one_malformed_record(probe, tmp_path, monkeypatch):
-    """A byte that is neither GB18030 nor UTF-8 costs its line, not the file; the small-file reader
-    refuses the whole file instead."""
+    """A byte that is neither GB18030 nor UTF-8 costs its line, not the file, on both paths."""
     good = [line.encode("gb18030") for line in [HEADER, "a1,甲,1,,x", "a2,乙,2,,x", "a3,丙,3,,x"]]
     data = b"\r\n".join(good[:2] + [b"a9,\x80\xff\x80,9,,x"] + good[2:]) + b"\r\n"
     path = tmp_path / "probe_a.csv"
@@ -169,8 +172,9 @@ def test_undecodable_line_is_one_malformed_record(probe, tmp_path, monkeypatch):
     st2, rows2, bad2 = staged(probe, path, tmp_path / "w2")
     pd.testing.assert_frame_equal(rows2, rows)
     pd.testing.assert_frame_equal(bad2, bad)
-    with pytest.raises(SourceError, match="cannot decode"):
-        stage._stage_tables(probe, path, (tmp_path / "x.parquet", tmp_path / "y.parquet"))
+    small = stage._stage_tables(probe, path, (tmp_path / "x.parquet", tmp_path / "y.parquet"))
+    assert sorted(pq.read_table(small.parquet).to_pandas()["_line"].tolist()) == [2, 4, 5]
+    assert pq.read_table(small.malformed_parquet).to_pandas()["line"].tolist() == [3]
 
 
 def test_nfkc_kept_beside_the_original(probe, tmp_path):

