@@ -139,7 +139,7 @@ BANK_CSV = (
     "TS002,2016/3/7,33180102,网点,储蓄,服务设施,张女士投诉排队45分钟,否,否,否,\n"  # 3 ok, open
     "TS001,2016-03-08,33180101,95599,银行卡,服务态度,重复的工单,是,否,否,\n"  # 4 repeats TS001 of line 2
     "TS003,2016年2月30日,33180101,95599,贷款,合同条款,卡号6222021234567894被扣款,否,否,否,\n"  # 5 bad date
-    "TS004,2016-04-01,33180102,电话银行,贷款,合同条款,身份证11010519491231002X,否,否,否,\n"  # 6 unknown channel
+    "TS004,2016-04-01,33180102,电话银行,贷款,合同条款,身份证11010519491231002X,否,否,否,\n"  # 6 unknown channel: kept, unmapped
     "TS005,2016-04-02,33180102,网点,贷款,合同条款,已办结,否,否,否,2016-04-01\n"  # 7 resolved before received
     "13912345678,2016-04-03,33180102,网点,储蓄,服务态度,,否,是,是,2016-04-05\n"  # 8 a phone number as the id
     ",2016-04-04,33180102,网点,储蓄,服务态度,,否,否,否,\n"  # 9 empty id
@@ -151,7 +151,7 @@ def test_bank_layout_accounting_reasons_and_masking(tmp_path):
     path.write_bytes(BANK_CSV.encode("gbk"))
     res = load_complaints(path)
     assert res.files[0]["encoding"] == "gb18030"
-    assert (res.rows_in, len(res.table), len(res.rejected)) == (8, 3, 5)
+    assert (res.rows_in, len(res.table), len(res.rejected)) == (8, 4, 4)
     t = res.table.set_index("source_line")
     assert t.loc[2, "description"] == "客户王**来电反映手机138****5678无法收到验证码"
     assert t.loc[2, "channel"] == "95599" and t.loc[3, "channel"] == "outlet"
@@ -160,12 +160,12 @@ def test_bank_layout_accounting_reasons_and_masking(tmp_path):
     rej = res.rejected.set_index("line")
     assert "repeats line 2" in rej.loc[4, "reason"]
     assert "not a date" in rej.loc[5, "reason"] and "2016年2月30日" in rej.loc[5, "reason"]
-    assert "unknown value '电话银行'" in rej.loc[6, "reason"]
+    assert 6 not in rej.index and t.loc[6, "channel"] == "unmapped"  # an unknown channel is kept, unmapped (issue 11)
     assert "before received_at" in rej.loc[7, "reason"]
     assert "complaint_id" in rej.loc[9, "reason"] and "empty" in rej.loc[9, "reason"]
     # Rejected rows keep the original fields, masked.
     assert rej.loc[5, "投诉内容"] == "卡号6222********7894被扣款"
-    assert rej.loc[6, "投诉内容"] == "身份证110105********002X"
+    assert t.loc[6, "description"] == "身份证110105********002X"
     assert res.reasons["duplicate complaint_id"] == 1
 
 
@@ -195,12 +195,12 @@ def test_write_outputs_and_no_personal_number_left(tmp_path):
     paths = write_outputs(res, tmp_path / "out")
     assert {p.name for p in paths.values()} == {"complaints.parquet", "rejected.csv", "by_category.csv", "by_unit.csv"}
     by_cat = pd.read_csv(paths["by_category"], encoding="utf-8-sig", dtype={"category": str})
-    # Clean lines 2, 3, 8: 银行卡 1, 储蓄 2.
-    assert by_cat.to_dict("list") == {"category": ["储蓄", "银行卡"], "complaints": [2, 1]}
+    # Clean lines 2, 3, 6, 8: 银行卡 1, 储蓄 2, 贷款 1.
+    assert by_cat.to_dict("list") == {"category": ["储蓄", "贷款", "银行卡"], "complaints": [2, 1, 1]}
     by_unit = pd.read_csv(paths["by_unit"], encoding="utf-8-sig", dtype={"unit_id": str})
-    assert by_unit.to_dict("list") == {"unit_id": ["33180102", "33180101"], "complaints": [2, 1]}
+    assert by_unit.to_dict("list") == {"unit_id": ["33180102", "33180101"], "complaints": [3, 1]}
     rej = pd.read_csv(paths["rejected"], encoding="utf-8-sig", dtype=str)
-    assert len(rej) == 5 and {"file", "line", "reason", "投诉内容"} <= set(rej.columns)
+    assert len(rej) == 4 and {"file", "line", "reason", "投诉内容"} <= set(rej.columns)
     # The input has an ID, a phone, a card and a phone-as-id; none survives in any output.
     assert scan_outputs([path]) != []  # the scanner does find them in the input
     assert scan_outputs(list(paths.values())) == []

@@ -184,12 +184,18 @@ def test_property_parsers_never_raise_and_always_explain(text):
 @given(st.text(alphabet=st.characters(codec="gb18030", exclude_categories=("Cs",)), max_size=200))
 @settings(max_examples=200)
 def test_property_encodings_detected(text):
-    for enc, bom in (("utf-8", b""), ("utf-8", b"\xef\xbb\xbf"), ("gb18030", b"")):
-        data = bom + text.encode(enc)
-        decoded, used = decode_bytes(data)
-        assert decoded == text
-        if bom:
-            assert used == "utf-8-sig"
+    for bom in (b"", b"\xef\xbb\xbf"):
+        decoded, used = decode_bytes(bom + text.encode("utf-8"))
+        assert decoded == text and used == ("utf-8-sig" if bom else "utf-8")
+    # GB18030 vs UTF-8 is ambiguous on short texts: about 930 GB2312 characters encode to bytes that
+    # are valid UTF-8 on their own ('蹮', '襽', '聫'). UTF-8 is tried first, so such bytes read as
+    # UTF-8; every other GB18030 text is read back exactly (the property that is true).
+    data = text.encode("gb18030")
+    decoded, used = decode_bytes(data)
+    if _valid_utf8(data):
+        assert used == "utf-8" and decoded == data.decode("utf-8")
+    else:
+        assert (decoded, used) == (text, "gb18030")
 
 
 @given(st.text(alphabet="城东支行网点投诉客户满意度神秘人检查得分排队", min_size=1, max_size=50))

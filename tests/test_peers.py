@@ -249,7 +249,7 @@ def test_cli_on_xlsx_with_chinese_headers(tmp_path, capsys):
         ("机构,期间,指标,数值\nA,2015,x,1\nB,2015,x,abc\n", "line 3: value (数值): not a number: 'abc'"),
         ("entity,period,metric,value\nA,2015,x,1\nB,2015,x,2\nA,2015,x,3\n", "line 4: repeats entity x period x metric"),
         ("entity,period,metric,value\nA,2015,x,1\nB,15年,x,2\n", "line 3, column 'period'"),
-        ("entity,period,metric\nA,2015,x\n", "required column missing"),
+        ("entity,period,metric\nA,2015,x\n", "required column(s) missing"),
         ("entity,period,metric,value\nA,2015,x,\n", "line 2: value (数值): empty"),
     ],
 )

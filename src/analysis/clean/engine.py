@@ -334,6 +334,7 @@ def connect(engine: str) -> _Connection:
             con = duckdb.connect()
             for key, value in eng.duckdb_settings().items():
                 con.execute(f"SET {key} = '{value}'")
+            eng.quiet_progress(con)
             _CONNECTIONS[engine] = _Connection("duckdb", con=con)
         else:
             _CONNECTIONS[engine] = _Connection("pyspark", session=eng.spark_session())

@@ -25,7 +25,6 @@ import codecs
 import csv
 import difflib
 import re
-import sys
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -438,7 +437,6 @@ def stage_file(src: Source, path: Path, workdir: Path, index: int) -> list[Stage
     paths = (workdir / f"{src.name}-{index}.parquet", workdir / f"{src.name}-{index}-malformed.parquet")
     suffix = path.suffix.lower()
     if suffix in {".csv", ".txt", ".tsv"}:
-        csv.field_size_limit(sys.maxsize)
         res = _stage_csv(src, path, paths)
     elif suffix in {".xlsx", ".xlsm"}:
         res = _stage_tables(src, path, paths)

@@ -90,14 +90,11 @@ def _parse_labels(s: pd.Series, values: dict[str, str] | None, closed: bool) -> 
         return labels, None
     lookup = {parse.nfkc(k).lower(): v for k, v in values.items()}
     mapped = labels.str.lower().map(lookup).astype("string")
-    errors = None
-    if closed:
-        errors = pd.Series(pd.NA, index=s.index, dtype="string")
-        bad = mapped.isna() & labels.notna()
-        errors[bad] = "unknown value " + labels[bad].map(repr) + f" (accepted: {', '.join(sorted(values))})"
+    if closed:  # a label outside the list is kept, as unmapped (issue 11; as the clean door does)
+        mapped = mapped.mask(mapped.isna() & labels.notna(), "unmapped")
     else:
         mapped = mapped.fillna(labels)
-    return mapped, errors
+    return mapped, None
 
 
 def closest_headers(header: str, candidates: list[str], n: int = 3) -> list[str]:

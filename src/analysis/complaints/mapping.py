@@ -72,7 +72,7 @@ class ComplaintMapping(BaseModel):
     not_empty: list[Canonical] = Field(default_factory=list, description="fields whose cells may not be empty (received_at always)")
     date_format: str | list[str] | None = None
     values: dict[Labelled, dict[str, str]] = Field(default_factory=dict, description="label translation")
-    closed_values: bool = Field(False, description="a label missing from 'values' is rejected (else kept as it is)")
+    closed_values: bool = Field(False, description="a label missing from 'values' becomes 'unmapped' (counted, not rejected); else it is kept as it is")
     name: str = Field("", description="set on load: the file's name")
 
     @field_validator("columns")

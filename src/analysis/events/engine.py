@@ -55,7 +55,6 @@ def duckdb_settings() -> dict[str, str]:
         "temp_directory": os.environ.get("ANALYSIS_DUCKDB_TEMP_DIR") or str(Path(tempfile.gettempdir()) / "analysis-duckdb"),
         # order-preserving output is not needed for aggregations and costs memory on large inputs
         "preserve_insertion_order": "false",
-        "enable_progress_bar": "false",  # a long query would draw a bar into the terminal or notebook
     }
     if os.environ.get("ANALYSIS_DUCKDB_THREADS"):
         settings["threads"] = os.environ["ANALYSIS_DUCKDB_THREADS"]
@@ -68,7 +67,19 @@ def _connect_duckdb():
     con = ibis.duckdb.connect()
     for key, value in duckdb_settings().items():
         con.raw_sql(f"SET {key} = '{value}'")
+    quiet_progress(con.con)
     return con
+
+
+def quiet_progress(con) -> None:
+    """No progress bar: a long query would draw one into the terminal. (Inside Jupyter DuckDB
+    refuses the setting without ipywidgets, and draws no bar there anyway.)"""
+    import duckdb
+
+    try:
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.Error:
+        pass
 
 
 # ------------------------------------------------------------------------------------------- Spark
