@@ -76,19 +76,6 @@ class CleanResult:
     report: SourceReport
 
 
-def _mask(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Mask personal data in free-text columns before anything is written (the one masking function)."""
-    if not columns or df.empty:
-        return df
-    from analysis.masking import mask_series
-
-    df = df.copy()
-    for c in columns:
-        if c in df:
-            df[c] = mask_series(df[c])
-    return df
-
-
 def clean_source(src: Source, raw_dir: Path | str, known: dict[str, frozenset] | None = None, *, engine: str = "duckdb") -> CleanResult:
     """Clean every file of one source found in ``raw_dir`` (results as DataFrames: for small sources).
 
