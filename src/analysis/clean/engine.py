@@ -13,6 +13,7 @@ rejected`` holds for every file and is checked.
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -134,7 +135,8 @@ def _plan_key(src: Source, dialect: str, known: list[str], today) -> str:
     from analysis.clean import rules, stage
 
     h = hashlib.sha256()
-    for part in (PLAN_VERSION, Path(rules.__file__).read_text(encoding="utf-8"), Path(stage.__file__).read_text(encoding="utf-8"), src.model_dump_json(), dialect, ",".join(known), str(today)):
+    code = "".join(Path(m.__file__).read_text(encoding="utf-8") for m in (rules, stage, sys.modules[__name__]))  # a changed translation compiles anew
+    for part in (PLAN_VERSION, code, src.model_dump_json(), dialect, ",".join(known), str(today)):
         h.update(part.encode("utf-8"))
         h.update(b"\0")
     return h.hexdigest()[:24]
