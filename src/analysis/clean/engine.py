@@ -159,6 +159,11 @@ def plan_for(src: Source, dialect: str, known: list[str], today=None) -> Plan:
     from analysis.clean.rules import Translation
     from analysis.clean.stage import NORM
 
+    if dialect == "pyspark":  # loading the backend registers the options its compiler reads
+        from analysis.events.engine import quiet_library_warnings
+
+        with quiet_library_warnings():
+            ibis.pyspark  # noqa: B018
     statements: list[tuple[str, str]] = []
 
     def view(expr, keep: bool = False):
