@@ -23,11 +23,10 @@ import pandas as pd
 import pyarrow as pa
 
 from analysis import config
-from analysis.clean.sources import Source, load_sources, with_mapping
+from analysis.clean.sources import Rule, Source, load_sources, with_mapping
 from analysis.files import sha256_file, write_atomic
 from analysis.errors import InputValueError, MissingInputError
 from analysis.io.read import SourceError
-from analysis.clean.rules import Rule
 
 
 class AccountingError(RuntimeError):
@@ -132,10 +131,9 @@ PLAN_VERSION = "2"
 def _plan_key(src: Source, dialect: str, known: list[str], today) -> str:
     import hashlib
 
-    from analysis.clean import rules, stage
-
+    here = Path(__file__).parent  # the files are read, not imported: rules.py needs Ibis, which a cached plan does not
     h = hashlib.sha256()
-    code = "".join(Path(m.__file__).read_text(encoding="utf-8") for m in (rules, stage, sys.modules[__name__]))  # a changed translation compiles anew
+    code = "".join((here / f).read_text(encoding="utf-8") for f in ("rules.py", "stage.py", "engine.py"))  # a changed translation compiles anew
     for part in (PLAN_VERSION, code, src.model_dump_json(), dialect, ",".join(known), str(today)):
         h.update(part.encode("utf-8"))
         h.update(b"\0")
@@ -187,7 +185,8 @@ def plan_for(src: Source, dialect: str, known: list[str], today=None) -> Plan:
     queries = {
         "counts": sql(t.group_by("_file").aggregate(rows=t._line.count(), clean=t._ok.sum(), **{f"n_{r.name}": t[f"_f_{r.name}"].sum() for r in tr.rules})),
         "clean": sql(t.filter(t._ok).order_by(["_file", "_line"]).select("_file", "_line", *tr.output_columns())),
-        "rejected": sql(t.filter(~t._ok).order_by(["_file", "_line"]).select("_file", "_line", "_reason", *[f"_raw_{c}" for c in src.columns])),
+        # the original cells of the rejected rows, from the staged table
+        "rejected": sql(t.filter(~t._ok).select("_file", "_line", "_reason").join(staged.select("_file", "_line", **{f"_raw_{c}": staged[c] for c in src.columns}), ["_file", "_line"]).order_by(["_file", "_line"])),
     }
     for n, c in src.columns.items():
         if c.type == "category":
@@ -203,6 +202,17 @@ def plan_for(src: Source, dialect: str, known: list[str], today=None) -> Plan:
 
 def _known_name(target: str) -> str:
     return "analysis_known_" + target.replace(".", "__")
+
+
+def _with(views: list[tuple[str, str]], sql: str) -> str:
+    """``sql`` with ``views`` (name, query) as its leading common table expressions."""
+    if not views:
+        return sql
+    ctes = ", ".join(f'"{name}" AS ({query})' for name, query in views)
+    head = sql.lstrip()
+    if head[:5].upper() == "WITH " or head[:5].upper() == "WITH\n":
+        return f"WITH {ctes}, {head[5:]}"
+    return f"WITH {ctes} {head}"
 
 
 def _sql_string(text: str) -> str:
@@ -240,10 +250,17 @@ class _Run:
             where = f"read_parquet({_sql_string(str(st.parquet))})" if self.dialect == "duckdb" else f"parquet.`{st.parquet}`"
             selects.append(f"SELECT {', '.join(parts)} FROM {where}")
         run_sql(self.con, f"analysis_{src.name}_staged", " UNION ALL ".join(selects), view=True)
+        # On DuckDB the layers that are views become common table expressions of the statements
+        # that compute a table: a view is bound again at every view built on it, which cost
+        # seconds per source for views nested twelve deep.
+        pending: list[tuple[str, str]] = []
         for name, sql, keep in self.plan.statements:
-            run_sql(self.con, name, sql, view=not keep)
+            if self.dialect == "duckdb" and not keep:
+                pending.append((name, sql))
+                continue
+            run_sql(self.con, name, _with(pending, sql), view=not keep)
         self.name = f"analysis_{src.name}_classified"
-        run_sql(self.con, self.name, self.plan.final, view=False)
+        run_sql(self.con, self.name, _with(pending, self.plan.final), view=False)
 
     def rows(self, query: str) -> list[dict]:
         return [b for batch in record_batches(self.con, self.plan.queries[query], 1 << 16) for b in batch.to_pylist()]

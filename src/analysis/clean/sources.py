@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -18,6 +19,16 @@ from analysis.io.parse import nfkc
 from analysis.yamlio import load_model
 
 ColumnType = Literal["id", "name", "text", "int", "number", "percent", "bool", "date", "datetime", "month", "category"]
+
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One way a row can fail: ``kind`` is what the reports count; the message names the value.
+    (The rules themselves are translated in :mod:`analysis.clean.rules`.)"""
+
+    name: str  # the flag column
+    kind: str
 
 
 class Column(BaseModel):

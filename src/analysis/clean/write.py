@@ -69,15 +69,14 @@ def _mask_array(arr: pa.Array) -> pa.Array:
 def write_clean(con, expr, src: Source, columns: list[str], labels: dict[int, str], path: Path, mask_cols: list[str]) -> int:
     """Stream the clean rows of ``expr`` (``_file``, ``_line`` and the typed ``columns``) to ``path``."""
     schema = _schema(src)
-    names = np.array([labels[i] for i in range(len(labels))], dtype=object) if labels else np.array([], dtype=object)
+    names = pa.array([labels[i] for i in range(len(labels))], pa.string())
     tmp = path.with_name(path.name + ".tmp")
     n = 0
     with pq.ParquetWriter(tmp, schema, compression="snappy") as writer:
         for batch in record_batches(con, expr, BATCH):
             if not batch.num_rows:
                 continue
-            files = batch.column("_file").to_numpy(zero_copy_only=False)
-            arrays = {"source_file": pa.array(names[files], pa.string()), "source_line": batch.column("_line").cast(pa.int64())}
+            arrays = {"source_file": names.take(batch.column("_file")), "source_line": batch.column("_line").cast(pa.int64())}
             for c in columns:
                 a = batch.column(c)
                 if c in mask_cols:
