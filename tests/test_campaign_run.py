@@ -31,7 +31,7 @@ CASES = {
 
 def _text(path: Path) -> str:
     t = path.read_text(encoding="utf-8")
-    t = re.sub(r"<(style|script)\b.*?</\1>", " ", t, flags=re.S)
+    t = re.sub(r"<(style|script)\b.*?</\1>", " ", t, flags=re.DOTALL)
     t = re.sub(r"</?(strong|b|em)>", "", t)  # bold figures read as plain text
     return html.unescape(re.sub(r"<[^>]+>", " ", t))
 
@@ -115,7 +115,7 @@ def test_the_pages_speak_the_campaigns_hierarchy(published):
         text = _text(p)
         for bank_word in ("支行", "网点", "全行", "outlet"):
             assert bank_word not in text, f"{p.name}: {bank_word}"
-    first_unit = sorted((out / "units").glob("*.html"))[0]
+    first_unit = min((out / "units").glob("*.html"))
     assert f"{h.unit}报告" in _text(first_unit) and h.total in _text(first_unit)
 
 

@@ -113,7 +113,7 @@ def workorder_table(w: WorkOrders, part: str = "period"):
 
 
 def _num(x, fmt: str) -> str:
-    return "—" if x is None or x is pd.NA or x != x else format(x, fmt)
+    return "—" if x is None or pd.isna(x) else format(x, fmt)
 
 
 def workorder_summary(w: WorkOrders) -> str:
@@ -213,7 +213,7 @@ def unit_heading(v: UnitView) -> str:
 def _cell(value, column: str) -> str:
     from analysis.report.display import count, number, share
 
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+    if value is None or pd.isna(value):
         return "—"
     if column == "halved":
         return {"true": "是", "false": "否"}.get(str(value), "—")

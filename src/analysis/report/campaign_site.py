@@ -140,7 +140,8 @@ def run_campaign(folder: Path | str, out_dir: Path | str | None = None, *, perio
 
     workers = max(1, min(jobs or os.cpu_count() or 1, len(job_list)))
     width = max(len(j.name) for j in job_list)
-    show = lambda event: echo(R._format_event(event, t0, width))  # noqa: E731
+    def show(event: dict) -> None:
+        echo(R._format_event(event, t0, width))
     echo(f"run: {len(paths)} report(s) + {len(unit_ids)} {c.labels.unit} page(s), {workers} worker(s)")
     results: dict[str, R.Result] = {}
     with R._Workers(workers, show) as pool:
