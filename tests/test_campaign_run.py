@@ -126,3 +126,18 @@ def test_the_visits_page_counts_the_visits_target(published):
     visits = published["targets"].set_index("target_id").loc["outpatient_visits"]
     assert _text(out / "04_visits.html").count(f"{int(visits['actual']):,}") >= 1
     assert f"全院门诊量 {int(visits['actual']):,} 人次" in _text(out / "04_visits.html")
+
+
+def test_the_campaign_notebooks_write_nothing_to_stderr(published):
+    """Each page's notebook, run again as the run ran it: no warning, no error output."""
+    if published["name"] != "county-hospital":
+        pytest.skip("the county hospital runs every campaign notebook")
+    from analysis.report.runner import execute
+
+    manifest = json.loads((published["out"] / "manifest.json").read_text(encoding="utf-8"))
+    for entry in [*manifest["reports"], manifest["units"][0]]:
+        nb_path = campaigns.NOTEBOOKS_DIR / (f"{entry['name']}.ipynb" if not entry["name"].startswith("units/") else campaigns.UNIT_NOTEBOOK)
+        nb, error = execute(nb_path, entry["parameters"])
+        assert error is None, f"{entry['name']}: {error}"
+        stderr = ["".join(o.get("text", "")) for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "stream" and o.get("name") == "stderr"]
+        assert not stderr, f"{entry['name']} wrote to stderr:\n" + "\n".join(stderr)

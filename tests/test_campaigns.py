@@ -218,3 +218,37 @@ def test_reports_never_go_into_the_campaign_folder(tmp_path, capsys):
     folder = _copy(tmp_path, "water-bureau")
     assert cli.main(["run", "--campaign", str(folder), "--out", str(folder / "reports")]) == 2
     assert "read-only" in capsys.readouterr().err
+
+
+CAMPAIGN_NOTEBOOKS = sorted(campaigns.NOTEBOOKS_DIR.glob("*.ipynb")) + [campaigns.NOTEBOOKS_DIR / campaigns.UNIT_NOTEBOOK]
+
+
+@pytest.mark.parametrize("path", CAMPAIGN_NOTEBOOKS, ids=[p.stem for p in CAMPAIGN_NOTEBOOKS])
+def test_campaign_notebooks_are_well_formed_and_thin(path):
+    import nbformat
+
+    from analysis.report.runner import STANDARD_PARAMETERS, declared_parameters
+
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata["kernelspec"]["name"] == config.KERNEL_NAME
+    tables = {p.stem for p in config.SOURCES_DIR.glob("*.yaml")}
+    assert set(nb.metadata["analysis"]["inputs"]) <= tables and nb.metadata["analysis"]["title"].strip()
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    declared = declared_parameters(nb, path)
+    assert {*STANDARD_PARAMETERS, "campaign"} <= set(declared)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None
+            assert "def " not in cell.source and "class " not in cell.source  # logic lives in analysis.campaign_pages
+
+
+def test_a_table_left_by_an_earlier_run_does_not_count(tmp_path):
+    folder = _copy(tmp_path, "county-hospital")
+    c = campaigns.load(folder)
+    campaigns.clean(c, tmp_path / "p", echo=lambda line: None)
+    assert campaigns.present_tables(tmp_path / "p") == {"visits", "workorders"}
+    (folder / "raw" / "门诊登记_2011.csv").unlink()
+    campaigns.clean(campaigns.load(folder), tmp_path / "p", echo=lambda line: None)
+    assert (tmp_path / "p" / "visits.parquet").exists()  # still there, from the first run
+    assert campaigns.present_tables(tmp_path / "p") == {"workorders"}

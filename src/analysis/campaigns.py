@@ -197,14 +197,13 @@ def clean(c: Campaign, processed_dir: Path | str, *, echo=print, engine: str = "
 
 
 def present_tables(processed_dir: Path | str) -> set[str]:
-    """The clean tables in ``processed_dir`` that hold at least one row."""
-    import pyarrow.parquet as pq
-
-    out = set()
-    for p in Path(processed_dir).glob("*.parquet"):
-        if pq.ParquetFile(p).metadata.num_rows > 0:
-            out.add(p.stem)
-    return out
+    """The tables the last :func:`clean` into ``processed_dir`` wrote with at least one row (a table
+    left there by an earlier run whose export has gone since does not count)."""
+    path = config.clean_report_path(processed_dir)
+    if not path.exists():
+        return set()
+    report = json.loads(path.read_text(encoding="utf-8"))
+    return {name for name, r in report.items() if r.get("clean", 0) > 0 and config.table_path(name, processed_dir).exists()}
 
 
 def supported(notebooks: list[Path], tables: set[str]) -> tuple[list[Path], dict[str, list[str]]]:
