@@ -97,8 +97,9 @@ def _add_run(sub) -> None:
 def _cmd_run_campaign(args) -> int:
     from analysis.report.campaign_site import run_campaign
 
-    ignored = [f"--{k.replace('_', '-')}" for k in ("params", "raw", "processed", "only", "per_unit", "units", "overview", "notebooks", "clean", "mapping")
-               if getattr(args, k) not in (None, [])]
+    flags = {"params": "--params", "raw": "--raw", "processed": "--processed", "only": "--only", "per_unit": "--per-unit", "units": "--unit",
+             "overview": "--overview", "notebooks": "--notebooks", "clean": "--clean", "mapping": "--mapping"}
+    ignored = [flag for dest, flag in flags.items() if getattr(args, dest) not in (None, [])]
     if ignored:
         raise InputError(f"--campaign takes its raw folder, mappings and notebooks from the campaign folder; drop {', '.join(ignored)}")
     if args.jobs is not None and args.jobs < 1:
