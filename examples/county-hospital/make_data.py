@@ -1,10 +1,16 @@
-"""Write the county hospital's synthetic task ledger (plan 6, "执行力提升年"): ``raw/任务台账_2011.csv``.
+"""Write the county hospital's synthetic task ledger (plan 6, "执行力提升年"): ``raw/任务台账_2011.csv``,
+and its outpatient register (plan 4, 门诊量): ``raw/门诊登记_2011.csv``.
 
 Deterministic (numpy's default_rng with a fixed seed; tests/test_workorders.py checks the bytes).
 Every department (科室) of a county hospital gets tasks with deadlines from the hospital office
 (院办) between April and November 2011; the ledger records when each was assigned (交办时间), its
 deadline (完成时限, a date), and when it was done (完成时间, empty = not done). Headers are among the
 aliases of ``sources/workorders.yaml``: no mapping needed. UTF-8, dates as 2011年5月6日.
+
+The outpatient register has one row per visit (就诊流水号, 就诊科室, 就诊日期, 号别) of the four
+clinical departments, a Poisson number a day (more on weekdays), and one planted defect: a visit
+exported twice (the same serial number), which the clean step rejects as a duplicate. Headers are
+among the aliases of ``sources/visits.yaml``; no patient data.
 """
 
 from __future__ import annotations
@@ -63,7 +69,41 @@ def write(out_dir: Path | str) -> Path:
     return path
 
 
+# clinical department -> mean visits a weekday (a weekend day: half); 2011
+VISITS_PER_DAY = {"内科": 4.0, "外科": 2.5, "妇产科": 1.5, "儿科": 2.5}
+VISIT_HEADER = ["就诊流水号", "就诊科室", "就诊日期", "号别"]
+
+
+def visit_rows(seed: int = SEED) -> list[list[str]]:
+    import pandas as pd
+
+    rng = np.random.default_rng(seed + 4)
+    out = []
+    for day in pd.date_range("2011-01-01", "2011-12-31", freq="D"):
+        n_day = 0
+        for dept, mean in VISITS_PER_DAY.items():
+            for _ in range(int(rng.poisson(mean if day.weekday() < 5 else mean / 2))):
+                n_day += 1
+                kind = "专家号" if rng.random() < 0.2 else "普通号"
+                out.append([f"MZ{day:%Y%m%d}-{n_day:03d}", dept, f"{day:%Y-%m-%d}", kind])
+    out.insert(1000, list(out[999]))  # the planted defect: one visit exported twice
+    return out
+
+
+def write_visits(out_dir: Path | str) -> Path:
+    path = Path(out_dir) / "门诊登记_2011.csv"
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(VISIT_HEADER)
+    w.writerows(visit_rows())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(buf.getvalue().encode("utf-8"))
+    return path
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "raw")
-    print(write(ap.parse_args().out))
+    out = ap.parse_args().out
+    print(write(out))
+    print(write_visits(out))

@@ -89,9 +89,29 @@ def _add_run(sub) -> None:
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="stop a notebook cell that runs longer than this (default: no limit)")
     p.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb", help="where cleaning and the event notebooks run: duckdb (default) or spark")
     p.add_argument("--mapping", action="append", metavar="SOURCE=FILE.yaml", help="as for clean: a foreign export's headers for SOURCE (repeatable)")
+    p.add_argument("--campaign", type=Path, default=None, metavar="FOLDER",
+                   help="publish another organisation's campaign from its folder (campaign.yaml, raw/, targets; e.g. examples/water-bureau) "
+                        "to --out (default: reports/campaigns/NAME); its clean tables go to OUT/processed")
+
+
+def _cmd_run_campaign(args) -> int:
+    from analysis.report.campaign_site import run_campaign
+
+    flags = {"params": "--params", "raw": "--raw", "processed": "--processed", "only": "--only", "per_unit": "--per-unit", "units": "--unit",
+             "overview": "--overview", "notebooks": "--notebooks", "clean": "--clean", "mapping": "--mapping"}
+    ignored = [flag for dest, flag in flags.items() if getattr(args, dest) not in (None, [])]
+    if ignored:
+        raise InputError(f"--campaign takes its raw folder, mappings and notebooks from the campaign folder; drop {', '.join(ignored)}")
+    if args.jobs is not None and args.jobs < 1:
+        raise InputError(f"--jobs must be at least 1, got {args.jobs}")
+    manifest = run_campaign(args.campaign, args.out, period=args.period, jobs=args.jobs, engine=args.engine, timeout=args.timeout,
+                            echo=lambda line: print(line, flush=True))
+    return 0 if manifest["status"] == "ok" else 1
 
 
 def _cmd_run(args) -> int:
+    if args.campaign is not None:
+        return _cmd_run_campaign(args)
     from analysis.clean.sources import parse_mapping_args
     from analysis.periods import Period
     from analysis.report.params import load_params, resolve
