@@ -1,6 +1,6 @@
 """Teller ratings from the evaluation devices: rating rate and satisfaction.
 
-Definitions (DOMAIN.md §3; target: satisfaction >= 90%):
+Definitions (DOMAIN.md §3; the target, satisfaction >= 90% in plan 1, is read from the targets file):
 
 - one record per counter transaction; ``rating`` 1-5, empty = the customer did not rate;
 - ``transactions`` = records; ``rated`` = records with a rating; ``rating_rate`` = rated / transactions;
@@ -23,8 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 RATING_COLUMNS = ["event_id", "outlet_id", "teller_id", "txn_at", "rating"]
 ENTITY_KEYS = ("outlet_id", "teller_id")
 DEFAULT_BY = ("outlet_id", "month")
-SATISFIED_MIN = 4
-TARGET = 0.90
+SATISFIED_MIN = 4  # a definition of the measure (4 or 5 of 5), not a target
 OUTPUT_COLUMNS = ["transactions", "rated", "rating_rate", "satisfied", "satisfaction"]
 
 
