@@ -255,15 +255,16 @@ def load_targets(path: Path | str = DEFAULT_TARGETS_FILE) -> TargetFile:
 
 
 # ---------------------------------------------------------------------------------------- statistics
-def level_target(targets: TargetFile | Path | str, metric: str, *, center: str | None = None) -> Target:
+def level_target(targets: TargetFile | Path | str, metric: str, *, center: str | None = None, source: Path | str | None = None) -> Target:
     """The one target of ``targets`` set on ``metric`` for the whole bank (or for call centre
     ``center``): the figure a page judges against, so a page never holds its own copy of a threshold.
 
-    A file without such a target, or with several, is bad input (``InputValueError`` naming the file)."""
+    A file without such a target, or with several, is bad input (``InputValueError`` naming the file,
+    or ``source`` when ``targets`` is already loaded)."""
     from analysis.errors import InputValueError
 
     tf = targets if isinstance(targets, TargetFile) else load_targets(targets)
-    where = targets if not isinstance(targets, TargetFile) else tf.name
+    where = source if source is not None else targets if not isinstance(targets, TargetFile) else tf.name
     found = [t for t in tf.targets if t.metric == metric and t.scope.center == center
              and (center is not None or t.scope.kind == "bank")]
     scope = f"call centre {center}" if center else "the whole organisation"

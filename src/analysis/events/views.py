@@ -150,15 +150,15 @@ def event_targets(targets: Path | str = "") -> EventTargets:
 
     path = Path(targets) if str(targets) else T.DEFAULT_TARGETS_FILE
     tf = T.load_targets(path)
-    wait = T.level_target(tf, "outlet_wait_mean")
-    sat = T.level_target(tf, "teller_satisfaction")
+    wait = T.level_target(tf, "outlet_wait_mean", source=path)
+    sat = T.level_target(tf, "teller_satisfaction", source=path)
     for t, rule in ((wait, "at_most"), (sat, "at_least")):
         if t.rule != rule:
             raise InputValueError(f"target {t.id!r}: the pages judge {t.metric} against a fixed value (rule {rule}), not {t.rule}", path=path)
     calls: dict = {}
     thresholds = set()
     for center in sorted({t.scope.center for t in tf.targets if t.scope.center}):
-        pair = {"answer": T.level_target(tf, "call_answer_rate", center=center), "service": T.level_target(tf, "call_service_level", center=center)}
+        pair = {"answer": T.level_target(tf, "call_answer_rate", center=center, source=path), "service": T.level_target(tf, "call_service_level", center=center, source=path)}
         for t in pair.values():
             if t.rule not in ("at_least", "baseline_plus"):
                 raise InputValueError(f"target {t.id!r}: a call-centre target is a fixed value or a baseline plus points, not {t.rule}", path=path)
@@ -247,16 +247,18 @@ def waits_by_sub_branch(outlets: Finding) -> Finding:
     percentile cannot be pooled and is left out)."""
     t = outlets.table
     target = outlets.extra["target"]
+    from analysis.metrics import pooled_mean_wait
+
+    t = t.assign(sub_branch_name=t["sub_branch_name"].replace("", "（未知支行）"))
     g = (
-        t.assign(wait_min=t["mean_wait"] * t["called"], sub_branch_name=t["sub_branch_name"].replace("", "（未知支行）"))
-        .groupby("sub_branch_name", sort=True)
-        .agg(outlets=("outlet_id", "size"), tickets=("tickets", "sum"), called=("called", "sum"), wait_min=("wait_min", "sum"), over_10min=("over_10min", "sum"))
+        t.groupby("sub_branch_name", sort=True)
+        .agg(outlets=("outlet_id", "size"), tickets=("tickets", "sum"), called=("called", "sum"), over_10min=("over_10min", "sum"))
         .reset_index()
     )
-    g["mean_wait"] = g["wait_min"] / g["called"]
+    g["mean_wait"] = g["sub_branch_name"].map(pooled_mean_wait(t, "sub_branch_name"))  # the registry's one definition
     g["share_over_10min"] = g["over_10min"] / g["called"]
     g["meets_target"] = g["mean_wait"] <= target
-    g = g.drop(columns="wait_min").sort_values("mean_wait", ascending=False, kind="stable").reset_index(drop=True)
+    g = g.sort_values("mean_wait", ascending=False, kind="stable").reset_index(drop=True)
     if g.empty:
         return Finding("没有记录。", g)
     worst, best = g.iloc[0], g.iloc[-1]
@@ -558,13 +560,9 @@ def ratings_by_sub_branch(outlets: Finding) -> Finding:
 def satisfaction_funnel(finding: Finding):
     """The outlets' satisfaction on a funnel around the target (chance variation of small outlets
     is not mistaken for performance). Returns an :class:`analysis.funnel.Funnel`."""
-    from analysis.funnel import funnel_table
+    from analysis.metrics import satisfaction_funnel as funnel
 
-    t = finding.table[finding.table["rated"] > 0]
-    # Against a fixed target, not against the peers: no overdispersion adjustment.
-    return funnel_table(
-        t, "outlet_id", "satisfied", "rated", "binomial", target=finding.extra["target"], label="outlet_name", higher_is_better=True, overdispersion=None
-    )
+    return funnel(finding.table[finding.table["rated"] > 0], finding.extra["target"])
 
 
 def satisfaction_funnel_labels(finding: Finding) -> dict:
