@@ -55,6 +55,24 @@ def test_event_targets_read_the_edited_file(tmp_path):
         edited.fixed("credit_card")  # a baseline target: staffing cannot be planned against it
 
 
+def test_the_peer_pages_satisfaction_funnel_centre_is_the_edited_target(tmp_path):
+    from analysis import peers
+
+    assert peers.satisfaction_target("") == 0.90
+    assert peers.satisfaction_target(edited_targets(tmp_path)) == 0.95
+
+
+def test_the_staffing_figure_names_the_targets_it_staffs_for():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from analysis.plots.events import staffing_chart
+
+    plan = pd.DataFrame({"slot": ["09:00", "09:30"], "offered_calls": [10, 20], "agents_a": [2, 3], "agents_c": [3, 4]})
+    ax = staffing_chart(plan, {"answer_rate": 0.95, "service_level": 0.8, "threshold": 15})
+    assert ax.get_title() == "每半小时所需坐席（接通率 ≥ 95%，15秒服务水平 ≥ 80%）"
+
+
 def test_a_targets_file_without_the_waiting_target_is_bad_input(tmp_path):
     from analysis.events import views
 

@@ -32,6 +32,7 @@ from analysis.events.common import (
     seconds,
     time_key,
 )
+from analysis.rejects import Reason
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -55,12 +56,12 @@ def waits_expr(t, *, by: Sequence[str] = DEFAULT_BY, period=None):
     c = c.mutate(_wait_raw=seconds(c._called) - seconds(c._issued))
     reason, labels = reason_code(
         [
-            (c._outlet.isnull() | (c._outlet == ""), "outlet_id missing"),
-            (c._business.isnull() | (c._business == ""), "business_type missing"),
-            (c.issued_at.isnull(), "issued_at missing"),
-            (c._issued.isnull() if is_text(t.issued_at) else None, "issued_at is not a date-time"),
-            (parse_failed(c.called_at, c._called) if is_text(t.called_at) else None, "called_at is not a date-time"),
-            (c._wait_raw < -SKEW_TOLERANCE_S, f"called_at before issued_at by more than {SKEW_TOLERANCE_S} s: impossible"),
+            (c._outlet.isnull() | (c._outlet == ""), Reason.MISSING, {"column": "outlet_id"}),
+            (c._business.isnull() | (c._business == ""), Reason.MISSING, {"column": "business_type"}),
+            (c.issued_at.isnull(), Reason.MISSING, {"column": "issued_at"}),
+            (c._issued.isnull() if is_text(t.issued_at) else None, Reason.NOT_A_DATETIME, {"column": "issued_at"}),
+            (parse_failed(c.called_at, c._called) if is_text(t.called_at) else None, Reason.NOT_A_DATETIME, {"column": "called_at"}),
+            (c._wait_raw < -SKEW_TOLERANCE_S, Reason.TIME_ORDER, {"column": "called_at", "reference": "issued_at", "seconds": SKEW_TOLERANCE_S}),
         ]
     )
     c = c.mutate(

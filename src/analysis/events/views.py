@@ -477,7 +477,8 @@ def staffing_whatif(
         else f"{day} 没有来电。"
     )
     show = ["slot", "calls", "offered_calls", "offered_load", "agents_a", "answer_rate_a", "service_level_a", "abandon_a", "agents_c", "service_level_c"]
-    return Finding(sentence, plan, show, {"parameters": p, "day": day, "threshold": threshold})
+    return Finding(sentence, plan, show, {"parameters": p, "day": day, "threshold": threshold,
+                                          "targets": {"answer_rate": answer_rate, "service_level": service_level, "threshold": threshold}})
 
 
 def staffing_check(whatif: Finding, patience: float = 1e9) -> Finding:

@@ -167,8 +167,10 @@ def hourly_profile(hourly: pd.DataFrame, targets: pd.DataFrame, axes=None):
     return axes
 
 
-def staffing_chart(plan: pd.DataFrame, ax=None):
-    """Agents needed per half hour, Erlang A against Erlang C, over the calls offered (bars)."""
+def staffing_chart(plan: pd.DataFrame, targets: dict, ax=None):
+    """Agents needed per half hour, Erlang A against Erlang C, over the calls offered (bars); the
+    title names the ``targets`` staffed for (answer_rate, service_level, threshold: the finding's
+    ``extra["targets"]``, from the targets file)."""
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 4.3))
     x = np.arange(len(plan))
@@ -186,7 +188,8 @@ def staffing_chart(plan: pd.DataFrame, ax=None):
     ax.set_ylim(0, max(plan["agents_a"].max(), plan["agents_c"].max()) * 1.2 + 1)
     lines, bars = ax.get_legend_handles_labels(), vol.get_legend_handles_labels()
     ax.legend(lines[0] + bars[0], lines[1] + bars[1], fontsize=9, loc="upper left")
-    ax.set_title("每半小时所需坐席（接通率 ≥ 90%，20秒服务水平 ≥ 60%）")
+    t = targets
+    ax.set_title(f"每半小时所需坐席（接通率 ≥ {t['answer_rate'] * 100:g}%，{t['threshold']:g}秒服务水平 ≥ {t['service_level'] * 100:g}%）")
     return ax
 
 
