@@ -128,8 +128,8 @@ class EventTargets:
     source: str
     wait_minutes: float
     satisfaction: float
-    calls: dict = field(default_factory=dict)  # center -> {"answer": Target, "service": Target}
-    threshold_s: float = 20.0
+    calls: dict  # center -> {"answer": Target, "service": Target}
+    threshold_s: float
 
     def fixed(self, center: str) -> tuple[float, float]:
         """(answer rate, service level) targets of ``center`` when both are fixed values (staffing
