@@ -354,7 +354,8 @@ def test_unit_rate_inputs_counts_and_exclusions():
 
 def test_unit_funnel_and_outlier_table():
     # 30 outlets with 1,000 rated transactions each at 90% satisfied, one at 80% (z = -0.1 / sqrt(0.09
-    # / 1000) ~ -10.5 against the overall rate: beyond 99.8%), one tiny outlet 3 of 5 (60%): inside.
+    # / 1000) ~ -10.5 against the 90% target: beyond 99.8%), one tiny outlet 3 of 5 (60%): inside
+    # (P(X <= 3 | 5, 0.9) = 1 - 0.32805 - 0.59049 = 0.0815 > 2.5%).
     n = 30
     inputs = pd.DataFrame(
         {
@@ -366,9 +367,10 @@ def test_unit_funnel_and_outlier_table():
             "denominator": [1000] * n + [1000, 5],
         }
     )
-    f = peers.unit_funnel(inputs, "satisfaction", overdispersion=None)
-    # overall rate (27000 + 800 + 3) / (30000 + 1000 + 5) = 27803 / 31005
-    assert f.target == pytest.approx(27803 / 31005)
+    with pytest.raises(ValueError, match="target"):
+        peers.unit_funnel(inputs, "satisfaction")  # one satisfaction funnel: centred on the target, never the bank's average
+    f = peers.unit_funnel(inputs, "satisfaction", target=0.90)
+    assert f.target == pytest.approx(0.90) and f.target_source == "given" and f.overdispersion.method == "none"
     u = f.units.set_index("unit")
     assert u.loc["bad", "flag"] == "below 99.8%" and u.loc["bad", "direction"] == "worse"
     assert u.loc["tiny", "flag"] == "inside"
@@ -376,7 +378,7 @@ def test_unit_funnel_and_outlier_table():
     assert list(table["网点"]) == ["差网点"]
     assert list(table.columns) == ["网点", "类别", "满意笔数", "期望数", "参评笔数", "满意度(%)", "95%控制限", "99.8%控制限", "判断"]
     assert table.loc[0, "满意度(%)"] == pytest.approx(80.0)
-    assert table.loc[0, "期望数"] == pytest.approx(1000 * 27803 / 31005)
+    assert table.loc[0, "期望数"] == pytest.approx(900.0)
     assert table.loc[0, "判断"] == "低于99.8%控制限(差)" and table.loc[0, "类别"] == "市区·基础网点"
     assert "1个网点差于95%控制限(其中1个超出99.8%控制限)" in peers.funnel_summary(f, "satisfaction")
 

@@ -186,6 +186,14 @@ def measure(decl: DeclaredMetric, data: Data, window: Period) -> Measure:
                    note=f"{x.size:,} 条记录的 {decl.q:g} 分位数", extra={"exact": exact})
 
 
+# How empty cells count, per statistic (what :func:`measure` does; stated in the registry)
+EMPTY_RULE = {
+    "count": "every record of the window passing the filters counts, whatever its cells; none at all is no data",
+    "share": "an empty cell fails every share_of filter but is_empty (so counts as not in the share, except under is_empty); no record at all is no data",
+    "mean": "an empty or non-numeric cell of the column is left out of the mean; none left is no data, never 0",
+    "quantile": "an empty or non-numeric cell of the column is left out of the quantile; none left is no data, never 0",
+}
+
 _DECLARED: dict[str, DeclaredMetric] = {}
 
 
@@ -207,7 +215,7 @@ def register(metric_id: str, decl: DeclaredMetric) -> MetricSpec:
         return measure(decl, data, window)
 
     spec = MetricSpec(metric_id, decl.title, decl.title_en, decl.unit, decl.better, frozenset({"bank"}), compute, {},
-                      decl.description or f"declared: {decl.statistic} of {decl.source}")
+                      decl.description or f"declared: {decl.statistic} of {decl.source}", empty=EMPTY_RULE[decl.statistic])
     REGISTRY[metric_id] = spec
     _DECLARED[metric_id] = decl
     return spec

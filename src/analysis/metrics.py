@@ -26,6 +26,7 @@ Which metrics are samples and which are exact (a census of every event) is part 
 | service_test_score | mean of the outlets' average check scores | sample: sd of outlet averages / √outlets |
 | satisfaction_score | survey mean pooled over sub-branches, weighted by respondents | sample: pooled sd / √respondents |
 | complaints_95599 | 95599-channel complaints per 10,000 financial transactions | count: Poisson |
+| (whole-bank complaint rate) | every complaint per 10,000 financial transactions (``bank_complaint_rate``) | count: Poisson |
 | award_count | outlets holding an award (百佳 / 千佳 ...) in the window's year | exact count |
 | lobby_staff | lobby staff (主任 + 经理 + 副理 + 引导员) per outlet at each quarter-end snapshot | exact |
 | approval_time | median days to closure of the work orders received (plan 5; ``analysis.workorders``) | sample: bootstrap standard error of the median; n/a without work orders (the bank) |
@@ -192,6 +193,7 @@ class MetricSpec:
     compute: Callable[[Data, Period, Selection, dict], Measure] | None
     params: dict = field(default_factory=dict)  # allowed parameters and their defaults
     description: str = ""
+    empty: str = ""  # how empty cells count (stated for every registered metric; tested)
 
 
 # --------------------------------------------------------------------------------------- helpers
@@ -237,6 +239,67 @@ def _scope_outlet_ids(data: Data, sel: Selection) -> pd.Series:
     return ids.reset_index(drop=True)
 
 
+# ------------------------------------------------------------------------------ pooled event ratios
+WAIT_EMPTY_RULE = ("customers who left before being called have no wait and do not count; a row without called "
+                   "tickets adds nothing; no called ticket at all is no data (NaN), never 0")
+
+
+def wait_parts(waits: pd.DataFrame) -> pd.DataFrame:
+    """Numerator and denominator of the mean wait for each row of a waits table
+    (``analysis.events.waits_table``, whose ``mean_wait`` is over the row's called tickets):
+    ``wait_total`` = called × mean_wait (minutes) and ``called``, by :data:`WAIT_EMPTY_RULE`.
+    Summed over any rows, wait_total / called is the mean wait of every called ticket there
+    (the one definition; :func:`pooled_mean_wait`)."""
+    called = waits["called"].astype("float64").fillna(0.0)
+    total = called * waits["mean_wait"].astype("float64")
+    ok = called.gt(0) & total.notna()
+    return pd.DataFrame({"wait_total": total.where(ok, 0.0), "called": called.where(ok, 0.0)}, index=waits.index)
+
+
+def pooled_mean_wait(waits: pd.DataFrame, by: str | list[str] | None = None) -> pd.Series | float:
+    """The mean wait (minutes) of every called ticket of the rows of a waits table: Σ wait_total /
+    Σ called (:func:`wait_parts`); NaN without called tickets. With ``by``: one value per group."""
+    parts = wait_parts(waits)
+    if by is None:
+        den = float(parts["called"].sum())
+        return float(parts["wait_total"].sum()) / den if den > 0 else float("nan")
+    keys = [waits[k] for k in ([by] if isinstance(by, str) else by)]
+    g = parts.groupby(keys, sort=True).sum()
+    return g["wait_total"] / g["called"].where(g["called"] > 0)
+
+
+COMPLAINT_RATE_EMPTY_RULE = ("the whole bank counts every complaint received in the period, naming an outlet or not (e.g. taken "
+                             "by the credit-card centre); a unit counts the complaints naming its outlets (or itself); a month "
+                             "without transactions adds no exposure; no transactions at all is no data (NaN)")
+
+
+def bank_complaint_rate(complaints: pd.DataFrame, business: pd.DataFrame, outlets: pd.DataFrame, period, *, previous: bool = False) -> dict:
+    """The one whole-bank complaint rate: complaints received in ``period`` per 10,000 financial
+    transactions (business.fin_txn) of its months, by :data:`COMPLAINT_RATE_EMPTY_RULE`
+    (``analysis.complaints.stats.bank_totals``). Returns ``num`` (complaints), ``den``
+    (transactions) and ``value`` (per 10,000); ``previous``: the same months a year earlier.
+    The sub-branches' pooled rate (complaints naming an outlet only) is another figure and is never
+    called the whole bank's."""
+    from analysis.complaints import stats as S
+
+    t = S.bank_totals(complaints, business, outlets, period)
+    num, den = (t["complaints_prev"], t["transactions_prev"]) if previous else (t["complaints"], t["transactions"])
+    return {"num": float(num), "den": float(den), "value": float(num) / float(den) * S.PER if den else float("nan")}
+
+
+def satisfaction_funnel(table: pd.DataFrame, target: float, *, unit: str = "outlet_id", num: str = "satisfied", den: str = "rated",
+                        label: str | None = "outlet_name"):
+    """The one funnel of the outlets' teller satisfaction (notebooks 04 and 08, the unit pages):
+    satisfied / rated per outlet, binomial limits centred on the teller_satisfaction target of the
+    targets file (never on the bank's own average), with no overdispersion adjustment (outlets are
+    judged against a fixed target, not against each other). Outlets without ratings have no exposure."""
+    from analysis.funnel import funnel_table
+
+    if target is None or not 0 < float(target) < 1:
+        raise ValueError(f"the satisfaction funnel is centred on the target share (0 < target < 1), got {target!r}")
+    return funnel_table(table, unit, num, den, "binomial", target=float(target), label=label, higher_is_better=True, overdispersion=None)
+
+
 # ---------------------------------------------------------------------------------------- metrics
 def outlet_wait_mean(data: Data, window: Period, sel: Selection, params: dict) -> Measure:
     w = data.waits()
@@ -244,11 +307,8 @@ def outlet_wait_mean(data: Data, window: Period, sel: Selection, params: dict) -
     w = _restrict_outlets(w[_in_window(w["month"], window)], sel)
     if params.get("business_type"):
         w = w[w["business_type"] == params["business_type"]]
-    # mean_wait is over the tickets whose customer was called (``called``); customers who left have no wait
-    weight = "called" if "called" in w.columns else "tickets"
-    w = w[w[weight].fillna(0).gt(0) & w["mean_wait"].notna()]
-    w = w.assign(wait_total=w[weight].astype("float64") * w["mean_wait"].astype("float64"), weight=w[weight].astype("float64"))
-    m = _ratio_measure(w, "wait_total", "weight", "called queue tickets")
+    w = pd.concat([w[["month"]], wait_parts(w)], axis=1)  # the one definition, month by month for the series
+    m = _ratio_measure(w, "wait_total", "called", "called queue tickets")
     m.note = f"{int(m.extra['den']):,} 张已叫号排队票"
     return m
 
@@ -401,6 +461,27 @@ def award_count(data: Data, window: Period, sel: Selection, params: dict) -> Mea
 
 
 LOBBY_COLUMNS = ["lobby_directors", "lobby_managers", "lobby_assistants", "lobby_guides"]
+LOBBY_EMPTY_RULE = ("an empty role cell counts 0 when the snapshot gives any of the four roles; a snapshot with all four "
+                    "empty, or an outlet without a snapshot, is unknown (NaN, shown as no data, never as 0) and does not "
+                    "meet an 'at least 1' rule")
+
+
+def lobby_count(staffing: pd.DataFrame) -> pd.Series:
+    """Lobby staff of each staffing row: directors + managers + assistants + guides, by
+    :data:`LOBBY_EMPTY_RULE` (the one definition; peers, the scoring inputs and the targets use it)."""
+    return staffing[LOBBY_COLUMNS].astype("float64").sum(axis=1, min_count=1)
+
+
+def latest_snapshot(staffing: pd.DataFrame, start=None, end=None) -> pd.DataFrame:
+    """Each outlet's last staffing row (one whole row, never columns of different dates) with
+    ``as_of`` in [start, end) when given, with a ``lobby_staff`` column (:func:`lobby_count`)."""
+    st = staffing.assign(as_of=pd.to_datetime(staffing["as_of"]))
+    if start is not None:
+        st = st[st["as_of"] >= pd.Timestamp(start)]
+    if end is not None:
+        st = st[st["as_of"] < pd.Timestamp(end)]
+    st = st.sort_values(["outlet_id", "as_of"], kind="stable").drop_duplicates("outlet_id", keep="last")
+    return st.assign(lobby_staff=lobby_count(st)).reset_index(drop=True)
 
 
 def lobby_staff(data: Data, window: Period, sel: Selection, params: dict) -> Measure:
@@ -412,7 +493,7 @@ def lobby_staff(data: Data, window: Period, sel: Selection, params: dict) -> Mea
     st = _restrict_outlets(st[st["month"].isin([f"{window.year - 1}-12", *window.months])], sel)
     if st.empty:
         raise NoData("no staffing snapshots in the window")
-    st = st.assign(value=st[LOBBY_COLUMNS].astype("float64").sum(axis=1, min_count=1))
+    st = st.assign(value=lobby_count(st))
     st = st.sort_values(["outlet_id", "as_of"]).drop_duplicates(["outlet_id", "month"], keep="last")
     units = st[["outlet_id", "month", "value"]].assign(outlet_id=st["outlet_id"].astype("string")).reset_index(drop=True)
     ids = _scope_outlet_ids(data, sel)
@@ -538,38 +619,54 @@ REGISTRY: dict[str, MetricSpec] = {
     m.id: m
     for m in [
         MetricSpec("outlet_wait_mean", "网点客户平均等候时间", "outlet average waiting time", "minutes", "lower", ALL_SCOPES, outlet_wait_mean,
-                   {"business_type": None}, "Σ(called × mean wait) / Σ called: the mean wait of every called ticket; analysis.events.waits_table"),
+                   {"business_type": None}, "Σ(called × mean wait) / Σ called: the mean wait of every called ticket; analysis.events.waits_table",
+                   empty=WAIT_EMPTY_RULE),
         MetricSpec("call_answer_rate", "接通率", "answer rate", "share", "higher", frozenset({"center"}), call_answer_rate,
-                   {"threshold": 20}, "answered by an agent / calls that asked for an agent; analysis.events.calls_table"),
+                   {"threshold": 20}, "answered by an agent / calls that asked for an agent; analysis.events.calls_table",
+                   empty="calls neither answered nor abandoned (still waiting when the log was cut) stay offered; no offered call in the window is no data, never 0"),
         MetricSpec("call_service_level", "20秒服务水平", "20-second service level", "share", "higher", frozenset({"center"}), call_service_level,
-                   {"threshold": 20}, "answered within the threshold / calls that asked for an agent; analysis.events.calls_table"),
+                   {"threshold": 20}, "answered within the threshold / calls that asked for an agent; analysis.events.calls_table",
+                   empty="as call_answer_rate; an abandoned or unresolved call is offered and not within the threshold"),
         MetricSpec("teller_satisfaction", "柜员服务评价满意度", "teller rating satisfaction", "share", "higher", ALL_SCOPES, teller_satisfaction,
-                   {}, "satisfied (4 or 5) / rated; analysis.events.ratings_table"),
+                   {}, "satisfied (4 or 5) / rated; analysis.events.ratings_table",
+                   empty="an empty rating is an unrated transaction: out of the denominator; no rating in the window is no data"),
         MetricSpec("mystery_shopper_mean", "神秘人检查平均得分", "mystery shopper average", "points", "higher", ALL_SCOPES, mystery_shopper_mean,
-                   {}, "mean of every check in the window"),
+                   {}, "mean of every check in the window",
+                   empty="an outlet without checks in the window is not in the mean; no check at all is no data"),
         MetricSpec("service_test_score", "网点服务测评得分", "service test score", "points", "higher", ALL_SCOPES, service_test_score,
-                   {}, "mean of the outlets' average mystery-shopper scores (the service test)"),
+                   {}, "mean of the outlets' average mystery-shopper scores (the service test)",
+                   empty="an outlet without checks is left out of the mean of outlet averages (not 0)"),
         MetricSpec("satisfaction_score", "客户满意度", "customer satisfaction", "points", "higher", frozenset({"bank", "sub_branch"}), satisfaction_score,
-                   {}, "survey mean over all respondents (sub-branch scores weighted by respondents)"),
+                   {}, "survey mean over all respondents (sub-branch scores weighted by respondents)",
+                   empty="a sub-branch without a survey row is left out; an empty sd is the median of the others (said in the note)"),
         MetricSpec("complaints_95599", "95599服务投诉", "95599 service complaints", "per10k", "lower", ALL_SCOPES, complaints_95599,
-                   {"channel": "95599", "exposure": "fin_txn"}, "complaints received through 95599 per 10,000 financial transactions"),
+                   {"channel": "95599", "exposure": "fin_txn"}, "complaints received through 95599 per 10,000 financial transactions",
+                   empty="a month without complaints counts 0; if any month lacks transaction volumes the window is judged per month (said in the note)"),
         MetricSpec("award_count", "示范网点数", "model outlets", "count", "higher", ALL_SCOPES, award_count,
-                   {"award": None}, "outlets holding the award in the window's year (campaign records)"),
+                   {"award": None}, "outlets holding the award in the window's year (campaign records)",
+                   empty="an outlet without a campaign record for the year holds no award (0)"),
         MetricSpec("lobby_staff", "网点大堂服务人员", "lobby staff per outlet", "count", "higher", ALL_SCOPES, lobby_staff,
-                   {}, "lobby directors + managers + assistants + guides per outlet at each snapshot"),
+                   {}, "lobby directors + managers + assistants + guides per outlet at each snapshot",
+                   empty=LOBBY_EMPTY_RULE),
         MetricSpec("approval_time", "审批办理时间", "approval processing time", "days", "lower", frozenset({"bank"}), approval_time,
                    {"type": None, "channel": None, "draws": 1000, "seed": None},
-                   "median days from receipt to closure of the work orders (sources/workorders.yaml) received in the window and closed by its end; n/a without work orders (the bank's exports)"),
+                   "median days from receipt to closure of the work orders (sources/workorders.yaml) received in the window and closed by its end; n/a without work orders (the bank's exports)",
+                   empty="an order not closed by the window end is left out of the median (the note counts the orders received)"),
         MetricSpec("workorder_on_time", "限时办结率", "work orders closed on time", "share", "higher", frozenset({"bank"}), workorder_on_time,
-                   {"type": None, "channel": None}, "closed by the due time among the work orders received in the window and due by its end"),
+                   {"type": None, "channel": None}, "closed by the due time among the work orders received in the window and due by its end",
+                   empty="an order with neither a due time nor promised days is not due: out of the denominator"),
         MetricSpec("workorder_overdue", "逾期未办结工单", "overdue open work orders", "count", "lower", frozenset({"bank"}), workorder_overdue,
-                   {"type": None, "channel": None}, "work orders received in the window, due before its end and not closed by it"),
+                   {"type": None, "channel": None}, "work orders received in the window, due before its end and not closed by it",
+                   empty="an order with neither a due time nor promised days is never overdue"),
         MetricSpec("callback_rate", "回访率", "callback rate", "share", "higher", frozenset({"bank"}), callback_rate,
-                   {"type": None, "channel": None}, "closed work orders called back, among those closed by the window's end"),
+                   {"type": None, "channel": None}, "closed work orders called back, among those closed by the window's end",
+                   empty="an empty callback cell counts as not called back"),
         MetricSpec("callback_satisfaction", "回访满意率", "callback satisfaction", "share", "higher", frozenset({"bank"}), callback_satisfaction,
-                   {"type": None, "channel": None}, "satisfied among the called-back work orders"),
+                   {"type": None, "channel": None}, "satisfied among the called-back work orders",
+                   empty="an empty satisfaction cell among called-back orders counts as not satisfied"),
         MetricSpec("escalation_free_days", "无越级天数", "days without an escalated complaint", "days", "higher", frozenset({"bank"}), escalation_free_days,
-                   {}, "百日无越级: days since the last escalated work order, to the window's last day"),
+                   {}, "百日无越级: days since the last escalated work order, to the window's last day",
+                   empty="an empty escalation cell counts as not escalated; an export without the column is no data"),
     ]
 }
 

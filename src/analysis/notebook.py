@@ -23,6 +23,7 @@ class Context:
     period: Period
     processed_dir: Path
     reports_dir: Path
+    targets: Path = config.TARGETS_DIR / "campaign-2016.yaml"  # the targets file the pages judge against
     _tables: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
     def table(self, name: str) -> pd.DataFrame:
@@ -57,11 +58,12 @@ def _record_export(path: Path) -> None:
             fh.write(f"{path.resolve()}\n")
 
 
-def context(period: str | int = config.DEFAULT_PERIOD, processed_dir: str | Path = "", reports_dir: str | Path = "") -> Context:
+def context(period: str | int = config.DEFAULT_PERIOD, processed_dir: str | Path = "", reports_dir: str | Path = "", targets: str | Path = "") -> Context:
     import analysis.plots  # noqa: F401  (registers the CJK font before any figure is drawn)
 
     return Context(
         period=Period.parse(period),
         processed_dir=Path(processed_dir) if str(processed_dir) else config.PROCESSED_DIR,
         reports_dir=Path(reports_dir) if str(reports_dir) else config.REPORTS_DIR,
+        targets=Path(targets) if str(targets) else config.TARGETS_DIR / "campaign-2016.yaml",
     )

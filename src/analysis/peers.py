@@ -539,17 +539,35 @@ FUNNEL_SPECS = {
 def unit_funnel(inputs: pd.DataFrame, which: str, *, target: float | None = None, overdispersion: str | None = "additive"):
     """The funnel (``analysis.funnel.Funnel``) of one of ``unit_rate_inputs``' tables: ``which`` is
     "complaints", "waits" or "satisfaction". The target is the bank's overall rate unless given
-    (as a rate per the spec's scale: complaints per 10,000, shares as fractions)."""
+    (as a rate per the spec's scale: complaints per 10,000, shares as fractions); satisfaction is the
+    one funnel of ``analysis.metrics.satisfaction_funnel`` and needs the target
+    (:func:`satisfaction_target`)."""
     from analysis.funnel import funnel_table
 
     spec = FUNNEL_SPECS[which]
-    f = funnel_table(
-        inputs, "outlet_id", "numerator", "denominator", spec["kind"], target=target, per=spec["per"],
-        label="outlet_name", higher_is_better=spec["higher_is_better"], overdispersion=overdispersion,
-    )
+    if which == "satisfaction":
+        # one satisfaction funnel everywhere (analysis.metrics.satisfaction_funnel): centred on the target
+        from analysis.metrics import satisfaction_funnel
+
+        if target is None:
+            raise ValueError("the satisfaction funnel is centred on the teller_satisfaction target: pass target= (peers.satisfaction_target)")
+        f = satisfaction_funnel(inputs, target, num="numerator", den="denominator")
+    else:
+        f = funnel_table(
+            inputs, "outlet_id", "numerator", "denominator", spec["kind"], target=target, per=spec["per"],
+            label="outlet_name", higher_is_better=spec["higher_is_better"], overdispersion=overdispersion,
+        )
     extra = inputs.set_index("outlet_id")[["area", "grade"]]
     f.units = f.units.join(extra, on="unit")
     return f
+
+
+def satisfaction_target(targets: Path | str = "") -> float:
+    """The teller_satisfaction target of a targets file ("" = the default one): the satisfaction funnel's centre."""
+    from analysis import targets as T
+
+    path = Path(targets) if str(targets) else T.DEFAULT_TARGETS_FILE
+    return float(T.level_target(T.load_targets(path), "teller_satisfaction", source=path).value)
 
 
 def funnel_outliers(funnel, which: str) -> pd.DataFrame:
@@ -592,7 +610,7 @@ def funnel_summary(funnel, which: str) -> str:
     better = u[u["direction"] == "better"]
     hi = worse["flag"].str.contains("99.8").sum()
     text = (
-        f"{spec['title']}:{len(u)}个网点,全行总体水平{funnel.target * scale:.2f}{unit}。"
+        f"{spec['title']}:{len(u)}个网点,{'目标' if funnel.target_source == 'given' else '全行总体水平'}{funnel.target * scale:.2f}{unit}。"
         f"{len(worse)}个网点差于95%控制限(其中{hi}个超出99.8%控制限),{len(better)}个网点好于95%控制限。"
     )
     od = funnel.overdispersion
@@ -615,7 +633,10 @@ def unit_metrics(outlets: pd.DataFrame, mystery_shopper: pd.DataFrame, staffing:
     """One row per outlet with the metrics its peer group is compared on, for ``period``:
     mystery_shopper (mean score of the year's checks), teller_satisfaction, waits_over_10min,
     complaints_per_10k_txn (from ``unit_rate_inputs``; empty where the denominator is 0) and
-    lobby_staff (directors + managers + assistants + guides at the last staffing date in the period)."""
+    lobby_staff (``analysis.metrics.latest_snapshot``: directors + managers + assistants + guides at the
+    outlet's last staffing date in the period; unknown, not 0, when the snapshot gives none of them)."""
+    from analysis.metrics import latest_snapshot
+
     p = Period.parse(period)
     out = outlets[["outlet_id", "outlet_name", "sub_branch_name", "area", "grade"]].drop_duplicates("outlet_id").reset_index(drop=True)
     ms = mystery_shopper[mystery_shopper["year"] == p.year].groupby("outlet_id")["score"].mean()
@@ -624,13 +645,9 @@ def unit_metrics(outlets: pd.DataFrame, mystery_shopper: pd.DataFrame, staffing:
         t = rate_inputs[which].set_index("outlet_id")
         rate = (t["numerator"] / t["denominator"].where(t["denominator"] > 0)) * FUNNEL_SPECS[which]["per"]
         out[metric] = out["outlet_id"].map(rate)
-    st = staffing[(staffing["as_of"] >= p.start) & (staffing["as_of"] < p.end)]
-    if len(st):
-        last = st[st["as_of"] == st.groupby("outlet_id")["as_of"].transform("max")]
-        lobby = last.set_index("outlet_id")[["lobby_directors", "lobby_managers", "lobby_assistants", "lobby_guides"]].sum(axis=1)
-        out["lobby_staff"] = out["outlet_id"].map(lobby).astype("float64")
-    else:
-        out["lobby_staff"] = np.nan
+    # the registry's one definition: empty cells by metrics.LOBBY_EMPTY_RULE (no snapshot or all roles empty: NaN)
+    last = latest_snapshot(staffing, p.start, p.end)
+    out["lobby_staff"] = out["outlet_id"].map(last.set_index("outlet_id")["lobby_staff"]).astype("float64")
     return out
 
 

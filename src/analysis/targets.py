@@ -255,6 +255,25 @@ def load_targets(path: Path | str = DEFAULT_TARGETS_FILE) -> TargetFile:
 
 
 # ---------------------------------------------------------------------------------------- statistics
+def level_target(targets: TargetFile | Path | str, metric: str, *, center: str | None = None, source: Path | str | None = None) -> Target:
+    """The one target of ``targets`` set on ``metric`` for the whole bank (or for call centre
+    ``center``): the figure a page judges against, so a page never holds its own copy of a threshold.
+
+    A file without such a target, or with several, is bad input (``InputValueError`` naming the file,
+    or ``source`` when ``targets`` is already loaded)."""
+    from analysis.errors import InputValueError
+
+    tf = targets if isinstance(targets, TargetFile) else load_targets(targets)
+    where = source if source is not None else targets if not isinstance(targets, TargetFile) else tf.name
+    found = [t for t in tf.targets if t.metric == metric and t.scope.center == center
+             and (center is not None or t.scope.kind == "bank")]
+    scope = f"call centre {center}" if center else "the whole organisation"
+    if len(found) != 1:
+        what = "no target" if not found else f"{len(found)} targets ({', '.join(t.id for t in found)})"
+        raise InputValueError(f"{what} on metric {metric!r} for {scope}; a page judging {metric} needs exactly one", path=where)
+    return found[0]
+
+
 def rate_decrease_test(x1: float, e1: float | None, x0: float, e0: float | None, alpha: float = 0.05) -> dict:
     """Exact conditional test that the rate x1/e1 is below x0/e0 (two Poisson counts with exposures),
     in the form the target rules read: the rate ratio r1/r0, the one-sided p-value of a decrease

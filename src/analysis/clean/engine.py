@@ -27,6 +27,7 @@ from analysis.clean.sources import Rule, Source, load_sources, with_mapping
 from analysis.files import sha256_file, write_atomic
 from analysis.errors import InputValueError, MissingInputError
 from analysis.io.read import SourceError
+from analysis.rejects import Reason
 
 
 class AccountingError(RuntimeError):
@@ -292,7 +293,7 @@ class _Run:
                 if n:
                     reasons[r.kind] += n
             if st.malformed:
-                reasons["malformed record"] += st.malformed
+                reasons[Reason.MALFORMED.en()] += st.malformed
             if int(row["rows"]) != st.rows:
                 raise AccountingError(f"{st.label}: {st.rows} records staged but {row['rows']} classified")
             fr = FileReport(

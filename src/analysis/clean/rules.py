@@ -39,6 +39,7 @@ import ibis.expr.types as ir
 from analysis.clean.sources import Column, Rule, Source
 from analysis.clean.stage import NORM
 from analysis.io.parse import MISSING_TOKENS, nfkc
+from analysis.rejects import Reason
 
 SUMMARY_TOKENS = ("合计", "总计", "小计", "total")
 UNMAPPED = "unmapped"
@@ -368,7 +369,7 @@ class Translation:
         w = ibis.window(group_by=[cand._file, *[cand[c].fill_null("\x00") for c in raw_cols]], order_by=cand._line)
         cand = self.view(cand.mutate(_dup_rn=ibis.row_number().over(w), _dup_of=cand._line.min().over(w)))
         cand = cand.mutate(_f_dup=cand._dup_rn > 0, _m_dup=_lit("duplicate of line ") + cand._dup_of.cast("string"))
-        self.rules.append(Rule("dup", "duplicate row"))
+        self.rules.append(Rule("dup", Reason.DUPLICATE_ROW.en()))
         found = ["_f_dup", "_m_dup"]
         if src.key:
             kv = [cand[g] for g in gkeys]
@@ -376,13 +377,13 @@ class Translation:
             cand = self.view(cand.mutate(_key_rn=ibis.row_number().over(w), _key_of=cand._line.min().over(w)))
             keytxt = _lit(", ").join([_lit(f"{k}=") + cand[g].replace("\x00", "") for k, g in zip(src.key, gkeys)])
             cand = cand.mutate(_f_key=(~cand._f_dup) & (cand._key_rn > 0), _m_key=_lit("repeats the key (") + keytxt + _lit(") of line ") + cand._key_of.cast("string") + _lit(" with different values"))
-            self.rules.append(Rule("key", "repeated key"))
+            self.rules.append(Rule("key", Reason.REPEATED_KEY.en()))
             taken = cand._f_dup | cand._f_key
             w = ibis.window(group_by=[taken, *[cand[g] for g in gkeys]], order_by=[cand._file, cand._line])
             cand = self.view(cand.mutate(_xrn=ibis.row_number().over(w), _xfile=cand._file.first().over(w), _xline=cand._line.first().over(w)))
             cand = cand.left_join(labels, cand._xfile == labels._label_file).drop("_label_file")
             cand = cand.mutate(_f_xkey=~(cand._f_dup | cand._f_key) & (cand._xrn > 0), _m_xkey=_lit("repeats the key of ") + cand._label.fill_null("?") + _lit(" line ") + cand._xline.cast("string"))
-            self.rules.append(Rule("xkey", "key repeated in another file"))
+            self.rules.append(Rule("xkey", Reason.KEY_IN_ANOTHER_FILE.en()))
             found += ["_f_key", "_m_key", "_f_xkey", "_m_xkey"]
         cand = self.view(cand.select("_file", "_line", *found))
         t = t.left_join(cand, ["_file", "_line"])
@@ -398,7 +399,7 @@ class Translation:
             _lit("; ").join([ibis.ifelse(t[f"_f_{r.name}"], self._message(t, r.name), ibis.null("string")) for r in self.rules]),
         )
         counted = {f"_f_{r.name}": ibis.ifelse(t._summary, False, t[f"_f_{r.name}"]) for r in self.rules}
-        self.rules.append(Rule("summary", "summary row (合计)"))
+        self.rules.append(Rule("summary", Reason.SUMMARY_ROW.en()))
         counted["_f_summary"] = t._summary
         out = {
             "_file": t._file,

@@ -30,6 +30,7 @@ from analysis.errors import check_rows
 from analysis.io import parse
 from analysis.io.read import RawTable, SourceError, read_tables
 from analysis.masking import find_personal_numbers, mask_series
+from analysis.rejects import Reason
 
 TEXT_FIELDS = ("unit_id", "channel", "category", "cause", "description")
 DTYPES = {"id": "string", "name": "string", "text": "string", "bool": "boolean", "datetime": "datetime64[ns]"}
@@ -195,13 +196,13 @@ def _read_one(raw: RawTable, m: ComplaintMapping):
         label = f"{canon} ({TITLES[canon]})"
         if errors is not None:
             bad = errors.notna()
-            add(bad, f"{canon}: unreadable", label + ": " + errors.fillna(""))
+            add(bad, Reason.UNREADABLE.en(column=canon), label + ": " + errors.fillna(""))
         required = canon == "received_at" or canon in m.not_empty or canon == "complaint_id"
         if required:
-            add(typed[canon].isna() & (errors.isna() if errors is not None else True), f"{canon}: empty", f"{label}: empty, but required")
+            add(typed[canon].isna() & (errors.isna() if errors is not None else True), Reason.MISSING.en(column=canon), f"{label}: empty, but required")
 
     late = (typed["received_at"] - typed["resolved_at"]).dt.total_seconds() > 0
-    add(late.fillna(False), "resolved before received", "resolved_at (办结时间) is before received_at (受理时间): impossible")
+    add(late.fillna(False), Reason.RESOLVED_BEFORE_RECEIVED.en(), "resolved_at (办结时间) is before received_at (受理时间): impossible")
 
     lines = pd.Series(raw.lines, index=index, dtype="int64")
     if "complaint_id" not in pos:
@@ -272,7 +273,7 @@ def load_complaints(path: Path | str, mapping: ComplaintMapping | str | None = N
                     "file": raw.label,
                     "line": [x.line for x in raw.malformed],
                     "reason": [x.reason for x in raw.malformed],
-                    "reason_kind": "malformed record (cut off or wrong number of fields)",
+                    "reason_kind": Reason.MALFORMED.en(),
                     "raw_record": [x.text for x in raw.malformed],
                 }
             )
@@ -306,7 +307,7 @@ def load_complaints(path: Path | str, mapping: ComplaintMapping | str | None = N
             extra = pd.DataFrame({
                 "file": moved["source_file"], "line": moved["source_line"],
                 "reason": "duplicate: complaint_id " + moved["complaint_id"] + " repeats " + first.loc[dup, "source_file"] + " line " + first.loc[dup, "source_line"].astype("string"),
-                "reason_kind": "duplicate complaint_id",
+                "reason_kind": Reason.DUPLICATE_ID.en(column="complaint_id"),
             })
             for c in CANONICAL:
                 extra[c] = moved[c].astype("string")

@@ -39,6 +39,7 @@ from analysis.events.common import (
     seconds,
     time_key,
 )
+from analysis.rejects import Reason
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -71,13 +72,13 @@ def calls_expr(t, *, threshold: float = DEFAULT_THRESHOLD, short_abandon: float 
     c = c.mutate(_answer_raw=seconds(c._answered) - seconds(c._arrived), _abandon_raw=seconds(c._abandoned) - seconds(c._arrived))
     reason, labels = reason_code(
         [
-            (c._center.isnull() | (c._center == ""), "center missing"),
-            (c.arrived_at.isnull(), "arrived_at missing"),
-            (c._arrived.isnull() if is_text(t.arrived_at) else None, "arrived_at is not a date-time"),
-            (parse_failed(c.answered_at, c._answered) if is_text(t.answered_at) else None, "answered_at is not a date-time"),
-            (parse_failed(c.abandoned_at, c._abandoned) if is_text(t.abandoned_at) else None, "abandoned_at is not a date-time"),
-            (c._answer_raw < -SKEW_TOLERANCE_S, f"answered_at before arrived_at by more than {SKEW_TOLERANCE_S} s: impossible"),
-            (c._abandon_raw < -SKEW_TOLERANCE_S, f"abandoned_at before arrived_at by more than {SKEW_TOLERANCE_S} s: impossible"),
+            (c._center.isnull() | (c._center == ""), Reason.MISSING, {"column": "center"}),
+            (c.arrived_at.isnull(), Reason.MISSING, {"column": "arrived_at"}),
+            (c._arrived.isnull() if is_text(t.arrived_at) else None, Reason.NOT_A_DATETIME, {"column": "arrived_at"}),
+            (parse_failed(c.answered_at, c._answered) if is_text(t.answered_at) else None, Reason.NOT_A_DATETIME, {"column": "answered_at"}),
+            (parse_failed(c.abandoned_at, c._abandoned) if is_text(t.abandoned_at) else None, Reason.NOT_A_DATETIME, {"column": "abandoned_at"}),
+            (c._answer_raw < -SKEW_TOLERANCE_S, Reason.TIME_ORDER, {"column": "answered_at", "reference": "arrived_at", "seconds": SKEW_TOLERANCE_S}),
+            (c._abandon_raw < -SKEW_TOLERANCE_S, Reason.TIME_ORDER, {"column": "abandoned_at", "reference": "arrived_at", "seconds": SKEW_TOLERANCE_S}),
         ]
     )
     c = c.mutate(

@@ -76,11 +76,20 @@ def is_text(col) -> bool:
 
 def reason_code(rules: list[tuple]):
     """The first rule that holds, as a small integer code (grouping on it is cheaper than on text),
-    and the labels: code ``i + 1`` means ``rules[i][1]``; empty for a usable record. Rules whose
-    condition is ``None`` (cannot happen for this source) are left out."""
+    and the labels: code ``i + 1`` means rule i's text; empty for a usable record. A rule is
+    ``(condition, Reason, fields)``: a code of the closed set (``analysis.rejects.Reason``) and the
+    fields its text names; its English text is the label. Rules whose condition is ``None`` (cannot
+    happen for this source) are left out."""
     import ibis
 
-    kept = [(cond, label) for cond, label in rules if cond is not None]
+    from analysis.rejects import Reason
+
+    kept = []
+    for cond, reason, fields in rules:
+        if not isinstance(reason, Reason):
+            raise TypeError(f"an event rule needs a Reason code (analysis.rejects), not {reason!r}")
+        if cond is not None:
+            kept.append((cond, reason.en(**fields)))
     expr = ibis.cases(*[(cond, i + 1) for i, (cond, _) in enumerate(kept)], else_=ibis.null("int16"))
     return expr.cast("int16"), [label for _, label in kept]
 

@@ -1,6 +1,7 @@
 """Waiting times at outlets from queue tickets: tickets, mean and 90th-percentile wait, share over 10 min.
 
-Definitions (DOMAIN.md §3 and §6: the target is an average wait of at most 10 minutes):
+Definitions (DOMAIN.md §3; the target, an average wait of at most 10 minutes in plan 1, is read from
+the targets file by the pages, never from here):
 
 - wait = called_at - issued_at, whole seconds; the clock-skew rule of the call records applies
   (-60 s to -1 s counts as 0 and is counted in ``skew_clamped``; below -60 s the ticket is rejected);
@@ -31,6 +32,7 @@ from analysis.events.common import (
     seconds,
     time_key,
 )
+from analysis.rejects import Reason
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -38,8 +40,10 @@ if TYPE_CHECKING:  # pragma: no cover
 TICKET_COLUMNS = ["ticket_id", "outlet_id", "business_type", "issued_at", "called_at"]
 ENTITY_KEYS = ("outlet_id", "business_type")
 DEFAULT_BY = ("outlet_id", "date", "business_type")
-TARGET_MINUTES = 10
-OVER_SECONDS = TARGET_MINUTES * 60
+# "Share waiting over 10 minutes" is a measure of its own (DOMAIN.md §3), named by its 10 minutes in
+# every table and page: a definition, not the waiting-time target, which comes from the targets file.
+OVER_MINUTES = 10
+OVER_SECONDS = OVER_MINUTES * 60
 OUTPUT_COLUMNS = ["tickets", "called", "left", "mean_wait", "p90_wait", "over_10min", "share_over_10min", "skew_clamped"]
 
 
@@ -52,12 +56,12 @@ def waits_expr(t, *, by: Sequence[str] = DEFAULT_BY, period=None):
     c = c.mutate(_wait_raw=seconds(c._called) - seconds(c._issued))
     reason, labels = reason_code(
         [
-            (c._outlet.isnull() | (c._outlet == ""), "outlet_id missing"),
-            (c._business.isnull() | (c._business == ""), "business_type missing"),
-            (c.issued_at.isnull(), "issued_at missing"),
-            (c._issued.isnull() if is_text(t.issued_at) else None, "issued_at is not a date-time"),
-            (parse_failed(c.called_at, c._called) if is_text(t.called_at) else None, "called_at is not a date-time"),
-            (c._wait_raw < -SKEW_TOLERANCE_S, f"called_at before issued_at by more than {SKEW_TOLERANCE_S} s: impossible"),
+            (c._outlet.isnull() | (c._outlet == ""), Reason.MISSING, {"column": "outlet_id"}),
+            (c._business.isnull() | (c._business == ""), Reason.MISSING, {"column": "business_type"}),
+            (c.issued_at.isnull(), Reason.MISSING, {"column": "issued_at"}),
+            (c._issued.isnull() if is_text(t.issued_at) else None, Reason.NOT_A_DATETIME, {"column": "issued_at"}),
+            (parse_failed(c.called_at, c._called) if is_text(t.called_at) else None, Reason.NOT_A_DATETIME, {"column": "called_at"}),
+            (c._wait_raw < -SKEW_TOLERANCE_S, Reason.TIME_ORDER, {"column": "called_at", "reference": "issued_at", "seconds": SKEW_TOLERANCE_S}),
         ]
     )
     c = c.mutate(

@@ -1,6 +1,6 @@
 """Teller ratings from the evaluation devices: rating rate and satisfaction.
 
-Definitions (DOMAIN.md §3; target: satisfaction >= 90%):
+Definitions (DOMAIN.md §3; the target, satisfaction >= 90% in plan 1, is read from the targets file):
 
 - one record per counter transaction; ``rating`` 1-5, empty = the customer did not rate;
 - ``transactions`` = records; ``rated`` = records with a rating; ``rating_rate`` = rated / transactions;
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from analysis.events.common import EventResult, as_timestamp, check_by, is_frame, is_text, ratio, reason_code, run, time_key
+from analysis.rejects import Reason
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -23,8 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
 RATING_COLUMNS = ["event_id", "outlet_id", "teller_id", "txn_at", "rating"]
 ENTITY_KEYS = ("outlet_id", "teller_id")
 DEFAULT_BY = ("outlet_id", "month")
-SATISFIED_MIN = 4
-TARGET = 0.90
+SATISFIED_MIN = 4  # a definition of the measure (4 or 5 of 5), not a target
 OUTPUT_COLUMNS = ["transactions", "rated", "rating_rate", "satisfied", "satisfaction"]
 
 
@@ -55,10 +55,10 @@ def ratings_expr(t, *, by: Sequence[str] = DEFAULT_BY, period=None):
     c = t.mutate(_outlet=t.outlet_id.cast("string"), _teller=t.teller_id.cast("string"), _txn=as_timestamp(t.txn_at), _rating=_rating_value(t.rating))
     reason, labels = reason_code(
         [
-            (c._outlet.isnull() | (c._outlet == ""), "outlet_id missing"),
-            (c.txn_at.isnull(), "txn_at missing"),
-            (c._txn.isnull() if is_text(t.txn_at) else None, "txn_at is not a date-time"),
-            (c._rating.notnull() & ~c._rating.between(1, 5), "rating is not a whole number from 1 to 5"),
+            (c._outlet.isnull() | (c._outlet == ""), Reason.MISSING, {"column": "outlet_id"}),
+            (c.txn_at.isnull(), Reason.MISSING, {"column": "txn_at"}),
+            (c._txn.isnull() if is_text(t.txn_at) else None, Reason.NOT_A_DATETIME, {"column": "txn_at"}),
+            (c._rating.notnull() & ~c._rating.between(1, 5), Reason.NOT_ON_SCALE, {"column": "rating", "low": 1, "high": 5}),
         ]
     )
     c = c.mutate(reason=reason)

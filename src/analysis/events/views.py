@@ -24,13 +24,8 @@ CENTER_NAMES = {"95599": "95599客服中心", "credit_card": "信用卡中心", 
 WEEKDAYS_ZH = {1: "周一", 2: "周二", 3: "周三", 4: "周四", 5: "周五", 6: "周六", 7: "周日"}
 BUSINESS_ZH = {"high_counter": "高柜", "low_counter": "低柜", "vip": "贵宾"}
 
-# Targets (DOMAIN.md §6)
-WAIT_TARGET_MINUTES = 10
-SATISFACTION_TARGET = 0.90
-ANSWER_RATE_TARGET_95599 = 0.90
-SERVICE_LEVEL_TARGET_95599 = 0.60
-CREDIT_CARD_ANSWER_GAIN = 0.10  # credit-card centre: its baseline-year value + 10 points
-CREDIT_CARD_SERVICE_GAIN = 0.20  # ... and + 20 points
+# The targets are never constants here: every threshold comes from the targets file
+# (:func:`event_targets`, through ``analysis.targets.level_target``).
 
 TITLES = {
     "outlet_id": "网点编号", "outlet_name": "网点", "sub_branch_name": "所属支行", "center_name": "中心",
@@ -120,6 +115,66 @@ class Sentence(str):
         return str(self)
 
 
+# ------------------------------------------------------------------------------------- targets
+@dataclass(frozen=True)
+class EventTargets:
+    """The thresholds notebooks 06-08 judge against, read from one targets file.
+
+    ``wait_minutes``: the outlet_wait_mean target (at most); ``satisfaction``: the
+    teller_satisfaction target (at least); ``calls``: per call centre, the call_answer_rate and
+    call_service_level targets (``analysis.targets.Target``, a fixed value or a baseline plus points);
+    ``threshold_s``: the service level's seconds (the targets' ``params.threshold``)."""
+
+    source: str
+    wait_minutes: float
+    satisfaction: float
+    calls: dict  # center -> {"answer": Target, "service": Target}
+    threshold_s: float
+
+    def fixed(self, center: str) -> tuple[float, float]:
+        """(answer rate, service level) targets of ``center`` when both are fixed values (staffing
+        is planned against them); an input error otherwise."""
+        from analysis.errors import InputValueError
+
+        pair = self.calls.get(center)
+        if not pair or any(t.rule != "at_least" for t in pair.values()):
+            raise InputValueError(f"call centre {center}: staffing needs fixed (at_least) answer-rate and service-level targets", path=self.source)
+        return float(pair["answer"].value), float(pair["service"].value)
+
+
+def event_targets(targets: Path | str = "") -> EventTargets:
+    """The thresholds of notebooks 06-08 from a targets file ("" = the default targets file)."""
+    from analysis import targets as T
+    from analysis.errors import InputValueError
+    from analysis.metrics import REGISTRY
+
+    path = Path(targets) if str(targets) else T.DEFAULT_TARGETS_FILE
+    tf = T.load_targets(path)
+    wait = T.level_target(tf, "outlet_wait_mean", source=path)
+    sat = T.level_target(tf, "teller_satisfaction", source=path)
+    for t, rule in ((wait, "at_most"), (sat, "at_least")):
+        if t.rule != rule:
+            raise InputValueError(f"target {t.id!r}: the pages judge {t.metric} against a fixed value (rule {rule}), not {t.rule}", path=path)
+    calls: dict = {}
+    thresholds = set()
+    for center in sorted({t.scope.center for t in tf.targets if t.scope.center}):
+        pair = {"answer": T.level_target(tf, "call_answer_rate", center=center, source=path), "service": T.level_target(tf, "call_service_level", center=center, source=path)}
+        for t in pair.values():
+            if t.rule not in ("at_least", "baseline_plus"):
+                raise InputValueError(f"target {t.id!r}: a call-centre target is a fixed value or a baseline plus points, not {t.rule}", path=path)
+        thresholds.add(float(pair["service"].params.get("threshold", REGISTRY["call_service_level"].params["threshold"])))
+        calls[center] = pair
+    if len(thresholds) > 1:
+        raise InputValueError(f"the service-level targets use different thresholds ({sorted(thresholds)} s); the call pages need one", path=path)
+    threshold = thresholds.pop() if thresholds else float(REGISTRY["call_service_level"].params["threshold"])
+    return EventTargets(str(path), float(wait.value), float(sat.value), calls, threshold)
+
+
+def _share_text(x: float) -> str:
+    """A target share as the plan writes it: 0.9 -> 90%, 0.905 -> 90.5%."""
+    return f"{x * 100:g}%"
+
+
 # ------------------------------------------------------------------------------------- helpers
 def _pct(x: float) -> str:
     return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.1%}"
@@ -159,7 +214,7 @@ def _quiet(fn, *args, **kwargs):
 
 
 # ------------------------------------------------------------------------------ 06 waiting times
-def waits_by_outlet(ctx, target_minutes: float = WAIT_TARGET_MINUTES, engine: str = "duckdb", *, top: int = 20) -> Finding:
+def waits_by_outlet(ctx, target_minutes: float, engine: str = "duckdb", *, top: int = 20) -> Finding:
     """Per outlet over the period: tickets, mean and p90 wait, share over 10 minutes, target met
     (longest waits first; the notebook lists the ``top`` longest, the export all outlets)."""
     from analysis.events.queues import waits
@@ -192,16 +247,18 @@ def waits_by_sub_branch(outlets: Finding) -> Finding:
     percentile cannot be pooled and is left out)."""
     t = outlets.table
     target = outlets.extra["target"]
+    from analysis.metrics import pooled_mean_wait
+
+    t = t.assign(sub_branch_name=t["sub_branch_name"].replace("", "（未知支行）"))
     g = (
-        t.assign(wait_min=t["mean_wait"] * t["called"], sub_branch_name=t["sub_branch_name"].replace("", "（未知支行）"))
-        .groupby("sub_branch_name", sort=True)
-        .agg(outlets=("outlet_id", "size"), tickets=("tickets", "sum"), called=("called", "sum"), wait_min=("wait_min", "sum"), over_10min=("over_10min", "sum"))
+        t.groupby("sub_branch_name", sort=True)
+        .agg(outlets=("outlet_id", "size"), tickets=("tickets", "sum"), called=("called", "sum"), over_10min=("over_10min", "sum"))
         .reset_index()
     )
-    g["mean_wait"] = g["wait_min"] / g["called"]
+    g["mean_wait"] = g["sub_branch_name"].map(pooled_mean_wait(t, "sub_branch_name"))  # the registry's one definition
     g["share_over_10min"] = g["over_10min"] / g["called"]
     g["meets_target"] = g["mean_wait"] <= target
-    g = g.drop(columns="wait_min").sort_values("mean_wait", ascending=False, kind="stable").reset_index(drop=True)
+    g = g.sort_values("mean_wait", ascending=False, kind="stable").reset_index(drop=True)
     if g.empty:
         return Finding("没有记录。", g)
     worst, best = g.iloc[0], g.iloc[-1]
@@ -246,7 +303,7 @@ def waits_heatmap(ctx, engine: str = "duckdb") -> Finding:
     return Finding(sentence, t, ["weekday", "hour", "tickets", "mean_wait", "share_over_10min"])
 
 
-def waits_monthly(ctx, target_minutes: float = WAIT_TARGET_MINUTES, engine: str = "duckdb") -> Finding:
+def waits_monthly(ctx, target_minutes: float, engine: str = "duckdb") -> Finding:
     """Whole bank per month: mean wait against the target and the share of customers over 10 minutes."""
     from analysis.events.queues import waits
 
@@ -264,34 +321,47 @@ def waits_monthly(ctx, target_minutes: float = WAIT_TARGET_MINUTES, engine: str 
 
 
 # ------------------------------------------------------------------------------- 07 call centre
-def call_targets(ctx, baseline_year: int | str = 2015, engine: str = "duckdb") -> pd.DataFrame:
-    """Per center: answer-rate and service-level targets. 95599: 90% and 60%. Credit-card centre:
-    its ``baseline_year`` values + 10 and + 20 points (capped at 100%; empty without baseline data)."""
+def call_targets(ctx, goals: EventTargets, engine: str = "duckdb") -> pd.DataFrame:
+    """Per center of the targets file: the answer-rate and service-level targets. A fixed target is
+    its value; a baseline target is the centre's value in the baseline period plus the target's
+    points (capped at 100%; empty without baseline data)."""
     from analysis.events.callcentre import calls
     from analysis.periods import Period
 
-    base = _quiet(calls, _source(ctx, "calls"), engine, by=["center"], period=Period(int(baseline_year))).table.set_index("center")
+    base_cache: dict[str, pd.DataFrame] = {}
+
+    def baseline(period: str) -> pd.DataFrame:
+        if period not in base_cache:
+            r = _quiet(calls, _source(ctx, "calls"), engine, goals.threshold_s, by=["center"], period=Period.parse(period))
+            base_cache[period] = r.table.set_index("center")
+        return base_cache[period]
+
     rows = []
-    for center in ("95599", "credit_card"):
-        if center == "95599":
-            rows.append((center, ANSWER_RATE_TARGET_95599, SERVICE_LEVEL_TARGET_95599, "固定目标"))
-        elif center in base.index:
-            b = base.loc[center]
-            rows.append(
-                (center, min(1.0, b["answer_rate"] + CREDIT_CARD_ANSWER_GAIN), min(1.0, b["service_level"] + CREDIT_CARD_SERVICE_GAIN),
-                 f"{baseline_year}年接通率 {_pct(b['answer_rate'])} +10 个百分点、服务水平 {_pct(b['service_level'])} +20 个百分点")
-            )  # fmt: skip
-        else:
-            rows.append((center, np.nan, np.nan, f"缺少{baseline_year}年数据，无法确定目标"))
+    for center, pair in goals.calls.items():
+        values, basis = [], []
+        for key, column, what in (("answer", "answer_rate", "接通率"), ("service", "service_level", "服务水平")):
+            t = pair[key]
+            if t.rule == "at_least":
+                values.append(float(t.value))
+                basis.append(f"{what}固定目标")
+                continue
+            b = baseline(t.baseline)
+            if center in b.index:
+                values.append(min(1.0, float(b.loc[center, column]) + float(t.delta)))
+                basis.append(f"{t.baseline}年{what} {_pct(b.loc[center, column])} +{float(t.delta) * 100:g} 个百分点")
+            else:
+                values.append(np.nan)
+                basis.append(f"缺少{t.baseline}年数据，无法确定{what}目标")
+        rows.append((center, values[0], values[1], "、".join(basis)))
     return pd.DataFrame(rows, columns=["center", "answer_rate_target", "service_level_target", "target_basis"])
 
 
-def calls_summary(ctx, baseline_year: int | str = 2015, engine: str = "duckdb") -> Finding:
+def calls_summary(ctx, goals: EventTargets, engine: str = "duckdb") -> Finding:
     """Per center over the period: volumes, answer rate, 20-second service level, against targets."""
     from analysis.events.callcentre import calls
 
-    r = _quiet(calls, _source(ctx, "calls"), engine, by=["center"], period=ctx.period)
-    targets = call_targets(ctx, baseline_year, engine)
+    r = _quiet(calls, _source(ctx, "calls"), engine, goals.threshold_s, by=["center"], period=ctx.period)
+    targets = call_targets(ctx, goals, engine)
     t = r.table.merge(targets, on="center", how="left")
     t["center_name"] = t["center"].map(lambda c: CENTER_NAMES.get(c, c))
     t["answer_rate_met"] = t["answer_rate"] >= t["answer_rate_target"]
@@ -301,19 +371,19 @@ def calls_summary(ctx, baseline_year: int | str = 2015, engine: str = "duckdb") 
         state = lambda met, tgt: "无目标" if pd.isna(tgt) else ("达标" if met else "未达标")  # noqa: E731
         parts.append(
             f"{row.center_name}转人工 {row.offered:,} 通，接通率 {_pct(row.answer_rate)}（目标 {_pct(row.answer_rate_target)}，{state(row.answer_rate_met, row.answer_rate_target)}），"
-            f"20秒服务水平 {_pct(row.service_level)}（目标 {_pct(row.service_level_target)}，{state(row.service_level_met, row.service_level_target)}）"
+            f"{goals.threshold_s:g}秒服务水平 {_pct(row.service_level)}（目标 {_pct(row.service_level_target)}，{state(row.service_level_met, row.service_level_target)}）"
         )
     sentence = f"{ctx.period.label_zh}：" + "；".join(parts) + "。" if parts else "没有呼叫记录。"
     show = ["center_name", "offered", "answered", "abandoned", "answer_rate", "answer_rate_target", "service_level", "service_level_target", "abandon_rate", "mean_wait_answered"]
     return Finding(sentence, t, show, {"targets": targets, "counts": r.counts})
 
 
-def calls_daily(ctx, baseline_year: int | str = 2015, engine: str = "duckdb") -> Finding:
+def calls_daily(ctx, goals: EventTargets, engine: str = "duckdb") -> Finding:
     """Per center x day over the period, with the targets and how many days met them."""
     from analysis.events.callcentre import calls
 
-    t = _quiet(calls, _source(ctx, "calls"), engine, by=["center", "date"], period=ctx.period).table
-    targets = call_targets(ctx, baseline_year, engine)
+    t = _quiet(calls, _source(ctx, "calls"), engine, goals.threshold_s, by=["center", "date"], period=ctx.period).table
+    targets = call_targets(ctx, goals, engine)
     t = t.merge(targets[["center", "answer_rate_target", "service_level_target"]], on="center", how="left")
     t["center_name"] = t["center"].map(lambda c: CENTER_NAMES.get(c, c))
     # 7-day rates from the summed counts (a ratio of sums, not a mean of daily ratios), for the trend
@@ -327,24 +397,24 @@ def calls_daily(ctx, baseline_year: int | str = 2015, engine: str = "duckdb") ->
         .agg(days=("date", "size"), days_answer_met=("a", "sum"), days_service_met=("s", "sum"))
         .reset_index()
     )
-    parts = [f"{r.center_name}有 {r.days_answer_met} / {r.days} 天接通率达标、{r.days_service_met} / {r.days} 天20秒服务水平达标" for r in days.itertuples()]
+    parts = [f"{r.center_name}有 {r.days_answer_met} / {r.days} 天接通率达标、{r.days_service_met} / {r.days} 天{goals.threshold_s:g}秒服务水平达标" for r in days.itertuples()]
     sentence = "按日看：" + "；".join(parts) + "。" if parts else "没有呼叫记录。"
     return Finding(sentence, days, ["center_name", "days", "days_answer_met", "days_service_met"], {"daily": t, "targets": targets})
 
 
-def calls_hourly(ctx, baseline_year: int | str = 2015, engine: str = "duckdb") -> Finding:
+def calls_hourly(ctx, goals: EventTargets, engine: str = "duckdb") -> Finding:
     """Per center x hour of day over the period (the daily profile)."""
     from analysis.events.callcentre import calls
 
-    t = _quiet(calls, _source(ctx, "calls"), engine, by=["center", "hour"], period=ctx.period).table
+    t = _quiet(calls, _source(ctx, "calls"), engine, goals.threshold_s, by=["center", "hour"], period=ctx.period).table
     t["center_name"] = t["center"].map(lambda c: CENTER_NAMES.get(c, c))
-    targets = call_targets(ctx, baseline_year, engine)
+    targets = call_targets(ctx, goals, engine)
     parts = []
     for center, g in t.groupby("center_name", sort=True):
         busy = g[g["offered"] >= g["offered"].max() * 0.2]
         worst = (busy if len(busy) else g).sort_values("service_level").iloc[0]
         peak = g.sort_values("offered").iloc[-1]
-        parts.append(f"{center}来电高峰在 {int(peak['hour'])} 时（{int(peak['offered']):,} 通），20秒服务水平最低的时段是 {int(worst['hour'])} 时（{_pct(worst['service_level'])}）")
+        parts.append(f"{center}来电高峰在 {int(peak['hour'])} 时（{int(peak['offered']):,} 通），{goals.threshold_s:g}秒服务水平最低的时段是 {int(worst['hour'])} 时（{_pct(worst['service_level'])}）")
     sentence = "按小时看：" + "；".join(parts) + "。" if parts else "没有呼叫记录。"
     return Finding(sentence, t, ["center_name", "hour", "offered", "answer_rate", "service_level", "mean_wait_answered"], {"targets": targets})
 
@@ -368,15 +438,15 @@ def real_day_hourly(path: Path | str | None = None, engine: str = "duckdb") -> F
 
 
 def staffing_whatif(
-    day: str = "1999-08-01",
+    day: str,
+    goals: EventTargets,
     volumes_path: Path | str | None = None,
     calls_path: Path | str | None = None,
     *,
-    answer_rate: float = ANSWER_RATE_TARGET_95599,
-    service_level: float = SERVICE_LEVEL_TARGET_95599,
-    threshold: float = 20,
+    center: str = "95599",
 ) -> Finding:
-    """Agents needed per half hour on ``day`` of the real 1999 volumes, Erlang A against Erlang C.
+    """Agents needed per half hour on ``day`` of the real 1999 volumes, Erlang A against Erlang C,
+    to meet ``center``'s fixed answer-rate and service-level targets (``goals``).
 
     Handle time, patience and the share of calls that ask for an agent are estimated from the real
     call records (:func:`analysis.events.anonymous_bank.service_parameters`)."""
@@ -386,6 +456,8 @@ def staffing_whatif(
     base = config.RAW_DIR / "anonymous_bank"
     volumes_path = Path(volumes_path) if volumes_path else base / "calls_per_6min_1999.csv.gz"
     calls_path = Path(calls_path) if calls_path else base / "calls_one_day.csv"
+    answer_rate, service_level = goals.fixed(center)
+    threshold = goals.threshold_s
     p = anonymous_bank.service_parameters(calls_path)
     v = anonymous_bank.volumes(volumes_path, day, minutes=30)
     v["offered_calls"] = v["calls"] * p["agent_share"]
@@ -405,7 +477,8 @@ def staffing_whatif(
         else f"{day} 没有来电。"
     )
     show = ["slot", "calls", "offered_calls", "offered_load", "agents_a", "answer_rate_a", "service_level_a", "abandon_a", "agents_c", "service_level_c"]
-    return Finding(sentence, plan, show, {"parameters": p, "day": day})
+    return Finding(sentence, plan, show, {"parameters": p, "day": day, "threshold": threshold,
+                                          "targets": {"answer_rate": answer_rate, "service_level": service_level, "threshold": threshold}})
 
 
 def staffing_check(whatif: Finding, patience: float = 1e9) -> Finding:
@@ -419,8 +492,8 @@ def staffing_check(whatif: Finding, patience: float = 1e9) -> Finding:
         lam = calls / 1800
         if lam == 0:
             continue
-        a = erlang_a_metrics(int(agents_c), lam, p["aht"], patience)
-        c = erlang_c_metrics(int(agents_c), lam, p["aht"])
+        a = erlang_a_metrics(int(agents_c), lam, p["aht"], patience, whatif.extra["threshold"])
+        c = erlang_c_metrics(int(agents_c), lam, p["aht"], whatif.extra["threshold"])
         rows.append((slot, int(agents_c), c.service_level, a.service_level, a.p_abandon))
     t = pd.DataFrame(rows, columns=["slot", "agents_c", "service_level_c", "service_level_a_inf", "abandon_a_inf"])
     gap = (t["service_level_a_inf"] - t["service_level_c"]).abs().max() if len(t) else 0.0
@@ -437,7 +510,7 @@ def staffing_check(whatif: Finding, patience: float = 1e9) -> Finding:
 
 
 # ------------------------------------------------------------------------------ 08 teller ratings
-def ratings_by_outlet(ctx, target: float = SATISFACTION_TARGET, engine: str = "duckdb", *, top: int = 20) -> Finding:
+def ratings_by_outlet(ctx, target: float, engine: str = "duckdb", *, top: int = 20) -> Finding:
     """Per outlet over the period: transactions, rating rate, satisfaction, against the target
     (lowest satisfaction first; the notebook lists the ``top`` lowest, the export all outlets)."""
     from analysis.events.tellers import ratings
@@ -454,7 +527,7 @@ def ratings_by_outlet(ctx, target: float = SATISFACTION_TARGET, engine: str = "d
     low_rate = t.sort_values("rating_rate", kind="stable").iloc[0]
     sentence = (
         f"{ctx.period.label_zh}全行柜面交易 {int(w['transactions']):,} 笔，评价率 {_pct(w['rating_rate'])}，满意度 {_pct(w['satisfaction'])}"
-        f"（目标 {target:.0%}）；{len(t)} 个网点中 {int(t['meets_target'].sum())} 个达标。满意度最低的是{low['outlet_name']}（{_pct(low['satisfaction'])}，"
+        f"（目标 {_share_text(target)}）；{len(t)} 个网点中 {int(t['meets_target'].sum())} 个达标。满意度最低的是{low['outlet_name']}（{_pct(low['satisfaction'])}，"
         f"{int(low['rated']):,} 笔评价），评价率最低的是{low_rate['outlet_name']}（{_pct(low_rate['rating_rate'])}）。"
     )
     show = ["outlet_name", "sub_branch_name", "transactions", "rated", "rating_rate", "satisfied", "satisfaction", "meets_target"]
@@ -479,7 +552,7 @@ def ratings_by_sub_branch(outlets: Finding) -> Finding:
         return Finding("没有记录。", g)
     low, high = g.iloc[0], g.iloc[-1]
     sentence = (
-        f"按支行汇总：{len(g)} 个支行中 {int(g['meets_target'].sum())} 个满意度达到 {target:.0%}；"
+        f"按支行汇总：{len(g)} 个支行中 {int(g['meets_target'].sum())} 个满意度达到 {_share_text(target)}；"
         f"最低的是{low['sub_branch_name']}（{_pct(low['satisfaction'])}），最高的是{high['sub_branch_name']}（{_pct(high['satisfaction'])}）。"
     )
     return Finding(sentence, g, ["sub_branch_name", "outlets", "transactions", "rating_rate", "satisfaction", "meets_target"], {"target": target})
@@ -488,16 +561,17 @@ def ratings_by_sub_branch(outlets: Finding) -> Finding:
 def satisfaction_funnel(finding: Finding):
     """The outlets' satisfaction on a funnel around the target (chance variation of small outlets
     is not mistaken for performance). Returns an :class:`analysis.funnel.Funnel`."""
-    from analysis.funnel import funnel_table
+    from analysis.metrics import satisfaction_funnel as funnel
 
-    t = finding.table[finding.table["rated"] > 0]
-    # Against a fixed target, not against the peers: no overdispersion adjustment.
-    return funnel_table(
-        t, "outlet_id", "satisfied", "rated", "binomial", target=finding.extra["target"], label="outlet_name", higher_is_better=True, overdispersion=None
-    )
+    return funnel(finding.table[finding.table["rated"] > 0], finding.extra["target"])
 
 
-def ratings_monthly(ctx, target: float = SATISFACTION_TARGET, engine: str = "duckdb") -> Finding:
+def satisfaction_funnel_labels(finding: Finding) -> dict:
+    """The funnel figure's labels (``analysis.plots.funnel.plot_funnel`` keywords), its title naming the target."""
+    return {"percent": True, "xlabel": "评价笔数", "ylabel": "满意度", "title": f"各网点满意度与 {_share_text(finding.extra['target'])} 目标"}
+
+
+def ratings_monthly(ctx, target: float, engine: str = "duckdb") -> Finding:
     """Whole bank per month: rating rate and satisfaction."""
     from analysis.events.tellers import ratings
 
@@ -506,7 +580,7 @@ def ratings_monthly(ctx, target: float = SATISFACTION_TARGET, engine: str = "duc
     if t.empty:
         return Finding("没有记录。", t)
     sentence = (
-        f"{len(t)} 个月中有 {int(t['meets_target'].sum())} 个月全行满意度达到 {target:.0%}；评价率从 {t['month'].iloc[0]} 的 "
+        f"{len(t)} 个月中有 {int(t['meets_target'].sum())} 个月全行满意度达到 {_share_text(target)}；评价率从 {t['month'].iloc[0]} 的 "
         f"{_pct(t['rating_rate'].iloc[0])} 到 {t['month'].iloc[-1]} 的 {_pct(t['rating_rate'].iloc[-1])}。"
     )
     return Finding(sentence, t, ["month", "transactions", "rating_rate", "satisfaction", "meets_target"], {"target": target})

@@ -24,7 +24,7 @@ def _names(table: pd.DataFrame) -> pd.Series:
 
 
 # ------------------------------------------------------------------------------------ waiting times
-def outlet_wait_bars(table: pd.DataFrame, target: float = 10, ax=None, *, top: int = 20):
+def outlet_wait_bars(table: pd.DataFrame, target: float, ax=None, *, top: int = 20):
     """Mean wait of the ``top`` outlets with the longest waits (bars, red above the target), with
     the share of customers over 10 minutes."""
     d = table.sort_values("mean_wait", ascending=False).head(top).iloc[::-1]
@@ -46,7 +46,7 @@ def outlet_wait_bars(table: pd.DataFrame, target: float = 10, ax=None, *, top: i
     return ax
 
 
-def business_type_boxes(table: pd.DataFrame, target: float = 10, ax=None):
+def business_type_boxes(table: pd.DataFrame, target: float, ax=None):
     """The outlets' mean waits per business type (one box each; a dot per outlet) against the target."""
     kinds = [k for k in BUSINESS if k in set(table["business_type"])] + sorted(set(table["business_type"]) - set(BUSINESS))
     if ax is None:
@@ -86,7 +86,7 @@ def wait_heatmap(table: pd.DataFrame, value: str = "mean_wait", ax=None):
     return ax
 
 
-def monthly_wait_lines(table: pd.DataFrame, target: float = 10, ax=None):
+def monthly_wait_lines(table: pd.DataFrame, target: float, ax=None):
     """Whole bank per month: mean wait (line) against the target, share over 10 minutes (bars)."""
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 4))
@@ -167,8 +167,10 @@ def hourly_profile(hourly: pd.DataFrame, targets: pd.DataFrame, axes=None):
     return axes
 
 
-def staffing_chart(plan: pd.DataFrame, ax=None):
-    """Agents needed per half hour, Erlang A against Erlang C, over the calls offered (bars)."""
+def staffing_chart(plan: pd.DataFrame, targets: dict, ax=None):
+    """Agents needed per half hour, Erlang A against Erlang C, over the calls offered (bars); the
+    title names the ``targets`` staffed for (answer_rate, service_level, threshold: the finding's
+    ``extra["targets"]``, from the targets file)."""
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 4.3))
     x = np.arange(len(plan))
@@ -186,12 +188,13 @@ def staffing_chart(plan: pd.DataFrame, ax=None):
     ax.set_ylim(0, max(plan["agents_a"].max(), plan["agents_c"].max()) * 1.2 + 1)
     lines, bars = ax.get_legend_handles_labels(), vol.get_legend_handles_labels()
     ax.legend(lines[0] + bars[0], lines[1] + bars[1], fontsize=9, loc="upper left")
-    ax.set_title("每半小时所需坐席（接通率 ≥ 90%，20秒服务水平 ≥ 60%）")
+    t = targets
+    ax.set_title(f"每半小时所需坐席（接通率 ≥ {t['answer_rate'] * 100:g}%，{t['threshold']:g}秒服务水平 ≥ {t['service_level'] * 100:g}%）")
     return ax
 
 
 # ------------------------------------------------------------------------------------ teller ratings
-def outlet_rating_bars(table: pd.DataFrame, target: float = 0.90, ax=None, *, top: int = 20):
+def outlet_rating_bars(table: pd.DataFrame, target: float, ax=None, *, top: int = 20):
     """Satisfaction of the ``top`` outlets with the lowest satisfaction (bars, red below the target),
     with their rating rate (markers)."""
     d = table.sort_values("satisfaction").head(top).iloc[::-1]
@@ -201,7 +204,7 @@ def outlet_rating_bars(table: pd.DataFrame, target: float = 0.90, ax=None, *, to
     colors = [STATUS_COLORS["met"] if v >= target else STATUS_COLORS["missed"] for v in d["satisfaction"].fillna(0)]
     ax.barh(y, d["satisfaction"] * 100, color=colors, label="满意度")
     ax.plot(d["rating_rate"] * 100, y, "D", color="#1f5aa6", markersize=4, label="评价率")
-    ax.axvline(target * 100, **TARGET_STYLE, label=f"满意度目标 {target:.0%}")
+    ax.axvline(target * 100, **TARGET_STYLE, label=f"满意度目标 {target * 100:g}%")
     ax.set_yticks(y, _names(d), fontsize=9 if len(d) > 12 else 10)
     ax.xaxis.set_major_formatter(PercentFormatter())
     ax.set_xlim(0, 100)  # a share axis starts at 0: a bar that starts at 47% exaggerates the gaps
@@ -212,14 +215,14 @@ def outlet_rating_bars(table: pd.DataFrame, target: float = 0.90, ax=None, *, to
     return ax
 
 
-def monthly_rating_lines(table: pd.DataFrame, target: float = 0.90, ax=None):
+def monthly_rating_lines(table: pd.DataFrame, target: float, ax=None):
     """Whole bank per month: satisfaction and rating rate, with the satisfaction target."""
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 4))
     x = np.arange(len(table))
     ax.plot(x, table["satisfaction"] * 100, marker="o", color=PALETTE[0], label="满意度")
     ax.plot(x, table["rating_rate"] * 100, marker="s", color=PALETTE[3], label="评价率")
-    ax.axhline(target * 100, **TARGET_STYLE, label=f"满意度目标 {target:.0%}")
+    ax.axhline(target * 100, **TARGET_STYLE, label=f"满意度目标 {target * 100:g}%")
     ax.yaxis.set_major_formatter(PercentFormatter())
     ax.set_xticks(x, table["month"], rotation=45, ha="right")
     ax.legend(fontsize=9)

@@ -258,7 +258,7 @@ def compute(processed_dir: Path | str, period: Period | str, options: Options | 
     data = Data(processed_dir)
     targets = targets_table(opts.targets_path(), period, data, list(league["unit_id"]))
     figures = figures_table(tables, data, period, league)
-    outlets_cmp, funnels = outlet_tables(tables, period)
+    outlets_cmp, funnels = outlet_tables(tables, period, opts.targets_path())
     result = comp.result
     from analysis.scoring import insights
 
@@ -399,7 +399,7 @@ def _rank(values: pd.Series, better: str) -> pd.Series:
 def figures_table(tables: _Tables, data, period: Period, league: pd.DataFrame) -> pd.DataFrame:
     """Each figure of :data:`FIGURES` for every sub-branch, area and the bank (long form)."""
     from analysis.complaints import stats as S
-    from analysis.metrics import NoData, mystery_shopper_mean, satisfaction_score, selection_for
+    from analysis.metrics import NoData, bank_complaint_rate, mystery_shopper_mean, satisfaction_score, selection_for, wait_parts
 
     outlets = tables.table("outlets")
     sb_of = outlets.set_index(outlets["outlet_id"].astype("string"))["sub_branch_id"].astype("string")
@@ -436,12 +436,19 @@ def figures_table(tables: _Tables, data, period: Period, league: pd.DataFrame) -
     now = ut.set_index("unit")[["complaints", "transactions"]].rename(columns={"complaints": "num", "transactions": "den"})
     prev = ut.set_index("unit")[["complaints_prev", "transactions_prev"]].rename(columns={"complaints_prev": "num", "transactions_prev": "den"})
     add_ratio("complaints_per_10k", now.fillna(0), "num", "den", S.PER, prev.fillna(0))
+    # the whole bank's row is the registry's whole-bank rate (every complaint, naming an outlet or not)
+    bank_row = next(r for r in rows if r["metric"] == "complaints_per_10k" and r["scope_kind"] == "bank")
+    cur, old = (bank_complaint_rate(tables.table("complaints"), tables.table("business"), outlets, period, previous=p) for p in (False, True))
+    test = S.rate_test(int(old["num"]), old["den"], int(cur["num"]), cur["den"], alternative="less") if old["den"] > 0 and cur["den"] > 0 else None
+    bank_row.update(value=cur["value"], num=cur["num"], den=cur["den"], prev_value=old["value"], prev_num=old["num"],
+                    verdict=test["verdict"] if test else "no data",
+                    p_value=(test["p_greater"] if test["verdict"] == "increase" else test["p_less"]) if test else np.nan)
 
     # waits (called tickets; customers who left have no wait) and teller ratings, from the event tables
     w = data.waits()
     w = w[pd.to_datetime(w["date"]).dt.strftime("%Y-%m").isin(period.months)]
-    w = w.assign(unit=w["outlet_id"].astype("string").map(sb_of), called=w["called"].astype("float64"),
-                 wait_total=w["called"].astype("float64") * w["mean_wait"].astype("float64").fillna(0.0), over=w["over_10min"].astype("float64"))
+    w = pd.concat([w[["outlet_id"]], wait_parts(w)], axis=1).assign(  # the mean wait's one definition (analysis.metrics)
+        unit=w["outlet_id"].astype("string").map(sb_of), over=w["over_10min"].astype("float64"))
     wu = w.groupby("unit")[["called", "wait_total", "over"]].sum()
     wu.index = wu.index.astype(str)
     add_ratio("wait_mean", wu, "wait_total", "called")
@@ -483,8 +490,9 @@ def figures_table(tables: _Tables, data, period: Period, league: pd.DataFrame) -
     return out[["scope", "scope_kind", "area", "metric", "value", "num", "den", "prev_value", "prev_num", "verdict", "verdict_zh", "p_value", "group_rank", "group_n"]]
 
 
-def outlet_tables(tables: _Tables, period: Period) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Outlets against their peer group (area x grade) and on the three funnels."""
+def outlet_tables(tables: _Tables, period: Period, targets_file: Path = DEFAULT_TARGETS_FILE) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Outlets against their peer group (area x grade) and on the three funnels (satisfaction
+    centred on the targets file's teller_satisfaction target)."""
     from analysis import peers
 
     outlets = tables.table("outlets")
@@ -499,7 +507,7 @@ def outlet_tables(tables: _Tables, period: Period) -> tuple[pd.DataFrame, pd.Dat
     cmp = cmp.astype({"rank": "float64", "n": "float64", "value": "float64"})
     parts = []
     for which, spec in peers.FUNNEL_SPECS.items():
-        f = peers.unit_funnel(inputs[which], which)
+        f = peers.unit_funnel(inputs[which], which, target=peers.satisfaction_target(targets_file) if which == "satisfaction" else None)
         u = f.units.rename(columns={"unit": "outlet_id", "label": "outlet_name"})
         u = u.assign(outlet_id=u["outlet_id"].astype(str), measure=which, title=spec["title"], target=f.target, per=spec["per"], percent=spec["percent"])
         parts.append(u[["outlet_id", "outlet_name", "measure", "title", "numerator", "denominator", "rate", "expected", "target", "per", "percent",

@@ -277,13 +277,11 @@ def build_inputs(tables: Mapping[str, pd.DataFrame] | Callable[[str], pd.DataFra
 
     # -- staffing (evaluation-2016)
     if want & {"outlets_with_lobby", "supervisors"}:
-        st = table("staffing")
-        as_of = pd.to_datetime(st["as_of"])
-        st = st[(as_of >= period.start) & (as_of < period.end)]
-        st = st.assign(as_of=pd.to_datetime(st["as_of"])).sort_values("as_of").groupby("outlet_id", as_index=False).last()
-        st = attribute(st, "outlet_id", "人员配备")
-        lobby = st[["lobby_directors", "lobby_managers", "lobby_assistants", "lobby_guides"]].fillna(0).astype("float64").sum(axis=1)
-        out["outlets_with_lobby"] = per_unit((lobby >= 1).groupby(st["unit_id"]).sum().astype("float64"))
+        from analysis.metrics import latest_snapshot
+
+        # each outlet's last snapshot, lobby staff by the registry's rule (unknown never counts as having one)
+        st = attribute(latest_snapshot(table("staffing"), period.start, period.end), "outlet_id", "人员配备")
+        out["outlets_with_lobby"] = per_unit((st["lobby_staff"] >= 1).groupby(st["unit_id"]).sum().astype("float64"))
         out["supervisors"] = per_unit(st["service_supervisors"].fillna(0).astype("float64").groupby(st["unit_id"]).sum())
 
     # -- teller ratings (evaluation-2016)
