@@ -13,7 +13,10 @@ are exact: they count every event, so their bounds equal the value. Sample means
 survey, mystery-shopper checks, the service test) carry a one-sided (1 - alpha) t bound (alpha =
 0.05 by default): mean ± t(1-alpha, df) · se, with se = sd/√n on n - 1 df, except for the
 mystery-shopper checks, which are clustered by outlet (the same outlets are checked every round):
-their se is cluster-robust (CR1, ``metrics.cluster_robust_mean``) on outlets - 1 df. A target set on
+their se is cluster-robust (CR1, ``metrics.cluster_robust_mean``) on outlets - 1 df; and the
+satisfaction survey, whose respondents are met at outlets nested in sub-branches: the export gives
+sub-branch totals only, so its se is cluster-robust by sub-branch (``metrics.survey_cluster_se``) on
+sub-branches - 1 df. A target set on
 a baseline period compares the difference of the two means (Welch, Satterthwaite degrees of freedom
 from each side's df), so the baseline's noise counts too. Complaints are a count: the tested
 decrease is the exact conditional test of two Poisson rates with exposure (financial
