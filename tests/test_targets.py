@@ -263,6 +263,7 @@ def test_mystery_shopper_noise_is_clustered_by_outlet(tmp_path, monkeypatch):
     assert r["actual"] == pytest.approx(91 + 1 / 3) and r["gap"] == pytest.approx(7 / 3)
     assert r["gap_low"] == pytest.approx(7 / 3 - h, abs=1e-3) and h == pytest.approx(3.5094, abs=1e-3)
     assert r["status"] == "on track"  # within noise: not shown beyond noise
+    assert "（误差按网点聚类）" in r["sentence"]  # the page says how the bound was computed
     # Treating the 12 checks as independent would have called it met: SS about the mean 54.667, se² =
     # 54.667/11/12 = 0.41414; baseline se² = 12/11/12 = 0.090909; Welch df 15.6; h = 1.748 x 0.7107 = 1.242.
     vi, vb = 54.6667 / 11 / 12, 12 / 11 / 12
@@ -320,6 +321,7 @@ def test_satisfaction_noise_is_clustered_and_changes_the_verdict(tmp_path, monke
     # se 0.912871 on 3 df; the baseline's sub-branches do not spread (se 0), so Welch's df is 3:
     # h = t(0.95, 3) x 0.912871 = 2.353363 x 0.912871 = 2.14832 > 2.0 -> within noise.
     assert survey_cluster_se([100] * 4, [90, 86, 89, 87]) == pytest.approx(0.912871, abs=1e-6)
+    assert "单侧95%下限 85.9 分（误差按支行聚类）" in r["sentence"]  # 86 - 0.14832, as the page says it
     assert r["gap_low"] == pytest.approx(2.0 - 2.353363 * 0.912871, abs=1e-5)
     assert r["status"] == "on track"
     # As 400 independent respondents it would have been "met": pooled SS 2016 = 4 x 99 x 100 + 100 x 10

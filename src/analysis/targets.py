@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -706,6 +707,8 @@ def target_text(row: dict | pd.Series) -> str:
 
 
 _BASIS_WORDS = {"trend": "按当前趋势预计期限时", "flat": "按当前水平预计期限时", "pace": "按年初至今进度"}
+# the measures' notes name the level their noise is clustered at (metrics: mystery_shopper_mean, satisfaction_score)
+_CLUSTERED = re.compile(r"误差按(网点|支行)聚类")
 
 
 def sentence(row: dict | pd.Series) -> str:
@@ -736,7 +739,9 @@ def sentence(row: dict | pd.Series) -> str:
         if math.isinf(bound):
             parts.append("样本太少，无法估计抽样误差")
         else:
-            parts.append(f"单侧{(1 - row['alpha']) * 100:g}%{'下' if higher else '上'}限 {format_value(bound, unit)}")
+            clustered = _CLUSTERED.search(str(row.get("note") or ""))
+            how = f"（误差按{clustered.group(1)}聚类）" if clustered else ""
+            parts.append(f"单侧{(1 - row['alpha']) * 100:g}%{'下' if higher else '上'}限 {format_value(bound, unit)}{how}")
     if basis in _BASIS_WORDS:
         parts.append(f"{_BASIS_WORDS[basis]} {format_value(row['projection'], unit)}")
     parts = [x for x in parts if x]
