@@ -43,6 +43,8 @@ def _add_anchors(fragment: str) -> tuple[str, str, list[dict]]:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(fragment, "html.parser")
+    for link in soup.find_all("a", class_="anchor-link"):  # nbconvert's own ¶ links, to ids replaced here
+        link.decompose()
     title = ""
     h1 = soup.find("h1")
     if h1 is not None:
@@ -59,8 +61,6 @@ def _add_anchors(fragment: str) -> tuple[str, str, list[dict]]:
         used.add(slug)
         return slug
 
-    for link in soup.find_all("a", class_="anchor-link"):  # nbconvert's own ¶ links, to ids replaced here
-        link.decompose()
     for tag in soup.find_all(["h2", "h3", "p", "li"]):
         if tag.name in ("h2", "h3"):
             text = tag.get_text(" ", strip=True)
