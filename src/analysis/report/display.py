@@ -366,12 +366,12 @@ GLOSSARY: dict[str, tuple[str, str]] = {
              "τ² (between-unit variance): the real spread between units beyond chance, used to widen the limits."),
     "稳健 z 值": ("一个数值离同一机构中位数有多远，以中位数绝对偏差（MAD×1.4826）为单位；超过 5 的数值需要核对。不受个别极端值影响。",
              "robust z: distance from the unit's median in units of the median absolute deviation (×1.4826); above 5 is checked."),
-    "名次置信集": ("只考虑神秘人检查和满意度调查的抽样误差（权重按方案不变），按 Mogstad 等（csranks）方法给出的名次范围。"
-               "“边际 90% 置信集”：每家各自以约 90% 的概率包含其真实名次；“同时 90% 置信集”更宽，所有单位的集合以约 90% 的概率同时成立。"
-               "“难以区分”来自同时检验，不是看区间是否重叠。",
-               "rank confidence set: the ranks a unit's true rank may take given the sampling noise of checks and surveys (weights fixed). "
-               "Marginal 90%: covers this unit's true rank with about 90% probability; simultaneous 90%: all units' sets hold together. "
-               "\"Cannot be told apart\" comes from the simultaneous test, not from overlapping sets."),
+    "名次置信集": (("只考虑神秘人检查和满意度调查的抽样误差（权重按方案不变），按 Mogstad 等（csranks）方法给出的名次范围。"
+                "“边际 90% 置信集”：每家各自以约 90% 的概率包含其真实名次；“同时 90% 置信集”更宽，所有单位的集合以约 90% 的概率同时成立。"
+                "“难以区分”来自同时检验，不是看区间是否重叠。"),
+               ("rank confidence set: the ranks a unit's true rank may take given the sampling noise of checks and surveys (weights fixed). "
+                "Marginal 90%: covers this unit's true rank with about 90% probability; simultaneous 90%: all units' sets hold together. "
+                "\"Cannot be told apart\" comes from the simultaneous test, not from overlapping sets.")),
     "Erlang A / Erlang C": ("测算坐席人数的排队公式：Erlang C 假设客户从不挂断，Erlang A 还考虑客户等不及而放弃。",
              "Erlang A / C: queueing formulas for agents needed; C assumes callers never hang up, A allows for abandonment."),
 }
