@@ -258,6 +258,82 @@ def test_funnelplotr_formulas_on_its_own_test_data():
     assert od.phi > 1 and od.method == "additive"
 
 
+FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures"
+
+
+def test_funnelplotr_documented_shmi_example():
+    # FunnelPlotR (nhs-r-community/FunnelPlotR), tests/testthat/test-classes_methods.R:
+    #   a <- funnel_plot(c(100, 150,180,80,120, 225), c(108, 112, 165,95,100, 220), factor(c("a",...,"f")))
+    #   expect_equal(round(phi.funnelplot(a),6), 2.948033)
+    # with its defaults data_type = "SR", sr_method = "SHMI", trim_by = 0.1, draw_adjusted = TRUE:
+    # a standardised ratio O / E is a Poisson funnel with exposure E and target 1.
+    df = pd.read_csv(FIXTURES / "funnelplotr" / "testthat_six_units.csv")
+    o, e = df["numerator"].to_numpy(float), df["denominator"].to_numpy(float)
+    od = estimate_overdispersion(o, e, 1.0, "poisson", adjustment="additive", ratio_scale="log")
+    assert round(od.phi, 6) == 2.948033  # the documented value, to its printed precision
+    assert od.scale == "log" and od.trim == "truncate" and od.n_used == 6
+    # By hand, following R/od_adjustment.R: Uzscore <- sqrt(denominator) * log(numerator / denominator);
+    # truncation(): k <- 1/trim_by = 10, sp <- floor(rank(Uzscore) * k / (length + 1)), kept when
+    # 0 < sp < 9: ranks 1..6 give sp = 1, 2, 4, 5, 7, 8, so all six are kept;
+    # phi_func: (1/n) * sum(z^2) = (0.6397 + 9.5585 + 1.2492 + 2.8056 + 3.3241 + 0.1111) / 6.
+    z = np.sqrt(e) * np.log(o / e)
+    assert z == pytest.approx([-0.799803, 3.091681, 1.117681, -1.674989, 1.823216, 0.333326], abs=1e-6)
+    # tau_func: max(0, (n * phi - (n - 1)) / (sum(1/S^2) - sum((1/S^2)^2) / sum(1/S^2))), S = 1 / sqrt(E):
+    # (17.688199 - 5) / (800 - 118858 / 800) = 12.688199 / 651.4275 = 0.0194775
+    assert od.tau2 == pytest.approx(12.688199 / (800 - 118858 / 800), rel=1e-6)
+    assert round(od.tau2, 7) == 0.0194775
+    # R/calculate_limits.R, draw_adjusted, sr_method "SHMI":
+    #   odll95 <- multiplier * exp(-1.959964 * sqrt((1/number.seq) + tau2)),  odul998 <- exp(3.090232 * ...)
+    f = funnel_table(df, "group", "numerator", "denominator", "poisson", target=1.0, ratio_scale="log")
+    u = f.units.set_index("unit")
+    for g, ee in zip(df["group"], e):
+        sd = math.sqrt(1 / ee + od.tau2)
+        assert u.loc[g, "lower_95"] == pytest.approx(math.exp(-1.959964 * sd), rel=1e-6)
+        assert u.loc[g, "upper_95"] == pytest.approx(math.exp(1.959964 * sd), rel=1e-6)
+        assert u.loc[g, "upper_99.8"] == pytest.approx(math.exp(3.090232 * sd), rel=1e-6)
+    # b (150 / 112 = 1.339) is beyond its unadjusted log-scale z (3.09 > 1.96) but inside once tau^2
+    # widens the limits (upper 95% at E = 112: exp(1.959964 sqrt(1/112 + 0.0194775)) = 1.391)
+    assert u.loc["b", "z"] == pytest.approx(3.091681, abs=1e-6) and u.loc["b", "flag"] == "inside"
+    assert u.loc["b", "upper_95"] == pytest.approx(1.391, abs=5e-4)
+    # test-funnel_plot.R: the unadjusted lower 95% limit of unit 5 lies above the adjusted one
+    raw = funnel_table(df, "group", "numerator", "denominator", "poisson", target=1.0, overdispersion=None)
+    assert raw.units.loc[4, "lower_95"] > f.units.loc[4, "lower_95"]
+
+
+def test_funnelplotr_documented_poisson_limits():
+    # FunnelPlotR tests/testthat/test-poisson_limits.R: calculate_limits(number_seq = c(15, 20, 30),
+    # target = 1, draw_adjusted = FALSE):
+    #   ll95 = 0.5596924 0.6108260 0.6746958, ul95 = 1.649348 1.544419 1.427562
+    #   ll99 = 0.3862650 0.4479107 0.5289724, ul99 = 2.082907 1.902094 1.702771
+    # (qchisq(0.975, 2E, lower.tail = FALSE) / 2 / E and qchisq(0.025, 2(E + 1), lower.tail = FALSE) / 2 / E)
+    lim = funnel_limits([15, 20, 30], 1.0, "poisson", grid=False, exact="chisq")
+    assert list(lim["lower_95"].round(7)) == [0.5596924, 0.6108260, 0.6746958]
+    assert list(lim["upper_95"].round(6)) == [1.649348, 1.544419, 1.427562]
+    assert list(lim["lower_99.8"].round(7)) == [0.3862650, 0.4479107, 0.5289724]
+    assert list(lim["upper_99.8"].round(6)) == [2.082907, 1.902094, 1.702771]
+    # the same bounds per 10,000 with a target of 2 per 10,000 (E = 75,000 x 2e-4 = 15)
+    per = funnel_limits([75_000], 2.0, "poisson", grid=False, per=10_000, exact="chisq")
+    assert per.loc[0, "upper_95"] == pytest.approx(2 * 1.649348, abs=2e-6)
+    # the suite's default (Spiegelhalter's interpolated quantiles of the count) is narrower
+    ours = funnel_limits([15], 1.0, "poisson", grid=False)
+    assert ours.loc[0, "upper_95"] == pytest.approx(brute_limit(15, 1.0, 0.975, "poisson")) and ours.loc[0, "upper_95"] < 1.649348
+    with pytest.raises(ValueError, match="chisq"):
+        funnel_limits([15], 0.2, "binomial", grid=False, exact="chisq")
+
+
+def test_truncation_and_log_scale_rules():
+    from analysis.funnel import truncation_kept
+
+    # 25 values: groups floor(R x 10 / 26): ranks 1, 2 -> 0 (left out), 24, 25 -> 9 (left out)
+    kept = truncation_kept(np.arange(25.0))
+    assert list(np.flatnonzero(~kept)) == [0, 1, 23, 24]
+    # a unit without events cannot go on the log scale: refused by name
+    df = pd.DataFrame({"u": ["A", "B", "C"], "o": [0, 5, 9], "e": [4.0, 5.0, 8.0]})
+    with pytest.raises(ValueError, match="A.*log scale"):
+        funnel_table(df, "u", "o", "e", "poisson", target=1.0, ratio_scale="log")
+    assert funnel_table(df, "u", "o", "e", "poisson", target=1.0).overdispersion.scale == "sqrt"
+
+
 def test_no_adjustment_when_spread_is_chance():
     # z-scores within -1 .. 1 on the square-root scale (O = 81, 100, 121 with E = 100 would be -2, 0, 2;
     # here O = 90.25, 100, 110.25: z = -1, 0, 1): phi < (I - 1) / I, so tau^2 = 0 and nothing is adjusted

@@ -103,6 +103,9 @@ def test_overview_of_the_bundled_bank_is_plain_data(bank_overview):
     assert [u["rank"] for u in d["league"]["top"]] == [1, 2, 3]
     assert [u["rank"] for u in d["league"]["bottom"]] == [23, 24, 25]
     assert len(d["units"]) == d["league"]["n"] == 25
+    # the rank column says which set it is (docs/METHODS.md section 1), at the run's level
+    assert d["league"]["rank_set"] == "名次边际90%置信集"
+    assert O.rank_set_label({"monte_carlo": {"coverage": 0.95}}) == "名次边际95%置信集"
     assert d["league"]["top"][0]["total"] >= d["league"]["top"][1]["total"] >= d["league"]["bottom"][-1]["total"]
     ups = [u["rank_change"] for u in d["movers"]["up"]]
     assert ups == sorted(ups, reverse=True) and all(x > 0 for x in ups)

@@ -65,6 +65,7 @@ def test_index_marks_the_failure_and_links_everything(fixture_suite):
     assert "失败 Failed" in broken_row and "ValueError: 故意失败 deliberate failure" in broken_row
     assert 'href="01_good.html"' in html and 'href="02_broken.html"' in html
     assert 'href="exports/fixture_scores.xlsx"' in html  # the good notebook's Excel export
+    assert 'href="methods.html"' in html and (fixture_suite.reports / "methods.html").is_file()  # every run publishes it
     assert "2016 年" in html  # the period
     assert _entry(fixture_suite.manifest, "01_good")["fingerprint"][:12] in html
 

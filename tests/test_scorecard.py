@@ -234,3 +234,4 @@ def test_unit_view_wording(processed_dir):
     assert len(shown) == 6 and list(shown.columns) == ["网点", "等级", *[t for t, _ in P.OUTLET_METRICS.values()], "超出控制限"]
     cards = P.key_figures(view)
     assert cards[0]["value"].endswith("/ 25")
+    assert any(c["label"].startswith("名次边际90%置信集") for c in cards)  # says which kind of set

@@ -278,6 +278,9 @@ def test_league_table_excel(result, tmp_path):
     assert ws.freeze_panes == "D2"
     header = [c.value for c in ws[1]]
     assert header[:3] == ["排名", "支行编号", "支行名称"] and "神秘人检查（20分）" in header and "总分" in header and "评先资格" in header
+    assert "名次边际置信集下限（90%，抽样误差）" in header  # which set, at which level
+    other = load_workbook(write_league_table(r, tmp_path / "l95.xlsx", intervals=mc.intervals, coverage=0.95)).worksheets[0]
+    assert "名次边际置信集上限（95%，抽样误差）" in [c.value for c in other[1]]
     name_cell = ws.cell(2, 3)
     assert name_cell.value == "=HYPERLINK(\"http://x\")" and name_cell.data_type == "s"
     total_col = header.index("总分") + 1

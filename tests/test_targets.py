@@ -263,6 +263,7 @@ def test_mystery_shopper_noise_is_clustered_by_outlet(tmp_path, monkeypatch):
     assert r["actual"] == pytest.approx(91 + 1 / 3) and r["gap"] == pytest.approx(7 / 3)
     assert r["gap_low"] == pytest.approx(7 / 3 - h, abs=1e-3) and h == pytest.approx(3.5094, abs=1e-3)
     assert r["status"] == "on track"  # within noise: not shown beyond noise
+    assert "（误差按网点聚类）" in r["sentence"]  # the page says how the bound was computed
     # Treating the 12 checks as independent would have called it met: SS about the mean 54.667, se² =
     # 54.667/11/12 = 0.41414; baseline se² = 12/11/12 = 0.090909; Welch df 15.6; h = 1.748 x 0.7107 = 1.242.
     vi, vb = 54.6667 / 11 / 12, 12 / 11 / 12
@@ -282,13 +283,62 @@ def test_mystery_shopper_noise_is_clustered_by_outlet(tmp_path, monkeypatch):
 def test_satisfaction_pooled_survey(bank):
     r = _row(_evaluate(bank, "2016"), "satisfaction")
     # 2016: S1 100 x 86, S2 300 x 85 -> 34100 / 400 = 85.25; 2015: (8000 + 25200) / 400 = 83.0 -> target 85.0
-    # pooled SS 2016: 99·100 + 299·100 + 100·0.75² + 300·0.25² = 39875 -> var 39875/399; 2015: 39800 + 900 + 300 = 41000
-    va, vb = 39875 / 399 / 400, 41000 / 399 / 400
-    df = (va + vb) ** 2 / (va**2 / 399 + vb**2 / 399)
-    h = stats.t.ppf(0.95, df) * math.sqrt(va + vb)  # ≈ 1.647 · 0.71185 ≈ 1.172
+    # Clustered by sub-branch (CR1 from the totals): 2016 residual sums 100 x 0.75 = 75 and 300 x -0.25 = -75:
+    # var = 2/1 x (75² + 75²) / 400² = 0.140625 (se 0.375); 2015: -300 and 300 -> 2 x 180000 / 160000 = 2.25.
+    # Each on G - 1 = 1 df: Welch df = 2.390625² / (0.140625² + 2.25²) = 1.1245.
+    va, vb = 0.140625, 2.25
+    df = (va + vb) ** 2 / (va**2 / 1 + vb**2 / 1)
+    h = stats.t.ppf(0.95, df) * math.sqrt(va + vb)
+    assert df == pytest.approx(1.1245, abs=1e-4)
     assert r["actual"] == pytest.approx(85.25) and r["target"] == pytest.approx(85.0)
-    assert r["gap_low"] == pytest.approx(0.25 - h) and h == pytest.approx(1.172, abs=2e-3)
-    assert r["n"] == 400 and r["status"] == "on track"
+    assert r["gap_low"] == pytest.approx(0.25 - h) and r["n"] == 400 and r["status"] == "on track"
+    assert "误差按支行聚类" in r["note"]
+
+
+def _write_survey(root, rows_2016, rows_2015):
+    """Replace the test bank's survey with sub-branch rows (respondents, score, sd)."""
+    rows = [(f"S{i + 1}", year, n, m, sd) for year, part in ((2015, rows_2015), (2016, rows_2016)) for i, (n, m, sd) in enumerate(part)]
+    pd.DataFrame({
+        "sub_branch_id": pd.Series([r[0] for r in rows], dtype="string"),
+        "year": pd.Series([r[1] for r in rows], dtype="Int64"),
+        "respondents": pd.Series([r[2] for r in rows], dtype="Int64"),
+        "score": pd.Series([r[3] for r in rows], dtype="float64"),
+        "score_sd": pd.Series([r[4] for r in rows], dtype="float64"),
+    }).to_parquet(config.table_path("satisfaction", root))
+
+
+def test_satisfaction_noise_is_clustered_and_changes_the_verdict(tmp_path, monkeypatch):
+    from analysis.metrics import survey_cluster_se
+
+    tb.install_fake_events(monkeypatch)
+    root = tb.write_tables(tmp_path / "p")
+    # four sub-branches of 100 respondents (sd 10 each): 2016 means 90, 86, 89, 87 (mean 88.0);
+    # 2015 all 84 (mean 84, target 84 + 2 = 86): gap 2.0.
+    _write_survey(root, [(100, 90.0, 10.0), (100, 86.0, 10.0), (100, 89.0, 10.0), (100, 87.0, 10.0)], [(100, 84.0, 10.0)] * 4)
+    r = _row(targets.evaluate(targets.DEFAULT_TARGETS_FILE, "2016", root), "satisfaction")
+    assert r["actual"] == pytest.approx(88.0) and r["target"] == pytest.approx(86.0) and r["gap"] == pytest.approx(2.0)
+    # Clustered: equal sizes, so var = var(sub-branch means) / G = ((2² + 2² + 1² + 1²) / 3) / 4 = 0.83333,
+    # se 0.912871 on 3 df; the baseline's sub-branches do not spread (se 0), so Welch's df is 3:
+    # h = t(0.95, 3) x 0.912871 = 2.353363 x 0.912871 = 2.14832 > 2.0 -> within noise.
+    assert survey_cluster_se([100] * 4, [90, 86, 89, 87]) == pytest.approx(0.912871, abs=1e-6)
+    assert "单侧95%下限 85.9 分（误差按支行聚类）" in r["sentence"]  # 86 - 0.14832, as the page says it
+    assert r["gap_low"] == pytest.approx(2.0 - 2.353363 * 0.912871, abs=1e-5)
+    assert r["status"] == "on track"
+    # As 400 independent respondents it would have been "met": pooled SS 2016 = 4 x 99 x 100 + 100 x 10
+    # = 40600 -> se² 40600/399/400 = 0.254386; 2015 39600/399/400 = 0.248120; Welch df 797.9;
+    # h = 1.64684 x 0.708877 = 1.16740 < 2.0.
+    vi, vb = 40600 / 399 / 400, 39600 / 399 / 400
+    dfi = (vi + vb) ** 2 / (vi**2 / 399 + vb**2 / 399)
+    h_iid = stats.t.ppf(0.95, dfi) * math.sqrt(vi + vb)
+    assert h_iid == pytest.approx(1.16740, abs=1e-4) and 2.0 - h_iid > 0
+    # unequal sizes, by hand: n 100, 300, means 86, 85: ȳ 85.25, sums 75, -75 -> sqrt(2 x 11250 / 160000)
+    assert survey_cluster_se([100, 300], [86, 85]) == pytest.approx(0.375)
+    # one sub-branch alone cannot be clustered from totals: its sd / √n, and the note says so.
+    # S1: 2016 100 x 90 (se 1, 99 df), 2015 100 x 84 (se 1): gap 90 - 86 = 4, Welch df 198,
+    # h = t(0.95, 198) x √2 = 1.652586 x 1.414214 = 2.33711
+    one = _row(targets.evaluate(targets.DEFAULT_TARGETS_FILE, "2016", root, sub_branch="S1"), "satisfaction")
+    assert one["gap"] == pytest.approx(4.0) and one["gap_low"] == pytest.approx(4.0 - stats.t.ppf(0.95, 198) * math.sqrt(2))
+    assert one["status"] == "met" and "无法按网点聚类" in one["note"]
 
 
 MEAN_TARGET = """\

@@ -42,9 +42,16 @@ on a variance-stabilising scale, where the sampling variance no longer depends o
 - rates (Poisson): the ratio observed / expected, O_i = r_i, E_i = n_i theta, on the square-root
   scale: y_i = sqrt(O_i / E_i), t = 1, s_i = 1 / (2 sqrt(E_i)) (z_i = 2 (sqrt(O_i) - sqrt(E_i))).
 
+- rates on the log scale instead (``ratio_scale="log"``, NHS Digital's SHMI method, FunnelPlotR's
+  default ``sr_method = "SHMI"``): y_i = log(O_i / E_i), t = 0, s_i = 1 / sqrt(E_i)
+  (z_i = sqrt(E_i) log(O_i / E_i)); every unit needs at least one event (log 0 is not a number).
+
 z_i = (y_i - t) / s_i are Winsorised at 10% each side (values beyond the 10th / 90th percentiles,
-R's default type-7 quantiles as FunnelPlotR, set to those percentiles) and phi = mean(z_w^2). With
-I units:
+R's default type-7 quantiles as FunnelPlotR, set to those percentiles) and phi = mean(z_w^2). The
+SHMI method truncates instead (``trim="truncate"``, the default with the log scale, as FunnelPlotR):
+with k = 1 / 0.1 = 10 groups, unit i of rank R_i (ties averaged) among I falls in group
+floor(R_i k / (I + 1)); the units in the lowest (0) and highest (k - 1 or above) groups are left out,
+and phi = mean(z^2) over the I' units kept (I' replaces I below). With I units:
 
 - additive (random effects, DerSimonian-Laird style; the default): tau^2 = (I phi - (I - 1)) /
   (sum w_i - sum w_i^2 / sum w_i), w_i = 1 / s_i^2, when I phi > I - 1, else 0; applied whenever
@@ -53,11 +60,19 @@ I units:
 
 There is no significance test before adjusting (I phi is reported with its chi-squared p-value on
 I - 1 df for information only). Adjusted limits are normal on the transformed scale, t +/- z_p s_adj,
-mapped back (sin^2 for proportions, theta x (.)^2 for rates); an adjusted unit's flag and its p-values
+mapped back (sin^2 for proportions, theta x (.)^2 for rates, theta x exp(.) on the log scale); an adjusted unit's flag and its p-values
 (p_high = 1 - Phi(z_adjusted), p_low = Phi(z_adjusted)) come from the same z_adjusted, so the table's
 p-values and flags always agree. Without an adjustment (none requested, or no overdispersion) the
 exact limits, flags and p-values above are used as they are; the exact p-values are kept in
 p_high_exact / p_low_exact either way.
+
+Exact limits the FunnelPlotR way (``exact="chisq"``, rates only, in ``funnel_limits``): FunnelPlotR
+draws its unadjusted standardised-ratio limits as the chi-squared (gamma) bounds
+qchisq(tail, 2E) / (2E) and qchisq(1 - tail, 2(E + 1)) / (2E), E = n theta: the exact confidence
+bounds for a Poisson mean as if E events had been observed. They are wider than the quantiles of
+the count under the target (1.65 against 1.51 for the 95% upper limit at E = 15), so a unit inside
+them may still be beyond chance; the suite's flags and tables keep the interpolated quantiles, and
+this variant is for comparing with FunnelPlotR's plots.
 
 Targets: every function takes the target as a rate per ``per`` units of exposure (2.0 with
 per=10_000 is 2 complaints per 10,000 transactions; per=1 for a share).
@@ -76,6 +91,9 @@ from scipy import stats
 
 Kind = Literal["binomial", "poisson"]
 Adjustment = Literal["multiplicative", "additive"] | None
+RatioScale = Literal["sqrt", "log"]  # rates: Spiegelhalter / CQC square root, or the SHMI log scale
+Trim = Literal["winsorise", "truncate"]
+ExactLimits = Literal["interpolated", "chisq"]
 
 DEFAULT_LEVELS = (0.95, 0.998)
 WINSOR_FRACTION = 0.10
@@ -190,7 +208,9 @@ class Overdispersion:
     overdispersed: bool  # I * phi > I - 1: more spread than chance allows (tau^2 > 0)
     tau2: float  # additive between-unit variance on the transformed scale; 0 unless overdispersed
     method: str  # "none", "multiplicative" or "additive": the adjustment actually applied
-    scale: str = ""  # "arcsine-sqrt" (proportions) or "sqrt" (observed / expected of rates)
+    scale: str = ""  # "arcsine-sqrt" (proportions), "sqrt" or "log" (observed / expected of rates)
+    trim: str = "winsorise"  # "winsorise" (clip at the 10% / 90% quantiles) or "truncate" (SHMI: leave out)
+    n_used: int | None = None  # units phi rests on (I' after truncation; = n_units when Winsorised)
 
     @property
     def applied(self) -> bool:
@@ -199,7 +219,11 @@ class Overdispersion:
     def sentence(self) -> str:
         if self.n_units < 2:
             return "Too few units to estimate overdispersion."
-        base = (f"φ = {self.phi:.2f} over {self.n_units} units on the {self.scale} scale, 10% Winsorised "
+        if self.trim == "truncate":
+            trimmed = f"truncated at 10% each side ({self.n_used} of {self.n_units} units kept)"
+        else:
+            trimmed = "10% Winsorised"
+        base = (f"φ = {self.phi:.2f} over {self.n_units} units on the {self.scale} scale, {trimmed} "
                 f"(χ² = {self.statistic:.1f} on {self.df} df, p = {self.p_value:.3g})")
         if not self.overdispersed:
             return base + ": no more spread than chance allows; exact limits used as they are."
@@ -223,21 +247,52 @@ def winsorize(z, fraction: float = WINSOR_FRACTION) -> np.ndarray:
     return np.clip(z, lo, hi)
 
 
-def transformed(numerators, denominators, target: float, kind: Kind = "binomial") -> tuple[np.ndarray, float, np.ndarray]:
+def truncation_kept(z, fraction: float = WINSOR_FRACTION) -> np.ndarray:
+    """The SHMI truncation (NHS Digital; FunnelPlotR's ``truncation``): True for the values kept.
+
+    With k = 1 / fraction groups, a value of rank R (ties averaged) among I lies in group
+    floor(R k / (I + 1)); groups 0 and k - 1 (or above) are left out. With 6 values no group is
+    that extreme (ranks 1..6 give groups 1, 2, 4, 5, 7, 8): all are kept; with 25, ranks 1-2 and
+    24-25 are left out."""
+    z = np.asarray(z, dtype="float64")
+    if len(z) == 0 or fraction <= 0:
+        return np.ones(len(z), dtype=bool)
+    k = 1 / fraction
+    group = np.floor(stats.rankdata(z, method="average") * k / (len(z) + 1))
+    return (group > 0) & (group < k - 1)
+
+
+def _check_scale(ratio_scale: str, trim: str | None) -> str:
+    if ratio_scale not in ("sqrt", "log"):
+        raise ValueError(f"ratio_scale must be 'sqrt' or 'log', got {ratio_scale!r}")
+    if trim is None:
+        return "truncate" if ratio_scale == "log" else "winsorise"
+    if trim not in ("winsorise", "truncate"):
+        raise ValueError(f"trim must be 'winsorise' or 'truncate', got {trim!r}")
+    return trim
+
+
+def transformed(numerators, denominators, target: float, kind: Kind = "binomial", ratio_scale: RatioScale = "sqrt") -> tuple[np.ndarray, float, np.ndarray]:
     """(y, t, s): each unit's value on the variance-stabilising scale, the target there and the
-    standard error there (module docstring). ``target`` per 1 unit of exposure."""
+    standard error there (module docstring). ``target`` per 1 unit of exposure; ``ratio_scale``
+    ("sqrt" or "log") applies to rates only."""
     r = np.asarray(numerators, dtype="float64")
     n = np.asarray(denominators, dtype="float64")
     if kind == "binomial":
         return np.arcsin(np.sqrt(np.clip(r / n, 0, 1))), float(np.arcsin(np.sqrt(target))), 1 / (2 * np.sqrt(n))
     e = n * target
+    if ratio_scale == "log":
+        with np.errstate(divide="ignore"):
+            return np.log(r / e), 0.0, 1 / np.sqrt(e)
     return np.sqrt(r / e), 1.0, 1 / (2 * np.sqrt(e))
 
 
-def _back(x: np.ndarray, target: float, kind: str) -> np.ndarray:
+def _back(x: np.ndarray, target: float, kind: str, ratio_scale: str = "sqrt") -> np.ndarray:
     """From the transformed scale back to a rate per 1 unit of exposure."""
     if kind == "binomial":
         return np.sin(np.clip(x, 0, np.pi / 2)) ** 2
+    if ratio_scale == "log":
+        return target * np.exp(x)
     return target * np.clip(x, 0, None) ** 2
 
 
@@ -251,14 +306,20 @@ def estimate_overdispersion(
     alpha: float = 0.05,
     winsor: float = WINSOR_FRACTION,
     per: float = 1.0,
+    ratio_scale: RatioScale = "sqrt",
+    trim: Trim | None = None,
 ) -> Overdispersion:
-    """phi from 10% Winsorised z-scores on the transformed scale, and tau^2 (module docstring).
+    """phi from 10% Winsorised (or truncated) z-scores on the transformed scale, and tau^2 (module
+    docstring).
 
     ``target``: a rate per ``per`` units of exposure. No significance test gates the adjustment: it
     is applied whenever tau^2 > 0 (additive) or phi > 1 (multiplicative); ``alpha`` is accepted for
-    old callers and unused.
+    old callers and unused. ``ratio_scale`` (rates only): "sqrt" (Spiegelhalter, FunnelPlotR's
+    "CQC") or "log" (SHMI); ``trim``: "winsorise" or "truncate", by default "truncate" with the
+    log scale and "winsorise" otherwise, as FunnelPlotR pairs them.
     """
     _check_kind(kind)
+    trim = _check_scale(ratio_scale, trim)
     if adjustment not in (None, "multiplicative", "additive"):
         raise ValueError(f"overdispersion must be None, 'multiplicative' or 'additive', got {adjustment!r}")
     theta = _check_target(float(target) / per, kind)
@@ -267,14 +328,26 @@ def estimate_overdispersion(
     ok = np.isfinite(r) & np.isfinite(n) & (n > 0)
     r, n = r[ok], n[ok]
     units = len(n)
-    scale = "arcsine-sqrt" if kind == "binomial" else "sqrt"
+    scale = "arcsine-sqrt" if kind == "binomial" else ratio_scale
+    if kind == "poisson" and ratio_scale == "log" and np.any(r <= 0):
+        raise ValueError("the log scale needs at least one event in every unit (log 0 is not a number); "
+                         "use ratio_scale='sqrt'")
     if units < 2:
-        return Overdispersion(np.nan, units, np.nan, max(units - 1, 0), np.nan, False, 0.0, "none", scale)
-    y, t, s = transformed(r, n, theta, kind)
+        return Overdispersion(np.nan, units, np.nan, max(units - 1, 0), np.nan, False, 0.0, "none", scale, trim, units)
+    y, t, s = transformed(r, n, theta, kind, ratio_scale)
     z = (y - t) / s
-    phi = float(np.mean(winsorize(z, winsor) ** 2))
-    statistic = units * phi
-    df = units - 1
+    if trim == "truncate":
+        kept = truncation_kept(z, winsor)
+        z, s = z[kept], s[kept]
+        used = int(kept.sum())
+    else:
+        z = winsorize(z, winsor)
+        used = units
+    if used < 2:
+        return Overdispersion(np.nan, units, np.nan, max(used - 1, 0), np.nan, False, 0.0, "none", scale, trim, used)
+    phi = float(np.mean(z**2))
+    statistic = used * phi
+    df = used - 1
     p_value = float(stats.chi2.sf(statistic, df))
     over = bool(statistic > df)
     w = 1 / s**2
@@ -285,7 +358,7 @@ def estimate_overdispersion(
         method = "multiplicative"
     else:
         method = "none"
-    return Overdispersion(phi, units, statistic, df, p_value, over, tau2, method, scale)
+    return Overdispersion(phi, units, statistic, df, p_value, over, tau2, method, scale, trim, used)
 
 
 def _adjusted_se(s: np.ndarray, od: Overdispersion) -> np.ndarray:
@@ -294,19 +367,38 @@ def _adjusted_se(s: np.ndarray, od: Overdispersion) -> np.ndarray:
     return np.sqrt(s**2 + od.tau2)
 
 
-def _limits(n: np.ndarray, target: float, kind: str, levels: tuple[float, ...], od: Overdispersion | None) -> dict[str, np.ndarray]:
+def _scale_of(od: Overdispersion | None) -> str:
+    return "log" if od is not None and od.scale == "log" else "sqrt"
+
+
+def _limits(n: np.ndarray, target: float, kind: str, levels: tuple[float, ...], od: Overdispersion | None,
+            exact: str = "interpolated") -> dict[str, np.ndarray]:
     """Limits at exposures n (rates per 1 unit): exact when nothing is applied, else normal on the
     transformed scale with the adjusted standard error."""
     if od is None or od.method == "none":
-        return _limits_at(n, target, kind, levels)
-    _, t, s = transformed(np.zeros_like(n), n, target, kind)
+        return _chisq_limits_at(n, target, levels) if exact == "chisq" else _limits_at(n, target, kind, levels)
+    ratio_scale = _scale_of(od)
+    _, t, s = transformed(np.ones_like(n), n, target, kind, ratio_scale)
     se = _adjusted_se(s, od)
     out: dict[str, np.ndarray] = {}
     for level in levels:
         lo_name, hi_name = limit_columns(level)
         zq = stats.norm.ppf(1 - (1 - level) / 2)
-        out[lo_name] = _back(t - zq * se, target, kind)
-        out[hi_name] = _back(t + zq * se, target, kind)
+        out[lo_name] = _back(t - zq * se, target, kind, ratio_scale)
+        out[hi_name] = _back(t + zq * se, target, kind, ratio_scale)
+    return out
+
+
+def _chisq_limits_at(n: np.ndarray, target: float, levels: tuple[float, ...]) -> dict[str, np.ndarray]:
+    """FunnelPlotR's unadjusted standardised-ratio limits (module docstring), rates per 1 unit:
+    theta qchisq(tail, 2E) / (2E) and theta qchisq(1 - tail, 2(E + 1)) / (2E), E = n theta."""
+    e = np.asarray(n, dtype="float64") * target
+    out: dict[str, np.ndarray] = {}
+    for level in levels:
+        lo_name, hi_name = limit_columns(level)
+        tail = (1 - level) / 2
+        out[lo_name] = target * stats.chi2.ppf(tail, 2 * e) / (2 * e)
+        out[hi_name] = target * stats.chi2.ppf(1 - tail, 2 * (e + 1)) / (2 * e)
     return out
 
 
@@ -338,6 +430,8 @@ def funnel_limits(
     grid: bool = True,
     points: int = 200,
     numerators=None,
+    ratio_scale: RatioScale = "sqrt",
+    exact: ExactLimits = "interpolated",
 ) -> pd.DataFrame:
     """Control limits along a grid of exposures (for drawing), or at the given exposures (grid=False).
 
@@ -346,10 +440,14 @@ def funnel_limits(
     ``lower_<level>`` / ``upper_<level>`` columns (``lower_95``, ``upper_95``, ``lower_99.8``,
     ``upper_99.8``), as rates per ``per`` units of exposure. ``overdispersion``: None for the exact limits; an
     ``Overdispersion`` (from ``estimate_overdispersion``) to apply it; or "multiplicative" /
-    "additive" together with ``numerators`` to estimate it here.
+    "additive" together with ``numerators`` to estimate it here (on ``ratio_scale`` for rates).
+    ``exact``: "interpolated" (Spiegelhalter's quantiles, the default) or "chisq" (FunnelPlotR's
+    chi-squared bounds, rates only; module docstring) for the unadjusted limits.
     """
     _check_kind(kind)
     levels = _check_levels(levels)
+    if exact not in ("interpolated", "chisq") or (exact == "chisq" and kind != "poisson"):
+        raise ValueError(f"exact must be 'interpolated', or 'chisq' for a poisson funnel; got {exact!r} for {kind}")
     target = _check_target(float(target) / per, kind)
     n = exposure_grid(denominators, kind, points) if grid else np.asarray(denominators, dtype="float64")
     if kind == "binomial" and np.any(n != np.round(n)):
@@ -357,8 +455,9 @@ def funnel_limits(
     if isinstance(overdispersion, str):
         if numerators is None:
             raise ValueError("to estimate overdispersion here, pass the units' numerators as well")
-        overdispersion = estimate_overdispersion(numerators, denominators, target, kind, adjustment=overdispersion)
-    lim = _limits(n, target, kind, levels, overdispersion)
+        overdispersion = estimate_overdispersion(numerators, denominators, target, kind, adjustment=overdispersion,
+                                                 ratio_scale=ratio_scale)
+    lim = _limits(n, target, kind, levels, overdispersion, exact)
     out = pd.DataFrame({"exposure": n, "target": target * per})
     for name, values in lim.items():
         out[name] = values * per
@@ -405,6 +504,8 @@ def funnel_table(
     label: str | None = None,
     higher_is_better: bool | None = None,
     points: int = 200,
+    ratio_scale: RatioScale = "sqrt",
+    trim: Trim | None = None,
 ) -> Funnel:
     """Compare every unit's rate numerator / denominator with a target on a funnel.
 
@@ -414,7 +515,9 @@ def funnel_table(
     adjustment to apply whenever the units spread more than chance allows ("additive" by default:
     tau^2 > 0; "multiplicative": phi > 1; None never to adjust; the estimate is reported either way).
     ``label``: a column with the names to show (Chinese unit names). ``higher_is_better`` only adds a
-    ``direction`` column ("better" / "worse") to the flags.
+    ``direction`` column ("better" / "worse") to the flags. ``ratio_scale`` / ``trim``: the scale
+    and trimming of the overdispersion estimate for rates (``estimate_overdispersion``; "log" is
+    the SHMI method and needs an event in every unit).
 
     ``Funnel.units`` columns: unit, label, numerator, denominator, rate, expected (events expected at
     the target), z (on the transformed scale, unadjusted), z_adjusted (with the applied
@@ -447,6 +550,9 @@ def funnel_table(
     if kind == "binomial":
         _refuse(ids, has & ((r != np.round(r)) | (n != np.round(n))), "a fractional count (binomial counts are whole numbers)")
         _refuse(ids, has & (r > n), "more events than exposure")
+    _check_scale(ratio_scale, trim)
+    if kind == "poisson" and ratio_scale == "log":
+        _refuse(ids, has & (r <= 0), "no event, which the log scale cannot take (use ratio_scale='sqrt')")
     _refuse(ids, ~np.isfinite(n) & np.isfinite(r) & (r > 0), "events but no denominator")
     if not has.any():
         raise ValueError("no unit has a positive denominator: nothing to compare")
@@ -459,13 +565,14 @@ def funnel_table(
         target_source = "given"
     theta = _check_target(theta, kind)
 
-    od = estimate_overdispersion(r[has], n[has], theta, kind, adjustment=overdispersion, alpha=alpha)
+    od = estimate_overdispersion(r[has], n[has], theta, kind, adjustment=overdispersion, alpha=alpha,
+                                 ratio_scale=ratio_scale, trim=trim)
     nn = np.where(has, n, np.nan)
     dist_n = np.where(has, n, 1.0)
     rr = np.where(has, r, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = r / nn
-        y, t, s_t = transformed(rr, dist_n, theta, kind)
+        y, t, s_t = transformed(np.where(has, rr, 1.0), dist_n, theta, kind, ratio_scale)
         z = (y - t) / s_t  # on the transformed scale, unadjusted
         z_adj = (y - t) / _adjusted_se(s_t, od) if od.applied else z
     z = np.where(has, z, np.nan)

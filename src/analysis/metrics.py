@@ -24,7 +24,7 @@ Which metrics are samples and which are exact (a census of every event) is part 
 | teller_satisfaction | Σ satisfied / Σ rated (``analysis.events.ratings_table``) | exact: every rating |
 | mystery_shopper_mean | mean of every check in the window | sample, clustered by outlet: cluster-robust (CR1) se, outlets - 1 df |
 | service_test_score | mean of the outlets' average check scores | sample: sd of outlet averages / √outlets |
-| satisfaction_score | survey mean pooled over sub-branches, weighted by respondents | sample: pooled sd / √respondents |
+| satisfaction_score | survey mean pooled over sub-branches, weighted by respondents | sample, clustered (respondents at outlets, outlets in sub-branches): cluster-robust (CR1) se by sub-branch, sub-branches - 1 df |
 | complaints_95599 | 95599-channel complaints per 10,000 financial transactions | count: Poisson |
 | (whole-bank complaint rate) | every complaint per 10,000 financial transactions (``bank_complaint_rate``) | count: Poisson |
 | award_count | outlets holding an award (百佳 / 千佳 ...) in the window's year | exact count |
@@ -408,8 +408,35 @@ def satisfaction_score(data: Data, window: Period, sel: Selection, params: dict)
         # pooled over all respondents: within-sub-branch spread plus the spread of sub-branch means
         ss = ((n_i - 1) * sd_i**2).sum() + (n_i * (m_i - mean) ** 2).sum()
         sd = float(np.sqrt(ss / (total - 1)))
-    return Measure(value=mean, kind="mean", n=float(total), sd=sd, note=f"{int(total):,} 份有效问卷，{len(s)} 个支行{note}",
+    k = len(s)
+    if k > 1:
+        # Respondents are interviewed at outlets, and outlets nest in sub-branches: their answers are
+        # clustered, not independent. The export holds sub-branch totals only, so the noise is
+        # cluster-robust by sub-branch (the level that contains the outlets), as for the checks.
+        cse = survey_cluster_se(n_i, m_i)
+        return Measure(value=mean, kind="mean", n=float(total), sd=sd, clusters=k, cluster_se=cse,
+                       note=f"{int(total):,} 份有效问卷，{k} 个支行（误差按支行聚类：受访客户在网点抽取，网点嵌套于支行）",
+                       extra={"exact": False})
+    return Measure(value=mean, kind="mean", n=float(total), sd=sd,
+                   note=f"{int(total):,} 份有效问卷，1 个支行（导出只有支行汇总，无法按网点聚类，按独立样本估计误差）{note}",
                    extra={"exact": sd_i is None})
+
+
+def survey_cluster_se(respondents, means) -> float:
+    """Cluster-robust (CR1) standard error of a survey mean from cluster totals alone.
+
+    A cluster g of n_g respondents with mean m_g contributes Σ_{i in g} (y_i - ȳ) = n_g (m_g - ȳ),
+    so ``cluster_robust_mean``'s variance is G / (G - 1) x Σ_g n_g² (m_g - ȳ)² / N²: it needs no
+    individual answers (and not their sd). With equal cluster sizes: the variance of the cluster
+    means divided by G. Use t on G - 1 df."""
+    n = np.asarray(respondents, dtype="float64")
+    m = np.asarray(means, dtype="float64")
+    k, total = len(n), float(n.sum())
+    if k < 2:
+        return float("nan")
+    ybar = float((n * m).sum() / total)
+    var = k / (k - 1) * float(((n * (m - ybar)) ** 2).sum()) / total**2
+    return float(np.sqrt(var))
 
 
 def complaints_95599(data: Data, window: Period, sel: Selection, params: dict) -> Measure:

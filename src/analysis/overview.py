@@ -113,6 +113,12 @@ def _target_rows(t: pd.DataFrame) -> list[dict]:
 
 
 # ----------------------------------------------------------------------------------- the build
+def rank_set_label(meta: dict) -> str:
+    """The rank column's header: which kind of set it is, at which level (docs/METHODS.md section 1)."""
+    mc = meta.get("monte_carlo") or {}
+    return f"名次边际{mc.get('coverage', 0.9):.0%}置信集"
+
+
 def _unit_rows(league: pd.DataFrame) -> list[dict]:
     return [
         {"unit_id": str(r.unit_id), "name": r.unit_name, "rank": _int(r.rank), "total": _num(r.total), "eligible": bool(r.award_eligible),
@@ -158,6 +164,7 @@ def from_shared(shared) -> dict:
         "watch": [f"{r.title}（{STATUS_LABELS[r.status]}）" for r in bank.sort_values("order", kind="stable").itertuples() if r.status in ("missed", "at risk")],
         "league": {
             "scheme": scheme["title"], "unit": scheme["unit"], "n": int(len(league)), "headline": meta.get("headline", ""),
+            "rank_set": rank_set_label(meta),
             "ineligible_at": scheme.get("ineligible_at"),
             "top": _unit_rows(top), "bottom": _unit_rows(bottom),
             "ineligible": [{"unit_id": str(r.unit_id), "name": r.unit_name, "rank": _int(r.rank)} for r in league[~league["award_eligible"]].itertuples()],

@@ -13,7 +13,10 @@ are exact: they count every event, so their bounds equal the value. Sample means
 survey, mystery-shopper checks, the service test) carry a one-sided (1 - alpha) t bound (alpha =
 0.05 by default): mean ± t(1-alpha, df) · se, with se = sd/√n on n - 1 df, except for the
 mystery-shopper checks, which are clustered by outlet (the same outlets are checked every round):
-their se is cluster-robust (CR1, ``metrics.cluster_robust_mean``) on outlets - 1 df. A target set on
+their se is cluster-robust (CR1, ``metrics.cluster_robust_mean``) on outlets - 1 df; and the
+satisfaction survey, whose respondents are met at outlets nested in sub-branches: the export gives
+sub-branch totals only, so its se is cluster-robust by sub-branch (``metrics.survey_cluster_se``) on
+sub-branches - 1 df. A target set on
 a baseline period compares the difference of the two means (Welch, Satterthwaite degrees of freedom
 from each side's df), so the baseline's noise counts too. Complaints are a count: the tested
 decrease is the exact conditional test of two Poisson rates with exposure (financial
@@ -55,6 +58,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -722,6 +726,8 @@ def target_text(row: dict | pd.Series) -> str:
 
 
 _BASIS_WORDS = {"trend": "按当前趋势预计期限时", "flat": "按当前水平预计期限时", "pace": "按年初至今进度"}
+# the measures' notes name the level their noise is clustered at (metrics: mystery_shopper_mean, satisfaction_score)
+_CLUSTERED = re.compile(r"误差按(网点|支行)聚类")
 
 
 def sentence(row: dict | pd.Series) -> str:
@@ -752,7 +758,9 @@ def sentence(row: dict | pd.Series) -> str:
         if math.isinf(bound):
             parts.append("样本太少，无法估计抽样误差")
         else:
-            parts.append(f"单侧{(1 - row['alpha']) * 100:g}%{'下' if higher else '上'}限 {format_value(bound, unit)}")
+            clustered = _CLUSTERED.search(str(row.get("note") or ""))
+            how = f"（误差按{clustered.group(1)}聚类）" if clustered else ""
+            parts.append(f"单侧{(1 - row['alpha']) * 100:g}%{'下' if higher else '上'}限 {format_value(bound, unit)}{how}")
     if basis in _BASIS_WORDS:
         parts.append(f"{_BASIS_WORDS[basis]} {format_value(row['projection'], unit)}")
     parts = [x for x in parts if x]

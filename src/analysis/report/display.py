@@ -356,8 +356,8 @@ GLOSSARY: dict[str, tuple[str, str]] = {
              "one-sided bound: the worst level the figure may really be at, given sampling noise; met only when it meets the target."),
     "q 值": ("同时检验很多家支行时，总会有一两家碰巧“显著”；q 值是按 Benjamini–Hochberg 方法校正后的 p 值，q < 0.05 的结论更可靠。",
              "q-value: a p-value corrected for testing many units at once (Benjamini–Hochberg)."),
-    "率比": ("本期投诉率 ÷ 上年同期投诉率。小于 1 表示下降；其 95% 置信区间整体在 1 以下，下降才算确实。",
-             "rate ratio: this period's rate over last year's; a fall is real only when its whole 95% interval lies below 1."),
+    "率比": ("本期投诉率 ÷ 上年同期投诉率。小于 1 表示下降；与单侧 5% 检验配套的是单侧 95% 界限（两个界限合起来是 90% 区间）：上界低于 1，下降才算确实；下界高于 1，上升才算确实。",
+             "rate ratio: this period's rate over last year's; a fall is real exactly when its one-sided 95% upper bound lies below 1 (both bounds together: a 90% interval)."),
     "控制限（漏斗图）": ("按全行水平和各网点业务量算出的随机波动范围。业务量小的网点范围宽，落在控制限外才说明真正偏离全行水平。",
              "control limits (funnel plot): the range chance alone allows for a unit of that size; only units outside it really differ."),
     "φ（过度离散）": ("各单位之间的实际差异相对随机波动的倍数。φ 明显大于 1 说明差异不只是随机波动，控制限需要放宽。",
@@ -366,20 +366,49 @@ GLOSSARY: dict[str, tuple[str, str]] = {
              "τ² (between-unit variance): the real spread between units beyond chance, used to widen the limits."),
     "稳健 z 值": ("一个数值离同一机构中位数有多远，以中位数绝对偏差（MAD×1.4826）为单位；超过 5 的数值需要核对。不受个别极端值影响。",
              "robust z: distance from the unit's median in units of the median absolute deviation (×1.4826); above 5 is checked."),
-    "名次区间": ("反复重抽神秘人检查结果、扰动满意度和权重后重新排名，90% 的模拟名次所在的范围；区间重叠的支行难以区分先后。",
-             "rank interval: the range holding 90% of simulated ranks; units whose intervals overlap cannot be told apart."),
+    "名次置信集": (("只考虑神秘人检查和满意度调查的抽样误差（权重按方案不变），按 Mogstad 等（csranks）方法给出的名次范围。"
+                "“边际 90% 置信集”：每家各自以约 90% 的概率包含其真实名次；“同时 90% 置信集”更宽，所有单位的集合以约 90% 的概率同时成立。"
+                "“难以区分”来自同时检验，不是看区间是否重叠。"),
+               ("rank confidence set: the ranks a unit's true rank may take given the sampling noise of checks and surveys (weights fixed). "
+                "Marginal 90%: covers this unit's true rank with about 90% probability; simultaneous 90%: all units' sets hold together. "
+                "\"Cannot be told apart\" comes from the simultaneous test, not from overlapping sets.")),
     "Erlang A / Erlang C": ("测算坐席人数的排队公式：Erlang C 假设客户从不挂断，Erlang A 还考虑客户等不及而放弃。",
              "Erlang A / C: queueing formulas for agents needed; C assumes callers never hang up, A allows for abandonment."),
 }
 
 
+#: Where each term is explained in full: its anchor on the methods page (``reports/methods.html``,
+#: from docs/METHODS.md; ``analysis.report.methods``). A unit page's links are made relative to its
+#: folder when the page is rendered (``analysis.report.export``).
+METHODS_PAGE = "methods.html"
+GLOSSARY_METHODS: dict[str, str] = {
+    "p 值": "is-a-change-in-the-complaint-rate-real-how",
+    "单侧界限": "targets-met-beyond-noise",
+    "q 值": "is-a-change-in-the-complaint-rate-real-per-unit",
+    "率比": "is-a-change-in-the-complaint-rate-real-how",
+    "控制限（漏斗图）": "funnel-plots-and-outliers-exact-limits",
+    "φ（过度离散）": "funnel-plots-and-outliers-overdispersion",
+    "τ²（随机效应方差）": "funnel-plots-and-outliers-overdispersion",
+    "稳健 z 值": "suspicious-values-in-the-data-quality-report-robust-z-score",
+    "名次置信集": "ranks-of-the-league-table-marginal-90-set",
+    "Erlang A / Erlang C": "call-centre-staffing-erlang-c-and-erlang-a",
+}
+
+
+def glossary_href(term: str) -> str:
+    """The relative link to the term's section of the methods page."""
+    return f"{METHODS_PAGE}#{GLOSSARY_METHODS[term]}"
+
+
 def glossary(*terms: str) -> None:
-    """Display the terms' plain-words explanations (Chinese first, English secondary) as a footnote list."""
+    """Display the terms' plain-words explanations (Chinese first, English secondary) as a footnote
+    list; each term links to its section of the methods page."""
     from IPython.display import HTML
 
     unknown = [t for t in terms if t not in GLOSSARY]
     if unknown:
         raise KeyError(f"glossary: unknown terms {unknown}; known: {list(GLOSSARY)}")
-    items = "".join(f"<dt>{html.escape(t)}</dt><dd>{html.escape(GLOSSARY[t][0])}<br><span class=\"muted small\">{html.escape(GLOSSARY[t][1])}</span></dd>"
+    items = "".join(f"<dt>{html.escape(t)}</dt><dd>{html.escape(GLOSSARY[t][0])}<br><span class=\"muted small\">{html.escape(GLOSSARY[t][1])}</span>"
+                    f" <a class=\"methods-link small\" href=\"{html.escape(glossary_href(t))}\">方法说明 Methods</a></dd>"
                     for t in terms or GLOSSARY)
     _display(HTML(f'<dl class="glossary">{items}</dl>'))

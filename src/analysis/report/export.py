@@ -242,6 +242,10 @@ class PageExporter:
             },
         }
         html, _ = self._exporter.from_notebook_node(page_nb, resources=resources)
+        # glossary links to the methods page, relative to this page's folder (unit pages: ../methods.html)
+        folder = index_href[: -len("index.html")] if index_href.endswith("index.html") else ""
+        if folder:
+            html = html.replace('href="methods.html#', f'href="{folder}methods.html#')
         return finish_page(html)
 
 

@@ -677,6 +677,9 @@ def run_suite(
 def _publish(manifest: dict, reports_dir: Path, write_index) -> None:
     """Write the manifest and the index. If the overview cannot be rendered, the index is written
     without it (marked failed, with the error) so the reports list still works."""
+    from analysis.report.methods import write_methods
+
+    write_methods(reports_dir)  # the methods page every glossary links to (docs/METHODS.md)
     try:
         write_atomic(reports_dir / MANIFEST_NAME, json.dumps(manifest, ensure_ascii=False, indent=1))
         write_index(manifest, reports_dir)

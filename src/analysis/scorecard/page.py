@@ -107,7 +107,8 @@ def key_figures(view: UnitView) -> list[dict]:
     ]
     if not _nan(u["rank_lo"]):
         lo, hi = int(u["rank_lo"]), int(u["rank_hi"])
-        out.append({"value": f"{lo}–{hi}" if lo != hi else f"{lo}", "label": "名次边际90%置信集 Rank confidence set (sampling)", "bad": False})
+        cov = f"{(view.shared.meta.get('monte_carlo') or {}).get('coverage', 0.9):.0%}"
+        out.append({"value": f"{lo}–{hi}" if lo != hi else f"{lo}", "label": f"名次边际{cov}置信集 Marginal {cov} rank confidence set (sampling)", "bad": False})
     if not _nan(u["rank_change"]):
         ch = int(u["rank_change"])
         arrow = f"↑{ch}" if ch > 0 else f"↓{-ch}" if ch < 0 else "→0"
@@ -358,7 +359,7 @@ def outlets(view: UnitView):
 def notes_text(view: UnitView) -> str:
     m = view.shared.meta
     lines = [
-        f"- 计分方案：{m['scheme']['title']}；排名、名次区间和各项得分与“服务营销竞赛排名”报告相同（同一次计算）。",
+        f"- 计分方案：{m['scheme']['title']}；排名、名次置信集和各项得分与“服务营销竞赛排名”报告相同（同一次计算）。",
         "- “先改这三件事”的规则：候选来自本支行有风险或未达标的目标、超出漏斗图控制限的网点、以及做到全行最好能多得分的计分指标；"
         "按紧急程度分档（未达标目标 > 超出99.8%控制限的网点 > 目前未达到的有风险目标 > 可多得1分以上的指标 > 其他有风险目标 > 超出95%控制限的网点 > 可多得0.2分以上的指标），"
         "同档内差距大的在前。先从目标、网点、计分三类中各取最紧急的一项（限前四档），再按紧急程度补足三项；同一类最多两项，同一网点只列一次（每家支行用同一套规则）。",

@@ -40,11 +40,11 @@ def column_titles(scheme: Scheme) -> dict[str, str]:
     return titles
 
 
-def write_league_table(result: ScoreResult, path: Path | str, *, intervals: pd.DataFrame | None = None) -> Path:
+def write_league_table(result: ScoreResult, path: Path | str, *, intervals: pd.DataFrame | None = None, coverage: float = 0.9) -> Path:
     """The league table as a formatted workbook: frozen header, number formats, colour scales.
 
     ``intervals`` (optional, from :func:`analysis.scoring.uncertainty.rank_intervals`) adds the rank
-    interval columns. A second sheet explains the scheme, its formulas and any warnings.
+    interval columns (the marginal ``coverage`` confidence sets). A second sheet explains the scheme, its formulas and any warnings.
     """
     path = Path(path)
     scheme = result.scheme
@@ -55,7 +55,8 @@ def write_league_table(result: ScoreResult, path: Path | str, *, intervals: pd.D
         iv = intervals.set_index("unit_id")
         t["rank_lo"] = t["unit_id"].map(iv["rank_lo"])
         t["rank_hi"] = t["unit_id"].map(iv["rank_hi"])
-        titles["rank_lo"], titles["rank_hi"] = "名次边际置信集下限（90%，抽样误差）", "名次边际置信集上限（90%，抽样误差）"
+        cov = f"{coverage:.0%}"
+        titles["rank_lo"], titles["rank_hi"] = f"名次边际置信集下限（{cov}，抽样误差）", f"名次边际置信集上限（{cov}，抽样误差）"
         cols += ["rank_lo", "rank_hi"]
 
     wb = _workbook(path)

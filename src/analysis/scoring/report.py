@@ -204,7 +204,8 @@ def sentences_markdown(comp: Competition, lang: str = "zh") -> str:
 def export_excel(comp: Competition, ctx) -> str:
     """The formatted league table workbook in the reports' exports folder; returns its path."""
     path = ctx.export_path(f"league_table_{comp.scheme.id}_{comp.period}.xlsx")
-    write_league_table(comp.result, path, intervals=comp.mc.intervals if comp.mc is not None else None)
+    write_league_table(comp.result, path, intervals=comp.mc.intervals if comp.mc is not None else None,
+                       coverage=comp.mc.settings.get("coverage", 0.9) if comp.mc is not None else 0.9)
     return str(path)
 
 
