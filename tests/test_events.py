@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,12 +12,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from analysis import config
 from analysis.events import calls_table, ratings_table, waits_table
 from analysis.events.callcentre import calls
 from analysis.events.queues import waits
 from analysis.events.tellers import ratings
 
-FIXTURES = Path(__file__).parent / "fixtures"
+from conftest import FIXTURES_DIR
+
+FIXTURES = FIXTURES_DIR
 ANON_DAY = FIXTURES / "anonymous_bank_calls_one_day.csv"
 
 SPARK = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
@@ -492,7 +494,7 @@ def test_importing_the_package_does_not_import_ibis():
     import sys
 
     code = "import sys, analysis.events, analysis.events.callcentre, analysis.cli; print('ibis' in sys.modules, 'duckdb' in sys.modules, 'pyspark' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PYTHONPATH": str(Path(__file__).parents[1] / "src")})
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PYTHONPATH": str(config.PACKAGE_DIR.parent)})
     assert out.stdout.strip() == "False False False"
 
 

@@ -15,7 +15,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import unicodedata
 from pathlib import Path
 
@@ -788,7 +787,7 @@ def test_mask_series_on_a_large_column():
 
 
 # --------------------------------------------------------------------- the whole clean door, planted
-SRC = Path(__file__).resolve().parents[1] / "data" / "raw"
+SRC = config.RAW_DIR
 
 
 def _planted_complaints(path: Path, corpus) -> tuple[list[str], list[str]]:
@@ -923,7 +922,7 @@ def test_the_complaints_page_says_names_are_best_effort():
 def test_the_data_quality_page_says_names_are_best_effort():
     import json
 
-    nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "01_data_quality.ipynb").read_text("utf-8"))
+    nb = json.loads((config.NOTEBOOKS_DIR / "01_data_quality.ipynb").read_text("utf-8"))
     md = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
     zh, en = NAMES_BEST_EFFORT.split("Masking")
     assert zh in md and "Masking" + en in md and md.index(zh) < md.index("Masking of names")

@@ -26,7 +26,6 @@ baseline 2013 = the whole of 2013. Days are (closed − received) / 24 h.
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -36,7 +35,9 @@ from analysis.cli import main
 from analysis.workorders import ratio_interval, summarise
 from analysis.workorders_load import read_orders
 
-FIXTURE = Path(__file__).parent / "fixtures" / "workorders" / "办件_2013-2014_gb18030.csv"
+from conftest import EXAMPLES_DIR, FIXTURES_DIR
+
+FIXTURE = FIXTURES_DIR / "workorders" / "办件_2013-2014_gb18030.csv"
 
 
 @pytest.fixture(scope="module")
@@ -297,7 +298,7 @@ def test_without_work_orders_the_targets_say_no_data(tmp_path):
 
 
 # ------------------------------------------------------------------------- the water-bureau example
-EXAMPLE = Path(__file__).parents[1] / "examples" / "water-bureau"
+EXAMPLE = EXAMPLES_DIR / "water-bureau"
 
 
 def test_water_bureau_data_is_what_its_script_writes(tmp_path):
@@ -384,7 +385,7 @@ def test_property_figures_are_consistent(rows):
 def test_example_data_is_what_its_script_writes(tmp_path, name):
     import runpy
 
-    folder = Path(__file__).parents[1] / "examples" / name
+    folder = EXAMPLES_DIR / name
     written = runpy.run_path(str(folder / "make_data.py"))["write"](tmp_path)
     assert written.read_bytes() == (folder / "raw" / written.name).read_bytes(), f"regenerate: python examples/{name}/make_data.py"
 
@@ -392,7 +393,7 @@ def test_example_data_is_what_its_script_writes(tmp_path, name):
 def test_telecom_example_through_its_mapping_and_targets(tmp_path):
     from analysis import targets
 
-    folder = Path(__file__).parents[1] / "examples" / "telecom-branch"
+    folder = EXAMPLES_DIR / "telecom-branch"
     out, processed = tmp_path / "tt.csv", tmp_path / "clean"
     assert main(["workorders", "--input", str(folder / "raw"), "--mapping", str(folder / "mapping.yaml"), "--period", "2009",
                  "--total-label", "全分公司", "--processed", str(processed), "--out", str(out)]) == 0
@@ -411,7 +412,7 @@ def test_telecom_example_through_its_mapping_and_targets(tmp_path):
 def test_hospital_example_targets(tmp_path):
     from analysis import targets
 
-    folder = Path(__file__).parents[1] / "examples" / "county-hospital"
+    folder = EXAMPLES_DIR / "county-hospital"
     processed = tmp_path / "clean"
     assert main(["workorders", "--input", str(folder / "raw"), "--period", "2011", "--total-label", "全院",
                  "--processed", str(processed), "--out", str(tmp_path / "h.csv")]) == 0
