@@ -43,8 +43,10 @@ test: $(FULL)
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup
 	$(MAKE) test-notebooks
 
+# -p no:nbval: the nbval plugin imports nbformat and so jsonschema, whose rfc3987 grammar costs about
+# 4 s of CPU at import; the fast tier has no use for it.
 test-fast: $(FULL)
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -m "$(FAST)" -q
+	$(BIN)/python -m pytest -p no:nbval -n $(JOBS) --dist loadgroup -m "$(FAST)" -q
 
 # nbval runs each notebook as committed (default parameters, so data/processed: notebooks/conftest.py
 # cleans data/raw into it first when it is missing or older than the raw files). --nbval-lax: the

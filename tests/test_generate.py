@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import config, generate
+from analysis import config, generate, volume
 from analysis.clean import engine
 from analysis.clean.sources import load_sources
 
@@ -125,7 +125,7 @@ def test_clean_rejects_exactly_the_planted_defects(generated, cleaned):
         for fr in rep.files:
             assert fr.rows_in == fr.clean + fr.rejected, fr.file
         rej = rejected[name]
-        got = {(f, int(l)): r for f, l, r in zip(rej["file"], rej["line"], rej["reason"])}
+        got = {(f, int(n)): r for f, n, r in zip(rej["file"], rej["line"], rej["reason"])}
         want = {(p.file, p.line): p.reason for p in sample.rejects(name)}
         assert set(got) == set(want), (name, sorted(set(got) ^ set(want)))
         for key, reason in want.items():
@@ -269,8 +269,6 @@ def test_business_figures_are_plausible_and_spread(cleaned, bank):
 
 
 # ------------------------------------------------------------------------------------ real volume
-from analysis import volume  # noqa: E402
-
 EVENT_FILES = ["柜员服务评价_2015.csv", "柜员服务评价_2016.csv", "排队叫号_2015.csv", "排队叫号_2016.csv",
                "呼叫记录_95599_2015.csv", "呼叫记录_95599_2016.csv", "呼叫记录_信用卡中心_2015-2016.csv"]
 ENCODINGS = {"柜员": "utf-8-sig", "排队": "gbk", "呼叫": "utf-8"}
@@ -310,7 +308,7 @@ def test_volume_files_have_the_samples_names_encodings_headers_and_spellings(cit
     assert "planted_defects.csv" in written and "README.md" in written
     assert {p.name for p in config.RAW_DIR.iterdir() if p.is_file()} <= written  # every file of the bundled folder
     time_col = {"柜员": 3, "排队": 3, "呼叫": 2}
-    shape = lambda cell: re.sub(r"\d+", "9", cell)  # noqa: E731
+    shape = lambda cell: re.sub(r"\d+", "9", cell)
     for name in EVENT_FILES:
         big, small = (out / name).read_bytes()[:4000], (config.RAW_DIR / name).read_bytes()[:4000]
         enc = _encoding(name)

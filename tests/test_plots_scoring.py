@@ -7,15 +7,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from analysis.plots import scoring as sp  # noqa: E402
-from analysis.scoring import insights, load_scheme, score  # noqa: E402
-from analysis.scoring.uncertainty import rank_uncertainty  # noqa: E402
+from analysis.plots import scoring as sp
+from analysis.scoring import insights, load_scheme, score
+from analysis.scoring.uncertainty import rank_uncertainty
 
-from scoring_helpers import tiny4  # noqa: E402
+from scoring_helpers import tiny4
 
 SCHEME = load_scheme("competition-2011")
 

@@ -30,6 +30,8 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from analysis.cli import main
 from analysis.workorders import ratio_interval, summarise
@@ -346,9 +348,6 @@ def test_water_bureau_targets_run_from_yaml_and_data(tmp_path):
 
 
 # ------------------------------------------------------------------------------------ invariants
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
 _order = st.tuples(
     st.sampled_from(["甲科", "乙科", "丙科"]),
     st.integers(0, 500),  # received: days after 2013-07-01

@@ -47,6 +47,7 @@ move tests/test_scoring_model.py        tests/scoring/test_scoring_model.py
 move tests/test_scoring_notebook.py     tests/scoring/test_scoring_notebook.py
 move tests/test_scoring_uncertainty.py  tests/scoring/test_scoring_uncertainty.py
 # analysis/plots/
+move tests/test_plots.py                tests/plots/test_plots.py
 move tests/test_plots_scoring.py        tests/plots/test_plots_scoring.py
 # analysis/scorecard/ (the unit pages)
 move tests/test_scorecard.py            tests/scorecard/test_scorecard.py
