@@ -59,7 +59,7 @@ MARK_OF_FIXTURE = {
     "fixture_suite": "notebook",  # python -m analysis run on the fixture notebooks
     "unit_suite": "notebook",  # the overview and 25 unit pages
     "spark_session": "spark",
-    "processed_dir": "slow",  # the bundled bank cleaned (about 20 s on 2 cores), and what uses it
+    "processed_dir": "slow",  # the whole bundled bank cleaned (tens of seconds), and what uses it
 }
 
 
