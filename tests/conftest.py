@@ -26,11 +26,21 @@ import io
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from hypothesis import settings
+
+# jsonschema (imported by nbformat, papermill, the report runner) builds an RFC 3987 grammar with lark
+# at import when rfc3987-syntax is installed (jupyterlab pulls it in): about 4 s of CPU in every test
+# process. It only serves jsonschema's "iri" format check, which nothing here uses (nbformat
+# validates without format checks), so test processes go without it. Notebook kernels and the
+# command line are not affected.
+if "rfc3987_syntax" not in sys.modules:
+    sys.modules["rfc3987_syntax"] = None  # import fails -> jsonschema leaves the "iri" check out
+
+from hypothesis import settings  # noqa: E402
 
 from analysis import config
 
