@@ -35,7 +35,7 @@ def clean_is_stale(raw_dir: Path = config.RAW_DIR, processed_dir: Path = config.
 def pytest_collection_finish(session) -> None:
     if not session.config.getoption("nbval_lax", default=False) and not session.config.getoption("nbval", default=False):
         return
-    if not session.items or not clean_is_stale():
+    if session.config.option.collectonly or not session.items or not clean_is_stale():
         return
     from analysis.clean.engine import clean_all
 
