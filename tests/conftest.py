@@ -7,8 +7,8 @@
   session, so several tests can assert on one run. ``name`` is the stem (``01_data_quality``) or the
   part after the number (``data_quality``). Keyword arguments override the parameters (only names
   the notebook's parameters cell declares are accepted). A failing notebook raises
-  ``NotebookFailed`` with the traceback. Mark tests that use it
-  ``@pytest.mark.notebook`` and ``@pytest.mark.xdist_group("notebooks")`` so one worker keeps the cache.
+  ``NotebookFailed`` with the traceback. Tests that use it are marked ``notebook`` (MARK_OF_FIXTURE
+  below); give them ``@pytest.mark.xdist_group("notebooks")`` so one worker keeps the cache.
 - ``notebook_text(nb)``: all text a notebook displayed (streams, text/plain, markdown, HTML), for
   asserting on values a notebook reports.
 - ``fixture_suite``: ``python -m analysis run`` on the tiny notebooks in tests/fixtures/notebooks
