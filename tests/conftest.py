@@ -7,8 +7,8 @@
   session, so several tests can assert on one run. ``name`` is the stem (``01_data_quality``) or the
   part after the number (``data_quality``). Keyword arguments override the parameters (only names
   the notebook's parameters cell declares are accepted). A failing notebook raises
-  ``NotebookFailed`` with the traceback. Mark tests that use it
-  ``@pytest.mark.notebook`` and ``@pytest.mark.xdist_group("notebooks")`` so one worker keeps the cache.
+  ``NotebookFailed`` with the traceback. Tests that use it are marked ``notebook`` (MARK_OF_FIXTURE
+  below); give them ``@pytest.mark.xdist_group("notebooks")`` so one worker keeps the cache.
 - ``notebook_text(nb)``: all text a notebook displayed (streams, text/plain, markdown, HTML), for
   asserting on values a notebook reports.
 - ``fixture_suite``: ``python -m analysis run`` on the tiny notebooks in tests/fixtures/notebooks
@@ -26,22 +26,62 @@ import io
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from hypothesis import settings
+
+# jsonschema (imported by nbformat, papermill, the report runner) builds an RFC 3987 grammar with lark
+# at import when rfc3987-syntax is installed (jupyterlab pulls it in): about 4 s of CPU in every test
+# process. It only serves jsonschema's "iri" format check, which nothing here uses (nbformat
+# validates without format checks), so test processes go without it. Notebook kernels and the
+# command line are not affected.
+if "rfc3987_syntax" not in sys.modules:
+    sys.modules["rfc3987_syntax"] = None  # import fails -> jsonschema leaves the "iri" check out
+
+from hypothesis import settings  # noqa: E402
 
 from analysis import config
 
-# CI has 2 cores and the notebook tests load them: time limits per example would make property
-# tests flaky without making them stricter.
-settings.register_profile("suite", deadline=None, print_blob=True)
-settings.load_profile("suite")
+# Hypothesis profiles. CI has 2 cores and the notebook tests load them: time limits per example
+# would make property tests flaky without making them stricter (deadline=None in both).
+# - "ci" (the default): derandomized, so a run is repeatable and CI cannot fail at random; no
+#   example database, so a run does not depend on what an earlier one found.
+# - "random": fresh random examples each run, as a nightly run would do; call it
+#   locally with ``HYPOTHESIS_PROFILE=random make test-fast`` (or ``--hypothesis-seed=N`` for one
+#   seed). A failure prints the seed and the ``@reproduce_failure`` blob.
+settings.register_profile("ci", deadline=None, print_blob=True, derandomize=True, database=None)
+settings.register_profile("random", deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 TESTS_DIR = Path(__file__).resolve().parent
 FIXTURES_DIR = TESTS_DIR / "fixtures"
 FIXTURE_NOTEBOOKS = FIXTURES_DIR / "notebooks"
+EXAMPLES_DIR = config.PROJECT_ROOT / "examples"
+
+
+# A test is marked by what it needs, so that nothing that runs notebooks, Spark or the whole bank
+# slips into the fast tier (make test-fast) unmarked: a test using one of these fixtures (directly or
+# through another fixture) gets the mark. Marks written on a test still count.
+MARK_OF_FIXTURE = {
+    "run_notebook": "notebook",  # executes a notebook of the suite
+    "fixture_suite": "notebook",  # python -m analysis run on the fixture notebooks
+    "unit_suite": "notebook",  # the overview and 25 unit pages
+    "spark_session": "spark",
+    "processed_dir": "slow",  # the whole bundled bank cleaned (tens of seconds), and what uses it
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        needs = set(getattr(item, "fixturenames", ()))
+        have = {m.name for m in item.iter_markers()}
+        for fixture, mark in MARK_OF_FIXTURE.items():
+            if fixture in needs and mark not in have:
+                item.add_marker(getattr(pytest.mark, mark))
+                have.add(mark)
 
 
 class NotebookFailed(AssertionError):
@@ -179,7 +219,8 @@ def fixture_suite_copy(fixture_suite, tmp_path):
 # are skipped with the reason, unless ANALYSIS_REQUIRE_SPARK=1 (then they fail).
 @pytest.fixture(scope="session")
 def spark_session():
-    from analysis.events.engine import spark_available, spark_session as make_session
+    from analysis.events.engine import spark_available
+    from analysis.events.engine import spark_session as make_session
 
     def unavailable(why: str):
         if os.environ.get("ANALYSIS_REQUIRE_SPARK") == "1":

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
-FIXTURES = Path(__file__).parent / "fixtures" / "scoring"
+from conftest import FIXTURES_DIR
+
+FIXTURES = FIXTURES_DIR / "scoring"
 
 
 def tiny4() -> pd.DataFrame:

@@ -23,6 +23,7 @@ def test_sources_refer_only_to_master_data_cleaned_first():
             assert target.split(".")[0] in order[:i], f"{name} refers to {target}, cleaned later"
 
 
+@pytest.mark.slow  # two spawned worker processes, each importing the engine: about 11 s of CPU
 def test_parallel_clean_equals_serial(tmp_path):
     if not config.RAW_DIR.is_dir() or not any(config.RAW_DIR.glob("*.csv")):
         pytest.skip(f"no bundled sample data in {config.RAW_DIR}")

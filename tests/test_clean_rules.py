@@ -280,7 +280,7 @@ def test_duckdb_and_spark_clean_the_sample_identically(spark_session, tmp_path):
     from analysis import config
     from analysis.clean.engine import clean_all
 
-    quiet = lambda s: None  # noqa: E731
+    quiet = lambda s: None
     duck = clean_all(config.RAW_DIR, tmp_path / "duckdb", engine="duckdb", echo=quiet)
     spark = clean_all(config.RAW_DIR, tmp_path / "spark", engine="spark", echo=quiet)
     assert list(duck) == list(spark)

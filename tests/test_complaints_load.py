@@ -18,7 +18,9 @@ from analysis.io.read import SourceError
 from analysis.masking import scan_outputs
 from analysis.yamlio import ConfigError
 
-FIX = Path(__file__).parent / "fixtures" / "cfpb"
+from conftest import FIXTURES_DIR
+
+FIX = FIXTURES_DIR / "cfpb"
 CLASSIC = FIX / "nobieyi00_CUNY_MSDA_R_consumer_complaints.csv"
 SNAKE = FIX / "owain-nortal_demo-data_consumer_complaints.csv"
 SUBSET = FIX / "cfpb-ccdb-data-pipeline_complaints-subset.csv"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
@@ -12,6 +10,8 @@ from analysis.declared_metrics import DeclaredMetric, Filter, measure
 from analysis.metrics import REGISTRY, Data
 from analysis.periods import Period
 from analysis.yamlio import ConfigError
+
+from conftest import FIXTURES_DIR
 
 # Five mystery-shopper checks; the 2015 one is outside every 2016 window.
 CHECKS = pd.DataFrame({
@@ -142,7 +142,7 @@ def test_a_declared_metric_cannot_replace_a_builtin_or_change(tmp_path):
 def test_work_order_share_declared_on_the_fixture(tmp_path):
     from analysis.workorders_load import read_orders
 
-    res = read_orders(Path(__file__).parent / "fixtures" / "workorders" / "办件_2013-2014_gb18030.csv")
+    res = read_orders(FIXTURES_DIR / "workorders" / "办件_2013-2014_gb18030.csv")
     res.table.to_parquet(config.table_path("workorders", tmp_path), index=False)
     decl = DeclaredMetric.model_validate({"title": "越级占比", "title_en": "escalated share", "source": "workorders", "time": "received_at",
                                           "statistic": "share", "share_of": [{"column": "escalated", "op": "eq", "value": True}],

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,12 +12,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from analysis import config
 from analysis.events import calls_table, ratings_table, waits_table
 from analysis.events.callcentre import calls
 from analysis.events.queues import waits
 from analysis.events.tellers import ratings
 
-FIXTURES = Path(__file__).parent / "fixtures"
+from conftest import FIXTURES_DIR
+
+FIXTURES = FIXTURES_DIR
 ANON_DAY = FIXTURES / "anonymous_bank_calls_one_day.csv"
 
 SPARK = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
@@ -47,7 +49,7 @@ def quiet(fn, *args, **kwargs):
 def hand_calls() -> pd.DataFrame:
     """Eleven calls to 95599 arriving at 09:00:00 on 2016-01-04 (waits relative to that)."""
     t0 = at("09:00:00")
-    s = lambda n: t0 + pd.Timedelta(seconds=n)  # noqa: E731
+    s = lambda n: t0 + pd.Timedelta(seconds=n)
     rows = [
         ("c1", "95599", t0, s(20), None),  # answered exactly at the threshold: within it
         ("c2", "95599", t0, s(21), None),  # answered one second late
@@ -172,7 +174,7 @@ def test_calls_rejects_bad_parameters_and_missing_columns(tmp_path):
 # ------------------------------------------------------------------------------------------ waits
 def hand_tickets() -> pd.DataFrame:
     t0 = at("10:00:00")
-    s = lambda n: t0 + pd.Timedelta(seconds=n)  # noqa: E731
+    s = lambda n: t0 + pd.Timedelta(seconds=n)
     rows = [
         ("t1", "O1", "high_counter", t0, s(600)),  # exactly 10 minutes: not over
         ("t2", "O1", "high_counter", t0, s(601)),  # over 10 minutes
@@ -243,7 +245,7 @@ def random_events(n: int, seed: int) -> dict[str, pd.DataFrame]:
     rng = np.random.default_rng(seed)
     start = pd.Timestamp("2016-01-01") + pd.to_timedelta(rng.integers(0, 86400 * 90, n), unit="s")
     wait = pd.to_timedelta(rng.integers(-90, 1500, n), unit="s")
-    some = lambda p: rng.random(n) < p  # noqa: E731
+    some = lambda p: rng.random(n) < p
     return {
         "calls": pd.DataFrame(
             {
@@ -351,7 +353,7 @@ event = st.tuples(
 @given(st.lists(event, min_size=1, max_size=40), st.sampled_from([0, 20]), st.sampled_from([0, 3, 30]))
 def test_calls_match_a_plain_restatement_of_the_definitions(events, threshold, short):
     t0 = pd.Timestamp("2016-03-01")
-    sec = lambda n: t0 + pd.Timedelta(seconds=n)  # noqa: E731
+    sec = lambda n: t0 + pd.Timedelta(seconds=n)
     df = pd.DataFrame(
         [(f"c{i}", "95599", sec(a), None if w is None else sec(a + w), None if b is None else sec(a + b)) for i, (a, w, b) in enumerate(events)],
         columns=["call_id", "center", "arrived_at", "answered_at", "abandoned_at"],
@@ -370,7 +372,7 @@ def test_calls_match_a_plain_restatement_of_the_definitions(events, threshold, s
 def independent_anonymous_bank_counts() -> dict:
     """Counts from the raw file with plain pandas, written separately from the adapter."""
     raw = pd.read_csv(ANON_DAY, dtype=str)
-    sec = lambda col: raw[col].str.split(":", expand=True).astype(int).pipe(lambda p: p[0] * 3600 + p[1] * 60 + p[2])  # noqa: E731
+    sec = lambda col: raw[col].str.split(":", expand=True).astype(int).pipe(lambda p: p[0] * 3600 + p[1] * 60 + p[2])
     queued = raw["q_start"] != "0:00:00"
     agent = raw["outcome"] == "AGENT"
     no_service_start = agent & (raw["ser_start"] == "0:00:00")
@@ -492,7 +494,7 @@ def test_importing_the_package_does_not_import_ibis():
     import sys
 
     code = "import sys, analysis.events, analysis.events.callcentre, analysis.cli; print('ibis' in sys.modules, 'duckdb' in sys.modules, 'pyspark' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PYTHONPATH": str(Path(__file__).parents[1] / "src")})
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PYTHONPATH": str(config.PACKAGE_DIR.parent)})
     assert out.stdout.strip() == "False False False"
 
 

@@ -3,51 +3,28 @@
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
 import nbformat
 import pandas as pd
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-import events_sample  # noqa: E402
+from analysis import config
 
-from analysis import config  # noqa: E402
-
-NOTEBOOKS = Path(__file__).parents[1] / "notebooks"
-pytestmark = pytest.mark.notebook
-
-
-SAMPLE_BANK = sorted(config.RAW_DIR.glob("排队叫号*")) and sorted(config.RAW_DIR.glob("机构信息*"))
+# The tests that run a notebook (the metadata check below is fast and stays in the fast tier).
+notebook = pytest.mark.notebook
+same_worker = pytest.mark.xdist_group("notebooks")  # the run_notebook cache lives in one worker
 
 
 @pytest.fixture(scope="module")
-def processed(tmp_path_factory):
-    """The bundled sample bank cleaned (the event sources and the master data) when it is in
-    data/raw; otherwise a small generated set of clean tables."""
-    out = tmp_path_factory.mktemp("processed")
-    if SAMPLE_BANK:
-        from analysis.clean.engine import clean_all
-
-        clean_all(config.RAW_DIR, out, only=["outlets", "calls", "queue_tickets", "teller_ratings"], echo=lambda *a, **k: None)
-        return out
-    return events_sample.build(out)
+def processed(processed_dir):
+    return processed_dir
 
 
-def run(name: str, processed: Path, reports: Path, **params) -> nbformat.NotebookNode:
-    import papermill as pm
-
-    reports.mkdir(parents=True, exist_ok=True)
-    out = reports / f"{name}.out.ipynb"
-    pm.execute_notebook(
-        str(NOTEBOOKS / f"{name}.ipynb"), str(out), parameters={"processed_dir": str(processed), "reports_dir": str(reports), **params},
-        kernel_name="analysis", progress_bar=False, log_output=False,
-    )  # fmt: skip
-    nb = nbformat.read(out, as_version=4)
+def run(run_notebook, name: str, **params) -> nbformat.NotebookNode:
+    """The notebook run once per session by the ``run_notebook`` fixture; no error, no missing glyph."""
+    nb = run_notebook(name, **params)
     for cell in nb.cells:
         for o in cell.get("outputs", []):
-            assert o.output_type != "error", o
             if o.output_type == "stream" and o.name == "stderr":
                 assert "Glyph" not in o.text and "warning" not in o.text.lower(), o.text
     return nb
@@ -63,7 +40,7 @@ def texts(nb) -> str:
 
 
 def test_metadata_and_parameters_are_literals():
-    for path in sorted(NOTEBOOKS.glob("0[678]_*.ipynb")):
+    for path in sorted(config.NOTEBOOKS_DIR.glob("0[678]_*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         assert nb.metadata["kernelspec"]["name"] == "analysis"
         assert set(nb.metadata["analysis"]) == {"title", "inputs"}
@@ -74,22 +51,26 @@ def test_metadata_and_parameters_are_literals():
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")  # committed without outputs
 
 
-def test_waiting_times_notebook(processed, tmp_path):
-    nb = run("06_waiting_times", processed, tmp_path)
+@notebook
+@same_worker
+def test_waiting_times_notebook(processed, run_notebook, notebook_reports_dir):
+    nb = run(run_notebook, "06_waiting_times")
     # independent: the 2016 whole-bank mean wait of called tickets, with the skew rule, in minutes
     q = pd.read_parquet(processed / "queue_tickets.parquet")
     q = q[q["issued_at"].dt.year == 2016]
     w = (q["called_at"] - q["issued_at"]).dt.total_seconds().dropna().clip(lower=0)
     text = texts(nb)
     assert f"全行共取号 {len(q):,} 笔，平均等候 {w.mean() / 60:.1f} 分钟" in text
-    x = pd.read_excel(tmp_path / "exports" / "06_等候时间_2016.xlsx", sheet_name="网点")
+    x = pd.read_excel(notebook_reports_dir / "exports" / "06_等候时间_2016.xlsx", sheet_name="网点")
     outlets_with_tickets = q["outlet_id"].nunique()
     assert x["取号数"].sum() == len(q) and len(x) == outlets_with_tickets
     assert f"{outlets_with_tickets} 个网点中" in text
 
 
-def test_call_centre_notebook(processed, tmp_path):
-    nb = run("07_call_centre", processed, tmp_path)
+@notebook
+@same_worker
+def test_call_centre_notebook(processed, run_notebook, notebook_reports_dir):
+    nb = run(run_notebook, "07_call_centre")
     c = pd.read_parquet(processed / "calls.parquet")
     c16 = c[(c["arrived_at"].dt.year == 2016) & (c["center"] == "95599")]
     text = texts(nb)
@@ -98,13 +79,14 @@ def test_call_centre_notebook(processed, tmp_path):
     c15 = c[(c["arrived_at"].dt.year == 2015) & (c["center"] == "credit_card")]
     assert f"目标 {min(1, c15['answered_at'].notna().mean() + 0.10):.1%}" in text
     assert "两种算法一致" in text and "Erlang A 全天需要" in text
-    x = pd.read_excel(tmp_path / "exports" / "07_客服中心_2016.xlsx", sheet_name="排班测算")
+    x = pd.read_excel(notebook_reports_dir / "exports" / "07_客服中心_2016.xlsx", sheet_name="排班测算")
     assert len(x) == 48 and x["来电"].sum() == 2375  # the real 1999-08-01 volumes
 
 
+@notebook
+@same_worker
 @pytest.mark.spark
-@pytest.mark.xdist_group("spark")
-def test_teller_ratings_notebook_on_both_engines(processed, tmp_path):
+def test_teller_ratings_notebook_on_both_engines(processed, run_notebook):
     from analysis.events.engine import spark_available
 
     r = pd.read_parquet(processed / "teller_ratings.parquet")
@@ -118,7 +100,7 @@ def test_teller_ratings_notebook_on_both_engines(processed, tmp_path):
         pytest.fail(f"ANALYSIS_REQUIRE_SPARK=1 but Spark cannot run: {why}")
     engines = ["duckdb"] + (["spark"] if ok else [])
     for engine in engines:
-        nb = run("08_teller_ratings", processed, tmp_path / engine, engine=engine)
+        nb = run(run_notebook, "08_teller_ratings", engine=engine)
         assert want in texts(nb), engine
     if len(engines) == 1:
         pytest.skip(f"08 ran on DuckDB only: {why}")

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import config, generate
+from analysis import config, generate, volume
 from analysis.clean import engine
 from analysis.clean.sources import load_sources
 
@@ -21,6 +21,8 @@ def _digests(folder) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
+# The tests on a whole generated bank (``generated``, ``cleaned``, ``bank``, ``city``) are marked slow:
+# writing and cleaning the sample bank takes about a minute on 2 cores. make test runs them.
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     out = tmp_path_factory.mktemp("raw")
@@ -64,6 +66,7 @@ def test_fake_personal_data_is_valid():
 
 
 # ---------------------------------------------------------------------------------- determinism
+@pytest.mark.slow
 def test_same_seed_same_bytes_and_other_seed_differs(generated, tmp_path):
     out, _ = generated
     again = tmp_path / "again"
@@ -76,6 +79,7 @@ def test_same_seed_same_bytes_and_other_seed_differs(generated, tmp_path):
         assert digest != first[name], name
 
 
+@pytest.mark.slow
 def test_committed_sample_equals_a_fresh_generation(generated):
     out, _ = generated
     committed = config.RAW_DIR
@@ -86,6 +90,7 @@ def test_committed_sample_equals_a_fresh_generation(generated):
     assert kept == fresh, "data/raw drifted from the generator: regenerate it with the default seed"
 
 
+@pytest.mark.slow
 def test_every_source_has_files_and_every_header_is_known(generated, cleaned):
     out, sample = generated
     reports, _, _ = cleaned
@@ -104,12 +109,14 @@ def test_every_source_has_files_and_every_header_is_known(generated, cleaned):
     assert h15[0] == "网点号" and h16[0] == "网点编号"
 
 
+@pytest.mark.slow
 def test_sample_is_a_few_megabytes(generated):
     out, _ = generated
     assert sum(p.stat().st_size for p in out.iterdir()) < 8_500_000
 
 
 # ------------------------------------------------------------------------------ cleaning accounts
+@pytest.mark.slow
 def test_clean_rejects_exactly_the_planted_defects(generated, cleaned):
     _, sample = generated
     reports, tables, rejected = cleaned
@@ -118,7 +125,7 @@ def test_clean_rejects_exactly_the_planted_defects(generated, cleaned):
         for fr in rep.files:
             assert fr.rows_in == fr.clean + fr.rejected, fr.file
         rej = rejected[name]
-        got = {(f, int(l)): r for f, l, r in zip(rej["file"], rej["line"], rej["reason"])}
+        got = {(f, int(n)): r for f, n, r in zip(rej["file"], rej["line"], rej["reason"])}
         want = {(p.file, p.line): p.reason for p in sample.rejects(name)}
         assert set(got) == set(want), (name, sorted(set(got) ^ set(want)))
         for key, reason in want.items():
@@ -129,6 +136,7 @@ def test_clean_rejects_exactly_the_planted_defects(generated, cleaned):
     assert any("not in the master data" in k for k in kinds)
 
 
+@pytest.mark.slow
 def test_odd_but_valid_rows_are_kept_and_blank_rows_skipped(generated, cleaned):
     _, sample = generated
     reports, tables, _ = cleaned
@@ -156,6 +164,7 @@ def _year(s: pd.Series) -> pd.Series:
     return s.dt.year
 
 
+@pytest.mark.slow
 def test_campaign_year_improves_service(cleaned, bank):
     _, t, _ = cleaned
     ms = t["mystery_shopper"].groupby("year")["score"].mean()
@@ -170,6 +179,7 @@ def test_campaign_year_improves_service(cleaned, bank):
     assert satisfied[2015] < 0.9 < satisfied[2016]
 
 
+@pytest.mark.slow
 def test_lobby_staff_gap_closes(cleaned):
     _, t, _ = cleaned
     s = t["staffing"]
@@ -179,6 +189,7 @@ def test_lobby_staff_gap_closes(cleaned):
     assert (lobby[s["as_of"] == pd.Timestamp("2016-12-31")] == 0).sum() == 3
 
 
+@pytest.mark.slow
 def test_call_centres_reach_realistic_rates(cleaned):
     _, t, _ = cleaned
     c = t["calls"].assign(year=lambda d: d["arrived_at"].dt.year)
@@ -191,6 +202,7 @@ def test_call_centres_reach_realistic_rates(cleaned):
     assert 0.08 <= gain["answered"] <= 0.13 and 0.14 <= gain["in20"] <= 0.23
 
 
+@pytest.mark.slow
 def test_strong_units_beat_weak_units_across_sources(cleaned, bank):
     _, t, _ = cleaned
     outlets = t["outlets"][["outlet_id", "sub_branch_id"]]
@@ -205,6 +217,7 @@ def test_strong_units_beat_weak_units_across_sources(cleaned, bank):
     assert per_outlet[bank.strong].mean() < per_outlet[bank.weak].mean()
 
 
+@pytest.mark.slow
 def test_complaints_fall_but_not_everywhere_and_troubled_units_lose_eligibility(cleaned, bank):
     _, t, _ = cleaned
     cp = t["complaints"].assign(year=lambda d: d["received_at"].dt.year)
@@ -226,6 +239,7 @@ def test_complaints_fall_but_not_everywhere_and_troubled_units_lose_eligibility(
     assert 0.03 < (days > 15).mean() < 0.12 and 0 < cp["resolved_at"].isna().sum() < 50
 
 
+@pytest.mark.slow
 def test_complaint_texts_carry_checkable_personal_data(bank):
     cp = generate.complaint_records(bank, generate._media_plan(bank))
     text = "\n".join(cp["description"])
@@ -239,6 +253,7 @@ def test_complaint_texts_carry_checkable_personal_data(bank):
     assert re.search(r"(王|李|张|刘|陈)(先生|女士)", text) and re.search("客户.某", text)
 
 
+@pytest.mark.slow
 def test_business_figures_are_plausible_and_spread(cleaned, bank):
     _, t, _ = cleaned
     b = t["business"].merge(t["outlets"][["outlet_id", "sub_branch_id"]], on="outlet_id")
@@ -254,8 +269,6 @@ def test_business_figures_are_plausible_and_spread(cleaned, bank):
 
 
 # ------------------------------------------------------------------------------------ real volume
-from analysis import volume  # noqa: E402
-
 EVENT_FILES = ["柜员服务评价_2015.csv", "柜员服务评价_2016.csv", "排队叫号_2015.csv", "排队叫号_2016.csv",
                "呼叫记录_95599_2015.csv", "呼叫记录_95599_2016.csv", "呼叫记录_信用卡中心_2015-2016.csv"]
 ENCODINGS = {"柜员": "utf-8-sig", "排队": "gbk", "呼叫": "utf-8"}
@@ -288,13 +301,14 @@ def test_volume_times_are_spelled_as_the_sample_spells_them():
     assert rows.bytes()[0] == b"00000000" + b"00000007" + b"00001234" + b"99999999"
 
 
+@pytest.mark.slow
 def test_volume_files_have_the_samples_names_encodings_headers_and_spellings(city):
     out, _ = city
     written = {p.name for p in out.iterdir()}
     assert "planted_defects.csv" in written and "README.md" in written
     assert {p.name for p in config.RAW_DIR.iterdir() if p.is_file()} <= written  # every file of the bundled folder
     time_col = {"柜员": 3, "排队": 3, "呼叫": 2}
-    shape = lambda cell: re.sub(r"\d+", "9", cell)  # noqa: E731
+    shape = lambda cell: re.sub(r"\d+", "9", cell)
     for name in EVENT_FILES:
         big, small = (out / name).read_bytes()[:4000], (config.RAW_DIR / name).read_bytes()[:4000]
         enc = _encoding(name)
@@ -308,6 +322,7 @@ def test_volume_files_have_the_samples_names_encodings_headers_and_spellings(cit
     assert re.fullmatch(r"\d{8} \d{6}", q.decode("gbk").splitlines()[1].split(",")[3])  # compact times: 20160305 090229
 
 
+@pytest.mark.slow
 def test_volume_sizes_follow_the_city_ratios(city):
     out, res = city
     rows = {name: r for name, _, _, r, _ in res.files}
@@ -327,6 +342,7 @@ def test_volume_sizes_follow_the_city_ratios(city):
         assert n == 1 + rows[name], name
 
 
+@pytest.mark.slow
 def test_every_planted_row_is_where_the_manifest_says(city):
     import csv as _csv
 
@@ -368,6 +384,7 @@ def test_every_planted_row_is_where_the_manifest_says(city):
     assert list(cut["file"]) == ["柜员服务评价_2016.csv"]  # as in the sample
 
 
+@pytest.mark.slow
 def test_cleaning_rejects_exactly_the_planted_rows_at_volume(city, tmp_path):
     out, _ = city
     reports = engine.clean_all(out, tmp_path, only=["queue_tickets", "teller_ratings", "calls"], echo=lambda s: None)

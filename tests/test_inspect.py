@@ -3,8 +3,6 @@ be rejected, and a draft mapping that loads the export through `complaints` as w
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import yaml
 
@@ -12,7 +10,9 @@ from analysis import cli
 from analysis.complaints.load import load_complaints
 from analysis.inspect import guess_columns, guess_date_formats, inspect_file
 
-FIX = Path(__file__).parent / "fixtures" / "cfpb"
+from conftest import FIXTURES_DIR
+
+FIX = FIXTURES_DIR / "cfpb"
 SNAKE = FIX / "owain-nortal_demo-data_consumer_complaints.csv"
 CLASSIC = FIX / "nobieyi00_CUNY_MSDA_R_consumer_complaints.csv"
 

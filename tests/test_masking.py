@@ -15,7 +15,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import unicodedata
 from pathlib import Path
 
@@ -291,7 +290,7 @@ def _plant(rng: random.Random, kind: str) -> tuple[str, list[str]]:
                  "dashed": "-".join(n[i : i + 4] for i in range(0, len(n), 4)), "wide": _fullwidth(n)}[style]
         return f"卡号{shown}", [n]
     if kind == "mobile":
-        m = lambda: "1" + rng.choice("3456789") + "".join(rng.choice("0123456789") for _ in range(9))  # noqa: E731
+        m = lambda: "1" + rng.choice("3456789") + "".join(rng.choice("0123456789") for _ in range(9))
         n = m()
         style = rng.choice(["plain", "+86", "0086", "spaced", "dashed", "dotted", "wide", "leading0", "together", "in_run"])
         if style == "together":
@@ -623,7 +622,7 @@ _ROAD_NAMES = ["解放", "中山", "人民", "建设", "和平", "胜利", "新�
 @st.composite
 def addresses(draw):
     form = draw(st.sampled_from(["road", "road_dash", "estate", "building", "estate_room"]))
-    n = lambda lo, hi: str(draw(st.integers(lo, hi)))  # noqa: E731
+    n = lambda lo, hi: str(draw(st.integers(lo, hi)))
     if form == "road":
         return f"{draw(st.sampled_from(_ROAD_NAMES))}{draw(st.sampled_from(['路', '街', '大道', '巷', '弄', '胡同', '里']))}{n(1, 9999)}号"
     if form == "road_dash":
@@ -788,7 +787,7 @@ def test_mask_series_on_a_large_column():
 
 
 # --------------------------------------------------------------------- the whole clean door, planted
-SRC = Path(__file__).resolve().parents[1] / "data" / "raw"
+SRC = config.RAW_DIR
 
 
 def _planted_complaints(path: Path, corpus) -> tuple[list[str], list[str]]:
@@ -923,7 +922,7 @@ def test_the_complaints_page_says_names_are_best_effort():
 def test_the_data_quality_page_says_names_are_best_effort():
     import json
 
-    nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "01_data_quality.ipynb").read_text("utf-8"))
+    nb = json.loads((config.NOTEBOOKS_DIR / "01_data_quality.ipynb").read_text("utf-8"))
     md = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
     zh, en = NAMES_BEST_EFFORT.split("Masking")
     assert zh in md and "Masking" + en in md and md.index(zh) < md.index("Masking of names")

@@ -412,22 +412,11 @@ def test_notebook_is_thin_and_parameterised():
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
 
 
-SAMPLE_BANK = sorted(config.RAW_DIR.glob("机构信息*"))
-
-
-@pytest.mark.skipif(not SAMPLE_BANK, reason="the generated sample bank is not in data/raw")
-def test_notebook_reproduces_plan1_on_the_sample_bank(tmp_path):
+@pytest.mark.notebook
+@pytest.mark.xdist_group("notebooks")
+def test_notebook_reproduces_plan1_on_the_sample_bank(run_notebook, notebook_reports_dir):
     # Runs the notebook as the report runner would and checks the values it shows, not just that it runs.
-    import nbformat
-    from nbclient import NotebookClient
-
-    from analysis.clean.engine import clean_all
-
-    processed = tmp_path / "processed"
-    clean_all(config.RAW_DIR, processed, echo=lambda *_: None)
-    nb = nbformat.read(config.NOTEBOOKS_DIR / "04_peers.ipynb", as_version=4)
-    nb.cells.insert(2, nbformat.v4.new_code_cell(f"processed_dir = {str(processed)!r}\nreports_dir = {str(tmp_path / 'reports')!r}"))
-    NotebookClient(nb, kernel_name=config.KERNEL_NAME, timeout=600, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nb = run_notebook("04_peers")
     text, images = [], 0
     for cell in nb.cells:
         for out in cell.get("outputs", []):
@@ -439,4 +428,4 @@ def test_notebook_reproduces_plan1_on_the_sample_bank(tmp_path):
     assert "农行点均柜员人数6.45人,居4家第2位" in shown
     assert "公布的中位数51.1件" in shown
     assert images == 3  # the three funnel plots
-    assert list((tmp_path / "reports" / "exports").glob("网点分组对标_*.xlsx"))
+    assert list((notebook_reports_dir / "exports").glob("网点分组对标_*.xlsx"))

@@ -7,15 +7,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from analysis.plots import scoring as sp  # noqa: E402
-from analysis.scoring import insights, load_scheme, score  # noqa: E402
-from analysis.scoring.uncertainty import rank_uncertainty  # noqa: E402
+from analysis.plots import scoring as sp
+from analysis.scoring import insights, load_scheme, score
+from analysis.scoring.uncertainty import rank_uncertainty
 
-from scoring_helpers import tiny4  # noqa: E402
+from scoring_helpers import tiny4
 
 SCHEME = load_scheme("competition-2011")
 
@@ -50,9 +50,11 @@ def test_rank_intervals(result):
 
 def test_loss_heatmap(result):
     ax = sp.loss_heatmap(result)
-    data = ax.images[0].get_array()
+    mesh = ax.collections[0]  # seaborn's heatmap: one cell per unit and indicator
+    data = np.asarray(mesh.get_array()).reshape(4, len(SCHEME.indicators))
     # row D04 (2nd), column satisfaction: 18 - 14 = 4 points behind the leader
     assert data[1, 1] == pytest.approx(4)
+    assert "4.0" in [t.get_text() for t in ax.texts]  # its label
     assert "甲支行" in ax.get_title()
     _render(ax)
 

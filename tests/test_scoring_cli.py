@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from analysis import config
 from analysis.cli import main
-from analysis.scoring import load_scheme
+from analysis.scoring import load_scheme, read_units
 
 from scoring_helpers import FIXTURES, tiny4
 
@@ -198,11 +200,6 @@ def test_template_needs_xlsx_and_evaluation_template(tmp_path, capsys):
 
 
 # ------------------------------------------------------------------------------ number formats
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from analysis.scoring import read_units  # noqa: E402
-
 _FW = str.maketrans("0123456789.,", "０１２３４５６７８９．，")
 
 

@@ -18,20 +18,12 @@ COMP = load_scheme("competition-2011")
 EVAL = load_scheme("evaluation-2016")
 TABLES = sorted(set(tables_needed(COMP)) | set(tables_needed(EVAL)))
 
-pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("scoring_notebook")]
+pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("notebooks")]
 
 
 @pytest.fixture(scope="module")
-def processed(tmp_path_factory):
-    from analysis.clean.engine import clean_all
-    from analysis.clean.sources import load_sources
-
-    if not load_sources()["outlets"].files_in(config.RAW_DIR):
-        pytest.skip("the bundled sample bank (data/raw) is not present")
-
-    out = tmp_path_factory.mktemp("processed")
-    clean_all(config.RAW_DIR, out, only=TABLES, echo=lambda *_: None)
-    return out
+def processed(processed_dir):
+    return processed_dir
 
 
 @pytest.fixture(scope="module")
@@ -117,16 +109,11 @@ def test_evaluation_2016_runs_and_says_assumed(ctx):
     assert (r.table[EVAL.indicator_ids] <= pd.Series(r.weights) + 1e-9).all().all()
 
 
-def test_notebook_runs_and_its_export_matches(processed, comp, tmp_path):
-    import nbformat
-    import papermill as pm
+def test_notebook_runs_and_its_export_matches(comp, run_notebook, notebook_reports_dir):
     from openpyxl import load_workbook
 
-    reports = tmp_path / "reports"
-    out = tmp_path / "03.ipynb"
-    pm.execute_notebook(str(config.NOTEBOOKS_DIR / "03_competition.ipynb"), str(out), kernel_name=config.KERNEL_NAME, progress_bar=False,
-                        parameters={"period": "2016", "processed_dir": str(processed), "reports_dir": str(reports), "n_draws": 200})
-    nb = nbformat.read(out, as_version=4)
+    reports = notebook_reports_dir
+    nb = run_notebook("03_competition", n_draws=200)
     text = "\n".join(
         str(o.get("text", "")) + str(o.get("data", {}).get("text/markdown", "")) + str(o.get("data", {}).get("text/html", ""))
         for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])

@@ -3,8 +3,6 @@ bootstrap of the scores, what-if ranks under other weights, reading aids and the
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,10 +14,11 @@ from analysis.scoring import insights, load_scheme, score
 from analysis.scoring.export import write_league_table
 from analysis.scoring.uncertainty import bootstrap_totals, rank_sets, rank_uncertainty, simultaneous_pairs, weight_set_ranks
 
+from conftest import FIXTURES_DIR
 from scoring_helpers import tiny4
 
 SCHEME = load_scheme("competition-2011")
-PISA = Path(__file__).parent / "fixtures" / "pisa2018_math.csv"
+PISA = FIXTURES_DIR / "pisa2018_math.csv"
 
 
 @pytest.fixture(scope="module")

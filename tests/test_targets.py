@@ -711,14 +711,8 @@ def test_decrease_projection_follows_last_years_season(bank):
 
 # ------------------------------------------------------------------------------ the bundled bank
 @pytest.fixture(scope="module")
-def bundled(tmp_path_factory) -> Path:
-    from analysis.clean.engine import clean_all
-
-    if not any(config.RAW_DIR.glob("*.xlsx")):
-        pytest.skip("the bundled sample bank (data/raw) is not present")
-    out = tmp_path_factory.mktemp("bundled-processed")
-    clean_all(config.RAW_DIR, out, echo=lambda s: None)
-    return out
+def bundled(processed_dir) -> Path:
+    return processed_dir  # the bundled bank cleaned once per session (tests/conftest.py)
 
 
 @pytest.mark.xdist_group("bundled-bank")

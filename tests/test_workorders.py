@@ -26,17 +26,20 @@ baseline 2013 = the whole of 2013. Days are (closed − received) / 24 h.
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from analysis.cli import main
 from analysis.workorders import ratio_interval, summarise
 from analysis.workorders_load import read_orders
 
-FIXTURE = Path(__file__).parent / "fixtures" / "workorders" / "办件_2013-2014_gb18030.csv"
+from conftest import EXAMPLES_DIR, FIXTURES_DIR
+
+FIXTURE = FIXTURES_DIR / "workorders" / "办件_2013-2014_gb18030.csv"
 
 
 @pytest.fixture(scope="module")
@@ -297,7 +300,7 @@ def test_without_work_orders_the_targets_say_no_data(tmp_path):
 
 
 # ------------------------------------------------------------------------- the water-bureau example
-EXAMPLE = Path(__file__).parents[1] / "examples" / "water-bureau"
+EXAMPLE = EXAMPLES_DIR / "water-bureau"
 
 
 def test_water_bureau_data_is_what_its_script_writes(tmp_path):
@@ -345,9 +348,6 @@ def test_water_bureau_targets_run_from_yaml_and_data(tmp_path):
 
 
 # ------------------------------------------------------------------------------------ invariants
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
 _order = st.tuples(
     st.sampled_from(["甲科", "乙科", "丙科"]),
     st.integers(0, 500),  # received: days after 2013-07-01
@@ -384,7 +384,7 @@ def test_property_figures_are_consistent(rows):
 def test_example_data_is_what_its_script_writes(tmp_path, name):
     import runpy
 
-    folder = Path(__file__).parents[1] / "examples" / name
+    folder = EXAMPLES_DIR / name
     written = runpy.run_path(str(folder / "make_data.py"))["write"](tmp_path)
     assert written.read_bytes() == (folder / "raw" / written.name).read_bytes(), f"regenerate: python examples/{name}/make_data.py"
 
@@ -392,7 +392,7 @@ def test_example_data_is_what_its_script_writes(tmp_path, name):
 def test_telecom_example_through_its_mapping_and_targets(tmp_path):
     from analysis import targets
 
-    folder = Path(__file__).parents[1] / "examples" / "telecom-branch"
+    folder = EXAMPLES_DIR / "telecom-branch"
     out, processed = tmp_path / "tt.csv", tmp_path / "clean"
     assert main(["workorders", "--input", str(folder / "raw"), "--mapping", str(folder / "mapping.yaml"), "--period", "2009",
                  "--total-label", "全分公司", "--processed", str(processed), "--out", str(out)]) == 0
@@ -411,7 +411,7 @@ def test_telecom_example_through_its_mapping_and_targets(tmp_path):
 def test_hospital_example_targets(tmp_path):
     from analysis import targets
 
-    folder = Path(__file__).parents[1] / "examples" / "county-hospital"
+    folder = EXAMPLES_DIR / "county-hospital"
     processed = tmp_path / "clean"
     assert main(["workorders", "--input", str(folder / "raw"), "--period", "2011", "--total-label", "全院",
                  "--processed", str(processed), "--out", str(tmp_path / "h.csv")]) == 0

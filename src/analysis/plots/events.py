@@ -6,9 +6,12 @@ two-panel figures) and returns the axes.
 
 from __future__ import annotations
 
+import contextlib
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
 from matplotlib.ticker import PercentFormatter
 
 import analysis.plots  # noqa: F401  (CJK font)
@@ -17,6 +20,18 @@ from analysis.plots import PALETTE, STATUS_COLORS
 WEEKDAYS = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"]
 BUSINESS = {"high_counter": "高柜", "low_counter": "低柜", "vip": "贵宾"}
 TARGET_STYLE = {"color": "#c62828", "linestyle": "--", "linewidth": 1.2}
+
+
+@contextlib.contextmanager
+def _fixed_jitter(seed: int = 0):
+    """seaborn's strip plot jitters with numpy's global generator: seed it for one figure and put
+    the caller's state back."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
 
 
 def _names(table: pd.DataFrame) -> pd.Series:
@@ -51,13 +66,15 @@ def business_type_boxes(table: pd.DataFrame, target: float, ax=None):
     kinds = [k for k in BUSINESS if k in set(table["business_type"])] + sorted(set(table["business_type"]) - set(BUSINESS))
     if ax is None:
         _, ax = plt.subplots(figsize=(7.5, 4.2))
-    data = [table.loc[table["business_type"] == k, "mean_wait"].dropna().to_numpy() for k in kinds]
-    ax.boxplot(data, widths=0.5, showfliers=False, medianprops={"color": "black"})
-    rng = np.random.default_rng(0)
-    for i, (k, values) in enumerate(zip(kinds, data), start=1):
-        ax.scatter(i + rng.uniform(-0.18, 0.18, len(values)), values, s=9, alpha=0.55, color=PALETTE[(i - 1) % len(PALETTE)], zorder=3)
+    d = table.loc[table["business_type"].isin(kinds), ["business_type", "mean_wait"]].dropna()
+    box = {"data": d, "x": "business_type", "y": "mean_wait", "order": kinds, "ax": ax}
+    sns.boxplot(**box, width=0.5, showfliers=False, color="white", linecolor="#333333", medianprops={"color": "black"})
+    with _fixed_jitter():  # the same figure for the same data
+        sns.stripplot(**box, hue="business_type", palette=dict(zip(kinds, PALETTE * len(kinds))), hue_order=kinds,
+                      size=3.5, alpha=0.55, jitter=0.18, legend=False, zorder=3)  # fmt: skip
     ax.axhline(target, **TARGET_STYLE, label=f"目标 {target:g} 分钟")
-    ax.set_xticks(range(1, len(kinds) + 1), [BUSINESS.get(k, k) for k in kinds])
+    ax.set_xticks(range(len(kinds)), [BUSINESS.get(k, k) for k in kinds])
+    ax.set_xlabel("")
     ax.set_ylabel("网点平均等候（分钟）")
     ax.grid(axis="x", visible=False)
     ax.legend(fontsize=9)
@@ -71,17 +88,15 @@ def wait_heatmap(table: pd.DataFrame, value: str = "mean_wait", ax=None):
     g = table.pivot_table(index="weekday", columns="hour", values=value).reindex(index=range(1, 8), columns=hours)
     if ax is None:
         _, ax = plt.subplots(figsize=(max(7, 0.62 * len(hours) + 2), 4.2))
-    cmap = plt.get_cmap("OrRd").copy()
-    cmap.set_bad("white")
-    data = np.ma.masked_invalid(g.to_numpy(dtype=float))
-    im = ax.imshow(data, aspect="auto", cmap=cmap)
-    for (i, j), v in np.ndenumerate(g.to_numpy(dtype=float)):
-        if not np.isnan(v):
-            ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=9, color="white" if v > np.nanmax(data) * 0.6 else "black")
-    ax.set_yticks(range(7), WEEKDAYS)
-    ax.set_xticks(range(len(hours)), [f"{h}时" for h in hours], fontsize=9)
+    g.index, g.columns = WEEKDAYS, [f"{h}时" for h in hours]
+    # empty cells (no tickets) are masked and stay white; seaborn picks a legible label colour per cell
+    sns.heatmap(g.astype(float), cmap="OrRd", annot=True, fmt=".0f", annot_kws={"fontsize": 9}, ax=ax,
+                cbar_kws={"label": "平均等候（分钟）", "shrink": 0.85})  # fmt: skip
+    ax.tick_params(axis="x", labelsize=9, rotation=0)
+    ax.tick_params(axis="y", rotation=0)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
     ax.grid(False)
-    ax.figure.colorbar(im, ax=ax, label="平均等候（分钟）", shrink=0.85)
     ax.set_title("按星期和时段的平均等候时间")
     return ax
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
+import seaborn as sns
 
 import analysis.plots  # noqa: F401  (CJK font)
 
@@ -33,14 +33,13 @@ def coverage_heatmap(cov: pd.DataFrame, source: str, names: pd.Series | None = N
         g.index = [f"{names.get(i, i)}" for i in g.index]
     if ax is None:
         _, ax = plt.subplots(figsize=(min(11, 2 + 0.3 * g.shape[1]), 0.24 * g.shape[0] + 1.5))
-    data = np.ma.masked_invalid(g.to_numpy(dtype=float))
-    cmap = plt.get_cmap("Blues").copy()
-    cmap.set_bad("white")
-    im = ax.imshow(data, aspect="auto", cmap=cmap)
-    ax.set_yticks(range(len(g.index)), g.index, fontsize=9)
-    step = max(1, g.shape[1] // 12)
-    ax.set_xticks(range(0, g.shape[1], step), list(g.columns[::step]), rotation=45, ha="right", fontsize=9)
+    step = max(1, g.shape[1] // 12)  # about 12 month labels; empty cells are masked and stay white
+    sns.heatmap(g.astype(float), cmap="Blues", xticklabels=step, yticklabels=True, ax=ax, cbar_kws={"label": "记录数 records", "shrink": 0.8})
+    ax.tick_params(axis="both", labelsize=9)
+    ax.tick_params(axis="y", rotation=0)
+    plt.setp(ax.get_xticklabels(), rotation=45, ha="right")
+    ax.set_xlabel("")
+    ax.set_ylabel("")
     ax.grid(False)
-    ax.figure.colorbar(im, ax=ax, label="记录数 records", shrink=0.8)
     ax.set_title(f"覆盖情况 Coverage: {source}")
     return ax

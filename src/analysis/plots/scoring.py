@@ -8,6 +8,7 @@ import analysis.plots  # noqa: F401  (registers the CJK font first)
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
 from matplotlib.patches import Patch
 
 from analysis.plots import PALETTE
@@ -97,19 +98,16 @@ def loss_heatmap(result, ax=None, *, title: str | None = None):
     names = [i.name for i in result.scheme.indicators]
     n = len(loss)
     ax = _ax(ax, (min(12, 1.25 * len(names) + 3), max(3.0, 0.3 * n + 1.5)))
-    vmax = max(float(np.nanmax(np.abs(loss.to_numpy()))), 0.5)
-    im = ax.imshow(loss.to_numpy(), cmap="RdBu_r", vmin=-vmax, vmax=vmax, aspect="auto")
-    ax.set_xticks(range(len(names)), [f"{nm}" for nm in names], rotation=35, ha="right", fontsize=9)
+    values = loss.to_numpy(dtype=float)
+    vmax = max(float(np.nanmax(np.abs(values))), 0.5)
     t = result.table
-    ax.set_yticks(range(n), _unit_labels(t), fontsize=9)
-    for i in range(n):
-        for j in range(len(names)):
-            v = loss.iat[i, j]
-            if abs(v) >= 0.05:
-                ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=6.5, color="white" if abs(v) > 0.6 * vmax else "#222")
+    labels = np.where(np.abs(values) >= 0.05, np.char.mod("%.1f", values), "")  # no label on a zero gap
+    sns.heatmap(values, cmap="RdBu_r", vmin=-vmax, vmax=vmax, center=0, annot=labels, fmt="", annot_kws={"fontsize": 6.5},
+                xticklabels=names, yticklabels=_unit_labels(t), ax=ax, cbar_kws={"shrink": 0.6})  # fmt: skip
+    plt.setp(ax.get_xticklabels(), rotation=35, ha="right", fontsize=9)
+    plt.setp(ax.get_yticklabels(), rotation=0, fontsize=9)
     ax.grid(False)
-    cb = ax.figure.colorbar(im, ax=ax, shrink=0.6)
-    cb.set_label("比第一名少得的分数（负数：超过第一名）", fontsize=9)
+    ax.collections[0].colorbar.set_label("比第一名少得的分数（负数：超过第一名）", fontsize=9)
     leader = t["unit_name"].iloc[0]
     ax.set_title(title or f"各{result.scheme.unit}与第一名（{leader}）的分项差距", fontsize=11)
     return ax
