@@ -29,6 +29,7 @@ import html
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import pandas as pd
@@ -142,6 +143,70 @@ def show_table(
     if caption:
         styler = styler.set_caption(html.escape(caption))
     return styler.set_table_attributes('class="dataframe analysis-table"')
+
+
+@dataclass
+class Section:
+    """A page section built by a page module (``analysis.complaints.report``): a generated sentence, a
+    figure to draw (a function that draws it and returns its axes, called when the section is shown),
+    a table with its titles and formats, and ``values`` at full precision for tests and exports."""
+
+    text: str
+    table: pd.DataFrame | None = None
+    columns: dict = field(default_factory=dict)
+    formats: dict = field(default_factory=dict)
+    figure: Callable | None = None
+    caption: str | None = None
+    values: dict = field(default_factory=dict)
+
+    def styled(self) -> Styler | None:
+        if self.table is None:
+            return None
+        return show_table(self.table, columns=self.columns, formats=self.formats, caption=self.caption)
+
+    def draw(self):
+        """The figure, drawn now (a matplotlib Figure; closed, so it shows once where displayed)."""
+        if self.figure is None:
+            return None
+        import matplotlib.pyplot as plt
+
+        out = self.figure()
+        first = out.ravel()[0] if hasattr(out, "ravel") else out
+        fig = getattr(first, "figure", first)
+        plt.close(fig)
+        return fig
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import Markdown, display
+
+        display(Markdown(self.text))
+        if self.figure is not None:
+            display(self.draw())
+        if self.table is not None:
+            display(self.styled())
+
+
+_ANCHOR = re.compile(r"[^A-Za-z0-9_-]+")
+ANCHOR_CLASS = "row-anchor-"
+
+
+def anchor_id(kind: str, key) -> str:
+    """The anchor of a row about one unit or outlet on a detailed page: ``unit-331801``,
+    ``outlet-33180102`` (other pages link to ``03_competition.html#unit-331801``)."""
+    return f"{kind}-{_ANCHOR.sub('-', str(key)).strip('-')}"
+
+
+def row_anchors(styler: Styler, ids: Sequence[str]) -> Styler:
+    """Give each row of ``styler``'s table an anchor (``ids``, one per row, from :func:`anchor_id`):
+    the first cell carries it as a class, and the page layout turns it into the row's ``id``
+    (the first row with an anchor keeps it when two tables have the same)."""
+    data = styler.data
+    if len(ids) != len(data):
+        raise ValueError(f"row_anchors: {len(ids)} ids for {len(data)} rows")
+    classes = pd.DataFrame("", index=data.index, columns=data.columns)
+    if len(data.columns):
+        classes.iloc[:, 0] = [ANCHOR_CLASS + _ANCHOR.sub("-", str(i)) for i in ids]
+    return styler.set_td_classes(classes)
 
 
 def _display(obj) -> None:
