@@ -621,8 +621,11 @@ def test_charts_render_without_missing_glyphs(bank, tmp_path):
     axes = pt.plot_group(ev, "efficiency").ravel()
     assert sum(ax.get_visible() for ax in axes) == 5
     assert any(line.get_ydata()[0] == pytest.approx(0.9) for line in axes[1].get_lines() if line.get_linestyle() == ":")
-    styled = pt.style_status(targets.display_table(ev.table), ev.table["status"]).to_html()
-    assert "background-color: #2e7d32" in styled
+    from analysis.plots import STATUS_COLORS
+    from analysis.report.display import STATUS_CELL, status_table
+
+    styled = status_table(targets.display_table(ev.table), ev.table["status"]).to_html()
+    assert "background-color: #2e7d32" in styled and STATUS_CELL == STATUS_COLORS  # one colour per status, tables and charts
     plt.close("all")
 
 

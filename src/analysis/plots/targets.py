@@ -147,18 +147,3 @@ def plot_group(evaluation: Evaluation, group: str, axes=None):
     for ax in flat[len(rows):]:
         ax.set_visible(False)
     return np.asarray(axes)
-
-
-def style_status(shown: pd.DataFrame, statuses: pd.Series):
-    """A Styler of ``analysis.targets.display_table`` output with the status cell coloured."""
-    colors = [STATUS_COLORS[s] for s in statuses]
-
-    def paint(col: pd.Series):
-        if col.name != "状态":
-            return [""] * len(col)
-        return [f"background-color: {c}; color: white; font-weight: bold" for c in colors]
-
-    def reason(col: pd.Series):
-        return ["color: #5f6b7a; font-size: 12.5px; min-width: 14em" if col.name == "依据" else "" for _ in col]
-
-    return shown.style.format(escape="html").apply(paint, axis=0).apply(reason, axis=0).hide(axis="index")

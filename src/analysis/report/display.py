@@ -145,6 +145,26 @@ def show_table(
     return styler.set_table_attributes('class="dataframe analysis-table"')
 
 
+#: Status cell colours of every status table: the charts' colours (analysis.plots.STATUS_COLORS; tested).
+STATUS_CELL = {"met": "#2e7d32", "on track": "#66a182", "at risk": "#edae49", "missed": "#c62828", "n/a": "#9e9e9e"}
+
+
+def status_table(shown: pd.DataFrame, statuses: Sequence[str]) -> Styler:
+    """A status table (``analysis.targets.display_table``) with each 状态 cell in its status colour and
+    the 依据 (reason) column in a quieter text beside it; escaped like every table."""
+    colours = [STATUS_CELL[s] for s in statuses]
+
+    def paint(col: pd.Series):
+        if col.name != "状态":
+            return [""] * len(col)
+        return [f"background-color: {c}; color: {'#1d2430' if c == STATUS_CELL['at risk'] else 'white'}; font-weight: bold" for c in colours]
+
+    def reason(col: pd.Series):
+        return ["color: #5f6b7a; font-size: 12.5px; min-width: 14em" if col.name == "依据" else "" for _ in col]
+
+    return shown.style.format(escape="html").apply(paint, axis=0).apply(reason, axis=0).hide(axis="index")
+
+
 @dataclass
 class Section:
     """A page section built by a page module (``analysis.complaints.report``): a generated sentence, a
