@@ -39,9 +39,9 @@ def trend_panels(trends: pd.DataFrame, unit_id: str, unit_name: str, *, targets:
         raise ValueError(f"no monthly figures for unit {unit_id!r}")
     targets = targets or {}
     if axes is None:
-        cols = min(4, len(metrics))
+        cols = min(2, len(metrics))  # two a line: still legible when a phone shows the figure at half size
         lines = math.ceil(len(metrics) / cols)
-        fig, axes = plt.subplots(lines, cols, figsize=(2.6 * cols + 0.6, 2.7 * lines), squeeze=False)
+        fig, axes = plt.subplots(lines, cols, figsize=(3.3 * cols + 0.4, 2.5 * lines + 0.4), squeeze=False)
     flat = np.asarray(axes).ravel()
     alt = []
     for ax, metric in zip(flat, metrics):
@@ -60,7 +60,7 @@ def trend_panels(trends: pd.DataFrame, unit_id: str, unit_name: str, *, targets:
         ax.set_xticks([m for m in months if m % 3 == 0 or len(months) <= 6] or months)
         ax.set_xlim(min(months) - 0.5, max(months) + 0.5)
         if unit == "share":
-            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}%"))
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}%"))
             share_axis(ax, "y")
         elif unit in ("per10k", "minutes"):
             ax.set_ylim(0, max(float((u["value"] * scale).max()), float((b["value"] * scale).max()) if len(b) else 0.0) * 1.15 or 1.0)
