@@ -899,5 +899,5 @@ def to_excel(evaluation: Evaluation, path: Path | str) -> Path:
     notes = {"来源": "目标定义见 targets/ 下的 YAML 文件；实际值按清洗后的数据计算。",
              "目标跟踪": "与网页上的写法相同：实际、目标值、预计期限时和状态；“依据”写出有风险、未达标的判断依据。",
              "明细": "每个字段的全精度数值（比例为 0–1 的小数），供进一步计算。",
-             "状态": "达标 = 超出抽样误差仍达到目标；进度正常 = 按当前趋势到期限时能达到；有风险 = 达不到但在抽样误差内。"}
+             "状态": "期限前：达标 = 超出抽样误差仍达到目标；进度正常 = 按当前趋势到期限时能达到；有风险 = 按趋势达不到。到期限：只有达标或未达标（依据栏写明是否在抽样误差内）。"}
     return write_sheets(path, {"目标跟踪": shown, "明细": details}, formats=floats, widths=widths, autofilter=True, notes=notes)

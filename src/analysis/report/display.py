@@ -437,8 +437,8 @@ def reason_zh(reason) -> str:
 GLOSSARY: dict[str, tuple[str, str]] = {
     "p 值": ("假如真实情况没有变化，仅凭随机波动就出现至少这么大差异的概率；越小越说明差异不是偶然。小于 0.001 时写作 p < 0.001。",
              "p-value: the chance of a difference at least this large if nothing had really changed."),
-    "单侧界限": ("考虑抽样误差后，实际值在一个方向上可能的最差水平；只有这个界限也达到目标，才算“达标”。",
-             "one-sided bound: the worst level the figure may really be at, given sampling noise; met only when it meets the target."),
+    "单侧界限": ("考虑抽样误差后，实际值在一个方向上可能的最差水平；期限前只有这个界限也达到目标，才算“达标”（到期限时按实际值判断达标或未达标，依据栏写明是否超出抽样误差）。",
+             "one-sided bound: the worst level the figure may really be at, given sampling noise; before the deadline, met only when it meets the target."),
     "q 值": ("同时检验很多家支行时，总会有一两家碰巧“显著”；q 值是按 Benjamini–Hochberg 方法校正后的 p 值，q < 0.05 的结论更可靠。",
              "q-value: a p-value corrected for testing many units at once (Benjamini–Hochberg)."),
     "率比": ("本期投诉率 ÷ 上年同期投诉率。小于 1 表示下降；其 95% 置信区间整体在 1 以下，下降才算确实。",
