@@ -762,7 +762,7 @@ def status_reason(row: dict | pd.Series) -> str:
     final = bool(row.get("final")) if row.get("final") is not None and row.get("final") == row.get("final") else False
     if final and status in ("met", "missed") and row.get("rule") != "tested_decrease":
         low, high = row.get("gap_low"), row.get("gap_high")
-        if low is not None and high is not None and low == low and high == high and low != high:
+        if low is not None and high is not None and not (math.isnan(low) or math.isnan(high)) and low != high:
             higher = row.get("direction") == "higher"
             conservative, optimistic = (low, high) if higher else (high, low)
             if status == "met" and not _clears(conservative, row["direction"]):

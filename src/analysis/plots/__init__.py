@@ -80,7 +80,7 @@ def share_axis(ax, axis: str = "y"):
     lo, _ = ax.get_ylim() if axis == "y" else ax.get_xlim()
     if lo <= 0:
         return ax
-    kw = dict(transform=ax.transAxes, color="#1d2430", clip_on=False, linewidth=1.2)
+    kw = {"transform": ax.transAxes, "color": "#1d2430", "clip_on": False, "linewidth": 1.2}
     for d in (-0.012, 0.012):
         if axis == "y":
             ax.plot([-0.015, 0.015], [0.02 + d - 0.012, 0.02 + d + 0.012], **kw)
