@@ -88,6 +88,11 @@ def test_verdict(counts, level, words):
     assert v["level"] == level and v["text"] == words
 
 
+def test_verdict_at_the_deadline_says_met_not_on_track():
+    v = O.verdict({"met": 8, "on track": 0, "at risk": 0, "missed": 0, "n/a": 1}, in_progress=False)
+    assert v["text"] == "全部 8 项可判断的目标达标；1 项无数据" and v["en"] == "Targets met"
+
+
 # ------------------------------------------------------------------------------ the bundled bank
 @pytest.fixture(scope="module")
 def bank_overview(processed_dir):

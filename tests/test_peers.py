@@ -388,10 +388,17 @@ def test_attention_list_and_display_tables(units):
     # 城西 is last of the urban group on both metrics (80 points; 30% waits); 丙县 last on waits only
     att = peers.attention_list(g, min_metrics=2)
     assert list(att["网点"]) == ["城西"] and att.loc[0, "后25%指标数"] == 2
-    html = peers.group_table(g).to_html()
+    from analysis.report import peer_tables
+
+    # compute returns frames (never Stylers); the presentation module shows them
+    wide = peers.group_table(g)
+    assert isinstance(wide, pd.DataFrame) and "等候超10分钟占比(%)" in wide.columns
+    html = peer_tables.group_table(g).to_html()
     assert "市区·基础网点" in html and "等候超10分钟占比(%)" in html
     big_four = peers.read_long(RAW_2015)
-    html = peers.peer_table(big_four, "2015").to_html()
+    table, decimals = peers.peer_table(big_four, "2015")
+    assert isinstance(table, pd.DataFrame) and set(decimals) <= set(table.columns)
+    html = peer_tables.peer_table(big_four, "2015").to_html()
     assert "点均大堂经理人数(人)" in html and "23,433" in html and "未配备大堂服务人员的网点占比(%)" in html
 
 

@@ -76,3 +76,33 @@ def test_plots_accept_an_axes(result):
     assert sp.loss_heatmap(result, ax=ax) is ax
     plt.close(fig)
     assert np.isfinite(result.table["total"]).all()
+
+
+# ------------------------------------------------------------------ figures as the pages get them
+def test_figures_reach_the_page_at_twice_their_size_with_alt_text():
+    import matplotlib.pyplot as plt
+
+    from analysis.plots import alt_text, figure_png, set_alt, share_axis
+
+    fig, ax = plt.subplots(figsize=(4, 3), dpi=100)
+    ax.plot([1, 2, 3], [0.85, 0.9, 0.88])
+    ax.set_title("满意度")
+    ax.set_xlabel("月份")
+    ax.set_ylabel("%")
+    share_axis(ax, "y")  # from about 0.85: not from 0, so marked as broken
+    assert ax.get_ylabel() == "%（轴未从0开始）"
+    assert alt_text(fig) == "图：满意度（横轴：月份；纵轴：%（轴未从0开始））"
+    data, meta = figure_png(fig)
+    import base64
+    import struct
+
+    png = base64.b64decode(data)
+    width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk: pixels drawn
+    assert (meta["width"], meta["height"]) == (width // 2, height // 2) and 350 < meta["width"] <= 440  # shown at 1x (4 in at 100 dpi, tight), drawn at 2x
+    set_alt(ax, "图：三个月的满意度")
+    assert figure_png(fig)[1]["alt"] == "图：三个月的满意度"
+    fig2, ax2 = plt.subplots()
+    ax2.set_ylim(0, 1)
+    share_axis(ax2, "y")
+    assert ax2.get_ylabel() == ""  # from 0: left as it is
+    plt.close("all")

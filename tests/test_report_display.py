@@ -109,3 +109,22 @@ def test_rounded_negative_zero_prints_without_sign():
     html = show_table(df, formats={"share": "{:.1%}"}).to_html()
     cells = re.findall(r'class="data[^"]*" >([^<]*)</td>', html)
     assert cells == ["0.00", "0.0%", "-1.50", "50.0%", "0.00", "-20.0%"]
+
+
+def test_row_anchors_become_row_ids_once():
+    from bs4 import BeautifulSoup
+
+    from analysis.report.display import anchor_id, row_anchors, show_table
+    from analysis.report.layout import finish_page
+
+    df = pd.DataFrame({"支行": ["城东支行", "城西支行"], "总分": [90.5, 88.0]})
+    styled = row_anchors(show_table(df), [anchor_id("unit", "331801"), anchor_id("unit", "33/18 02")])
+    again = row_anchors(show_table(df), [anchor_id("unit", "331801"), ""])  # a second table of the same units
+    page = finish_page(f"<html><head><meta charset=\"utf-8\"></head><body><main>{styled.to_html()}{again.to_html()}</main></body></html>")
+    soup = BeautifulSoup(page, "html.parser")
+    first, second = soup.find_all("table")
+    assert [tr.get("id") for tr in first.find("tbody").find_all("tr")] == ["unit-331801", "unit-33-18-02"]
+    assert [tr.get("id") for tr in second.find("tbody").find_all("tr")] == [None, None]  # ids stay unique on a page
+    assert "row-anchor-" not in page
+    with pytest.raises(ValueError, match="1 ids for 2 rows"):
+        row_anchors(show_table(df), ["unit-1"])

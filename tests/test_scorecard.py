@@ -235,3 +235,47 @@ def test_unit_view_wording(processed_dir):
     cards = P.key_figures(view)
     assert cards[0]["value"].endswith("/ 25")
     assert any(c["label"].startswith("名次边际90%置信集") for c in cards)  # says which kind of set
+
+
+# ----------------------------------------------------------------------------- monthly trends
+def test_trends_come_from_the_registry_by_month(tmp_path, monkeypatch):
+    import targets_bank as tb
+
+    from analysis.metrics import Data
+    from analysis.periods import Period
+
+    tb.install_fake_events(monkeypatch)
+    root = tb.write_tables(tmp_path / "p")
+    t = S.trends_table(Data(root), Period.parse("2016"), ["S1", "S2"])
+    ms = t[t["metric"] == "mystery_shopper_mean"].set_index(["unit_id", "month"])["value"]
+    # checks without dates count in month 3 x round: S1 = O1 and O2, round 1 (95 + 91) / 2, round 2 (85 + 90) / 2
+    assert ms.loc[("S1", "2016-03")] == pytest.approx(93.0) and ms.loc[("S1", "2016-06")] == pytest.approx(87.5)
+    assert ms.loc[("S2", "2016-03")] == pytest.approx(98.0)
+    assert ms.loc[("", "2016-03")] == pytest.approx((95 + 91 + 98) / 3)  # the bank: every outlet
+    assert sorted(ms.loc["S1"].index) == ["2016-03", "2016-06", "2016-09", "2016-12"]
+    assert set(t["metric"]) <= set(S.TREND_METRICS) and (t["den"] > 0).all()
+    assert (t["value"] == t["num"] / t["den"]).all()
+
+
+def test_trend_panels_one_per_metric_with_alt_text():
+    import matplotlib.pyplot as plt
+
+    from analysis.plots import alt_text
+    from analysis.plots.units import trend_panels
+
+    rows = []
+    for uid, base in (("", 0.90), ("S1", 0.80)):
+        for m in (1, 2, 3):
+            rows.append({"unit_id": uid, "metric": "teller_satisfaction", "title": "柜员服务评价满意度", "unit": "share", "month": f"2016-0{m}",
+                         "num": base + m / 100, "den": 1.0, "value": base + m / 100})
+            rows.append({"unit_id": uid, "metric": "outlet_wait_mean", "title": "网点客户平均等候时间", "unit": "minutes", "month": f"2016-0{m}",
+                         "num": 10.0 - m, "den": 1.0, "value": 10.0 - m})
+    axes = trend_panels(pd.DataFrame(rows), "S1", "城东支行", targets={"teller_satisfaction": 0.9})
+    visible = [ax for ax in axes.ravel() if ax.get_visible()]
+    assert [ax.get_title() for ax in visible] == ["柜员服务评价满意度", "网点客户平均等候时间"]
+    share = visible[0]
+    assert share.get_ylim()[0] > 0 and "（轴未从0开始）" in share.get_ylabel()  # a zoomed share axis is marked broken
+    assert visible[1].get_ylim()[0] == 0  # minutes from 0
+    alt = alt_text(share.figure)
+    assert alt.startswith("图：城东支行各月走势") and "柜员服务评价满意度 1月 81.0%，3月 83.0%" in alt and "网点客户平均等候时间 1月 9.0 分钟" in alt
+    plt.close("all")

@@ -148,8 +148,8 @@ def test_impossible_date_names_the_file(tmp_path):
     [
         # at least (higher is better): gap = actual - target
         (True, 1.0, 0.2, 1.8, 1.0, "higher", "met"),  # lower bound clears at the deadline
-        (True, 0.5, -0.5, 1.5, 0.5, "higher", "on track"),  # point clears, within noise
-        (True, -0.5, -1.5, 0.5, -0.5, "higher", "at risk"),  # point fails, within noise
+        (True, 0.5, -0.5, 1.5, 0.5, "higher", "met"),  # at the deadline the final value reaches it (within noise: said in the reason)
+        (True, -0.5, -1.5, 0.5, -0.5, "higher", "missed"),  # point fails, within noise: a final value is met or missed
         (True, -1.0, -1.8, -0.2, -1.0, "higher", "missed"),  # upper bound fails too
         (False, 1.0, 0.2, 1.8, 0.4, "higher", "met"),  # met so far beyond noise; projection clears
         (False, 1.0, 0.2, 1.8, -0.1, "higher", "at risk"),  # met so far, but the trend misses
@@ -158,7 +158,8 @@ def test_impossible_date_names_the_file(tmp_path):
         # at most (lower is better): the upper bound is the conservative one
         (True, -1.0, -1.8, -0.2, -1.0, "lower", "met"),
         (True, 1.0, 0.2, 1.8, 1.0, "lower", "missed"),
-        (True, -0.5, -1.5, 0.5, -0.5, "lower", "on track"),
+        (True, -0.5, -1.5, 0.5, -0.5, "lower", "met"),
+        (True, 0.5, -0.5, 1.5, 0.5, "lower", "missed"),  # above an "at most" target at the deadline, within noise
         (False, 0.5, 0.5, 0.5, -0.5, "lower", "on track"),
         (True, 0.0, 0.0, 0.0, 0.0, "lower", "met"),  # exactly on an "at most" target meets it
     ],
@@ -170,6 +171,22 @@ def test_status_rules(final, gap, low, high, proj, direction, expected):
 def test_status_strict_for_decrease():
     # a tested decrease needs RR < 1 strictly: RR exactly 1 on every bound is not met, and missed at the deadline
     assert _status(True, 0.0, 0.0, 0.0, 0.0, "lower", strict=True) == "missed"
+    # a decrease that the test does not find (RR 0.9, bound 1.2) is missed at the deadline, not met
+    assert _status(True, -0.1, -0.4, 0.2, -0.1, "lower", strict=True) == "missed"
+    assert _status(False, -0.1, -0.4, 0.2, -0.1, "lower", strict=True) == "on track"
+
+
+def test_final_reason_within_noise():
+    # at the deadline a met or missed level target says when it is within sampling noise
+    row = {"status": "met", "final": True, "rule": "at_least", "direction": "higher", "gap_low": -0.5, "gap_high": 1.5,
+           "sentence": "x 1（目标 ≥ 0）：达标 met — 单侧95%下限 -0.5"}
+    assert targets.status_reason(row) == "已到期限：实际达到目标，但未超出抽样误差"
+    assert targets.status_reason(row | {"gap_low": 0.2}) == ""  # met beyond noise: nothing to explain
+    # missed within noise: the optimistic (upper) bound 88.62 - 0.03 + 0.30 clears; the values shown apart
+    row = row | {"status": "missed", "unit": "points", "actual": 88.59, "target": 88.62, "gap": -0.03, "gap_low": -0.34, "gap_high": 0.27,
+                 "alpha": 0.05, "sentence": "x：未达标 missed — 单侧95%下限 88.3 分"}
+    assert targets.status_reason(row) == "已到期限：实际 88.59 分低于目标 88.62 分，差距在抽样误差内（单侧95%上限 88.9 分）"
+    assert targets.status_reason(row | {"gap_high": -0.01}) == "单侧95%下限 88.3 分"  # missed beyond noise
 
 
 # ---------------------------------------------------------------------------------------- projection
@@ -262,7 +279,8 @@ def test_mystery_shopper_noise_is_clustered_by_outlet(tmp_path, monkeypatch):
     h = stats.t.ppf(0.95, 2) * math.sqrt(va)
     assert r["actual"] == pytest.approx(91 + 1 / 3) and r["gap"] == pytest.approx(7 / 3)
     assert r["gap_low"] == pytest.approx(7 / 3 - h, abs=1e-3) and h == pytest.approx(3.5094, abs=1e-3)
-    assert r["status"] == "on track"  # within noise: not shown beyond noise
+    # within noise: met at the deadline (the final value reaches it), the reason says not beyond noise
+    assert r["status"] == "met" and targets.status_reason(r) == "已到期限：实际达到目标，但未超出抽样误差"
     assert "（误差按网点聚类）" in r["sentence"]  # the page says how the bound was computed
     # Treating the 12 checks as independent would have called it met: SS about the mean 54.667, se² =
     # 54.667/11/12 = 0.41414; baseline se² = 12/11/12 = 0.090909; Welch df 15.6; h = 1.748 x 0.7107 = 1.242.
@@ -291,7 +309,9 @@ def test_satisfaction_pooled_survey(bank):
     h = stats.t.ppf(0.95, df) * math.sqrt(va + vb)
     assert df == pytest.approx(1.1245, abs=1e-4)
     assert r["actual"] == pytest.approx(85.25) and r["target"] == pytest.approx(85.0)
-    assert r["gap_low"] == pytest.approx(0.25 - h) and r["n"] == 400 and r["status"] == "on track"
+    assert r["gap_low"] == pytest.approx(0.25 - h) and r["n"] == 400
+    assert r["status"] == "met"  # the final value reaches the target (within noise)
+    assert targets.status_reason(r) == "已到期限：实际达到目标，但未超出抽样误差"
     assert "误差按支行聚类" in r["note"]
 
 
@@ -323,8 +343,9 @@ def test_satisfaction_noise_is_clustered_and_changes_the_verdict(tmp_path, monke
     assert survey_cluster_se([100] * 4, [90, 86, 89, 87]) == pytest.approx(0.912871, abs=1e-6)
     assert "单侧95%下限 85.9 分（误差按支行聚类）" in r["sentence"]  # 86 - 0.14832, as the page says it
     assert r["gap_low"] == pytest.approx(2.0 - 2.353363 * 0.912871, abs=1e-5)
-    assert r["status"] == "on track"
-    # As 400 independent respondents it would have been "met": pooled SS 2016 = 4 x 99 x 100 + 100 x 10
+    # at the deadline the final value reaches the target: met, but the reason says "within noise"
+    assert r["status"] == "met" and targets.status_reason(r) == "已到期限：实际达到目标，但未超出抽样误差"
+    # As 400 independent respondents it would have been met beyond noise: pooled SS 2016 = 4 x 99 x 100 + 100 x 10
     # = 40600 -> se² 40600/399/400 = 0.254386; 2015 39600/399/400 = 0.248120; Welch df 797.9;
     # h = 1.64684 x 0.708877 = 1.16740 < 2.0.
     vi, vb = 40600 / 399 / 400, 39600 / 399 / 400
@@ -349,7 +370,7 @@ MEAN_TARGET = """\
 SPREAD_2016 = {"O1": [97, 87, 98, 88], "O2": [89, 88, 90, 87], "O3": [98, 83, 97, 84]}  # outlet means 92.5, 88.5, 90.5
 
 
-def test_wide_sample_mean_just_above_target_is_not_met(tmp_path, monkeypatch):
+def test_wide_sample_mean_just_above_target_is_met_within_noise(tmp_path, monkeypatch):
     tb.install_fake_events(monkeypatch)
     root = tb.write_tables(tmp_path / "p", ms_2016=SPREAD_2016)
     r = _row(targets.evaluate(_write_targets(tmp_path, MEAN_TARGET), "2016", root), "ms90")
@@ -357,7 +378,8 @@ def test_wide_sample_mean_just_above_target_is_not_met(tmp_path, monkeypatch):
     # lower = 90.5 - t(0.95, 2) x 1.1547 = 90.5 - 2.919986 x 1.154701 = 87.128
     assert r["actual"] == pytest.approx(90.5)
     assert r["actual_low"] == pytest.approx(90.5 - 2.919986 * 1.154701, abs=1e-4)
-    assert r["status"] == "on track"  # not "met": 90.5 is within noise of 90
+    # at the deadline a final 90.5 meets 90, but within noise: the reason says so (no "on track" after the deadline)
+    assert r["status"] == "met" and targets.status_reason(r) == "已到期限：实际达到目标，但未超出抽样误差"
 
 
 def test_narrow_sample_mean_above_target_is_met(tmp_path, monkeypatch):
@@ -373,12 +395,15 @@ def test_narrow_sample_mean_above_target_is_met(tmp_path, monkeypatch):
 def test_sample_mean_below_target(tmp_path, monkeypatch):
     tb.install_fake_events(monkeypatch)
     path = _write_targets(tmp_path, MEAN_TARGET)
-    # mean 89.5 with the outlets spread: upper bound 89.5 + 3.3717 = 92.87 > 90 -> at risk, not missed
+    # mean 89.5 with the outlets spread: upper bound 89.5 + 3.3717 = 92.87 > 90 -> missed at the deadline,
+    # but within noise (the reason says so)
     wide = {o: [s - 1 for s in scores] for o, scores in SPREAD_2016.items()}
-    assert _row(targets.evaluate(path, "2016", tb.write_tables(tmp_path / "a", ms_2016=wide)), "ms90")["status"] == "at risk"
+    r = _row(targets.evaluate(path, "2016", tb.write_tables(tmp_path / "a", ms_2016=wide)), "ms90")
+    assert r["status"] == "missed" and "差距在抽样误差内" in targets.status_reason(r)
     # mean 80.5: upper bound 83.87 < 90 -> missed beyond noise
     low = {o: [s - 10 for s in scores] for o, scores in SPREAD_2016.items()}
-    assert _row(targets.evaluate(path, "2016", tb.write_tables(tmp_path / "b", ms_2016=low)), "ms90")["status"] == "missed"
+    r = _row(targets.evaluate(path, "2016", tb.write_tables(tmp_path / "b", ms_2016=low)), "ms90")
+    assert r["status"] == "missed" and not "差距在抽样误差内" in targets.status_reason(r)
 
 
 def test_tested_decrease_real(bank):
@@ -400,7 +425,7 @@ def test_tested_decrease_real(bank):
 @pytest.mark.parametrize(
     "per_month, period, x1, expected",
     [
-        ({"O1": 12, "O2": 7, "O3": 4}, "2016", 276, "on track"),  # 276 vs 240 on 144 vs 120: RR 0.958, not significant
+        ({"O1": 12, "O2": 7, "O3": 4}, "2016", 276, "missed"),  # 276 vs 240 on 144 vs 120: RR 0.958, not significant at the deadline
         ({"O1": 15, "O2": 9, "O3": 6}, "2016", 360, "missed"),  # RR 1.25: up beyond noise
         ({"O1": 15, "O2": 9, "O3": 6}, "2016-06", 180, "at risk"),  # same, before the deadline
         ({"O1": 6, "O2": 4, "O3": 2}, "2016-06", 72, "met"),
@@ -554,10 +579,10 @@ def test_display_table_and_counts(bank):
     # the reason sits next to the status: the decisive bound or projection for at risk / missed, empty for met
     decided = 0
     for (_, row), why in zip(ev.table.iterrows(), shown["依据"]):
-        if row["status"] == "met" or (row["status"] == "on track" and not row["final"]):
-            assert why == ""
-        elif row["status"] == "on track":
-            assert why.startswith("已到期限")
+        if row["final"] and why.startswith("已到期限："):
+            assert row["status"] in ("met", "missed")
+        elif row["status"] in ("met", "on track"):
+            assert why == "" and not (row["final"] and row["status"] == "on track")
         elif row["status"] in ("at risk", "missed") and " — " not in row["sentence"]:
             assert why.startswith(("已到期限，实际", "实际"))
         elif row["status"] in ("at risk", "missed") and " — " in row["sentence"]:
@@ -648,8 +673,11 @@ def test_charts_render_without_missing_glyphs(bank, tmp_path):
     axes = pt.plot_group(ev, "efficiency").ravel()
     assert sum(ax.get_visible() for ax in axes) == 5
     assert any(line.get_ydata()[0] == pytest.approx(0.9) for line in axes[1].get_lines() if line.get_linestyle() == ":")
-    styled = pt.style_status(targets.display_table(ev.table), ev.table["status"]).to_html()
-    assert "background-color: #2e7d32" in styled
+    from analysis.plots import STATUS_COLORS
+    from analysis.report.display import STATUS_CELL, status_table
+
+    styled = status_table(targets.display_table(ev.table), ev.table["status"]).to_html()
+    assert "background-color: #2e7d32" in styled and STATUS_CELL == STATUS_COLORS  # one colour per status, tables and charts
     plt.close("all")
 
 
@@ -737,7 +765,7 @@ def test_bundled_bank_targets(bundled):
     assert r["target"] == pytest.approx(ms.loc[month == 2015, "score"].mean() + 2)
     # clustered by outlet (about 4 checks per outlet and year), the 0.46-point gain over the target is
     # within noise: not "met" (as independent checks it would have been)
-    assert r["status"] == "on track" and r["gap_low"] < 0 < r["gap"]
+    assert r["status"] == "met" and r["gap_low"] < 0 < r["gap"] and targets.status_reason(r).startswith("已到期限：实际达到目标")
     # complaints: 95599-channel counts in each year
     c = pd.read_parquet(config.table_path("complaints", bundled))
     c95 = c[c["channel"] == "95599"]

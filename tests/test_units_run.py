@@ -273,3 +273,54 @@ def test_an_overview_that_cannot_be_rendered_still_leaves_an_index(processed_dir
     assert m["overview"]["status"] == "failed" and "could not be rendered" in m["overview"]["error"]["evalue"]
     html = (out / "index.html").read_text(encoding="utf-8")
     assert "总览未能生成" in html and 'id="unit-331801"' in html
+
+
+# ------------------------------------------------------------------- one verdict per unit target
+def _page_rows(soup, *titles) -> list[dict]:
+    for t in soup.find_all("table"):
+        heads = [th.get_text(" ", strip=True).replace("⇅", "").strip() for th in t.find("thead").find_all("tr")[-1].find_all(["th", "td"])] if t.find("thead") else []
+        if all(x in heads for x in titles):
+            return [dict(zip(heads, [td.get_text(" ", strip=True) for td in tr.find_all(["td", "th"], recursive=False)]))
+                    for tr in t.find("tbody").find_all("tr", recursive=False)]
+    raise AssertionError(f"no table with columns {titles}")
+
+
+def test_unit_targets_read_the_same_everywhere_and_never_on_track_after_the_deadline(unit_suite, tmp_path):
+    """Period 2016 is at the deadline of every target (the 2017 one has not started): no unit page says
+    进度正常 / on track. For every unit, each target's value, threshold, status and reason on its page
+    are those of the targets computed for that sub-branch (the targets page's table and the targets
+    workbook's first sheet), and the index's badges count the same missed and at-risk targets."""
+    import pandas as pd
+    from bs4 import BeautifulSoup
+
+    from analysis import targets as T
+    from analysis.metrics import Data
+    from analysis.report.display import leftovers
+
+    index = BeautifulSoup((unit_suite.reports / "index.html").read_text(encoding="utf-8"), "html.parser")
+    data = Data(unit_suite.processed)
+    by_unit = {u["unit_id"]: u for u in unit_suite.manifest["overview"]["data"]["units"]}
+    assert len(by_unit) == 25
+    for uid, u in by_unit.items():
+        soup = BeautifulSoup((unit_suite.reports / "units" / f"{uid}.html").read_text(encoding="utf-8"), "html.parser")
+        for tag in soup(["script", "style"]):
+            tag.decompose()
+        text = soup.get_text(" ")
+        assert "进度正常" not in text and "on track" not in text, uid
+        assert leftovers(text) == [], uid  # no PosixPath, machine path, module name, e-notation, -0.0, nan…
+        rows = _page_rows(soup, "目标", "实际", "目标值", "状态", "依据")
+        ev = T.evaluate(T.DEFAULT_TARGETS_FILE, "2016", data, sub_branch=uid)
+        assert set(ev.table.loc[ev.table["final"], "status"]) <= {"met", "missed", "n/a"}, uid
+        shown = T.display_table(ev.table)
+        for col in ("目标", "实际", "目标值", "状态", "依据"):
+            assert [r[col] for r in rows] == shown[col].tolist(), (uid, col)
+        book = T.to_excel(ev, tmp_path / f"{uid}.xlsx")
+        sheet = pd.read_excel(book, sheet_name="目标跟踪", keep_default_na=False, dtype=str)
+        for col in ("目标", "实际", "目标值", "状态", "依据"):
+            assert sheet[col].tolist() == [r[col] for r in rows], (uid, col)
+        # the index: the unit's badges and the overview's counts
+        li = index.select_one(f'ol.unit-grid a[href="units/{uid}.html"]').find_parent("li")
+        for status, label, css in (("missed", "未达标", ".st-missed"), ("at risk", "有风险", ".st-at-risk")):
+            n = sum(r["状态"].startswith(label) for r in rows)
+            badge = li.select_one(css)
+            assert n == (int(badge.get_text(strip=True)) if badge else 0) == u[status.replace(" ", "_")], (uid, status)

@@ -82,21 +82,23 @@ def status_counts(statuses: pd.Series | list[str]) -> dict[str, int]:
     return {k: int((s == k).sum()) for k in STATUSES}
 
 
-def verdict(counts: dict[str, int]) -> dict:
+def verdict(counts: dict[str, int], in_progress: bool = True) -> dict:
     """The one-line answer to "are we on track?": level ok / warn / bad and the words.
 
     bad: at least one target missed; warn: none missed, at least one at risk; ok: every judged
     target met or on track. Targets without data (n/a) are named but do not change the level."""
     judged = sum(counts[s] for s in STATUSES if s != "n/a")
+    # at the deadline (no judged target still in progress) nothing can be "on track": met is the word
+    ok_words = "达标或进度正常" if in_progress else "达标"
     if counts["missed"]:
         level, text = "bad", f"未达标 {counts['missed']} 项" + (f"、有风险 {counts['at risk']} 项" if counts["at risk"] else "")
     elif counts["at risk"]:
-        level, text = "warn", f"有风险 {counts['at risk']} 项，其余 {judged - counts['at risk']} 项达标或进度正常"
+        level, text = "warn", f"有风险 {counts['at risk']} 项，其余 {judged - counts['at risk']} 项{ok_words}"
     elif judged:
-        level, text = "ok", f"全部 {judged} 项可判断的目标达标或进度正常"
+        level, text = "ok", f"全部 {judged} 项可判断的目标{ok_words}"
     else:
         level, text = "na", "没有可判断的目标"
-    en = {"bad": "Some targets missed", "warn": "On track, with targets at risk", "ok": "On track", "na": "Nothing to judge"}[level]
+    en = {"bad": "Some targets missed", "warn": "On track, with targets at risk", "ok": "On track" if in_progress else "Targets met", "na": "Nothing to judge"}[level]
     if counts["n/a"]:
         text += f"；{counts['n/a']} 项无数据"
     return {"level": level, "text": text, "en": en}
@@ -159,7 +161,7 @@ def from_shared(shared) -> dict:
         "targets_title": meta.get("targets_title", ""),
         "targets": _target_rows(bank),
         "counts": counts,
-        "verdict": verdict(counts),
+        "verdict": verdict(counts, bool((~bank.loc[bank["status"] != "n/a", "final"].astype(bool)).any())),
         "summary": summary_sentence(bank, period),
         "watch": [f"{r.title}（{STATUS_LABELS[r.status]}）" for r in bank.sort_values("order", kind="stable").itertuples() if r.status in ("missed", "at risk")],
         "league": {

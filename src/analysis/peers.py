@@ -729,9 +729,10 @@ def _display_value(info: MetricInfo, values: pd.Series) -> tuple[pd.Series, str,
     return (values * 100 if info.percent else values), title, fmt.d
 
 
-def peer_table(peers_df: pd.DataFrame, period: str, *, catalogue: Catalogue | None = None):
+def peer_table(peers_df: pd.DataFrame, period: str, *, catalogue: Catalogue | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
     """The peers' figures for a period as the plan prints them: one row per entity, one column per
-    metric (Chinese title and unit), each followed by the entity's rank on it; a pandas Styler."""
+    metric (Chinese title and unit; shares in %), each followed by the entity's rank on it; and the
+    decimals each metric column is shown with. Data only: :mod:`analysis.report.peer_tables` shows it."""
     cat = catalogue or load_catalogue()
     data = peers_df[LONG_COLUMNS]
     result = compare(data, cat.lower_better() & set(data["metric"]))
@@ -742,12 +743,13 @@ def peer_table(peers_df: pd.DataFrame, period: str, *, catalogue: Catalogue | No
         values, title, d = _display_value(cat.info(metric), g.set_index("entity")["value"])
         table[title] = table["机构"].map(values)
         table[f"{cat.info(metric).zh}排名"] = table["机构"].map(g.set_index("entity")["rank"]).astype("Int64")
-        formats[title] = f"{{:,.{d}f}}"
-    return table.style.format(formats, na_rep="").hide(axis="index")
+        formats[title] = d
+    return table, formats
 
 
-def regulator_table(readings: pd.DataFrame):
-    """``regulator_readings`` as a display table (Chinese titles), a pandas Styler."""
+def regulator_table(readings: pd.DataFrame) -> pd.DataFrame:
+    """``regulator_readings`` with Chinese column titles (full precision; shown by
+    :mod:`analysis.report.peer_tables`)."""
     show = pd.DataFrame(
         {
             "期间": readings["period"],
@@ -762,11 +764,12 @@ def regulator_table(readings: pd.DataFrame):
             "与公布中位数之差": readings["gap_to_published_median"],
         }
     )
-    return show.style.format({"本行": "{:,.4g}", "公布中位数": "{:,.4g}", "重算中位数": "{:,.4g}", "与公布中位数之差": "{:+,.4g}"}, na_rep="").hide(axis="index")
+    return show
 
 
-def group_table(comparison: pd.DataFrame, *, catalogue: Catalogue | None = None):
-    """Per peer group: outlets and each metric's group median (shares in %); a pandas Styler."""
+def group_table(comparison: pd.DataFrame, *, catalogue: Catalogue | None = None) -> pd.DataFrame:
+    """Per peer group: outlets and each metric's group median (shares in %), full precision (shown
+    by :mod:`analysis.report.peer_tables`)."""
     cat = catalogue or load_catalogue()
     s = group_summary(comparison)
     pct = s["metric"].map(lambda m: cat.info(m).percent)
@@ -776,8 +779,7 @@ def group_table(comparison: pd.DataFrame, *, catalogue: Catalogue | None = None)
     wide = s.pivot_table(index="group", columns="metric_zh", values="median", sort=False)[order]
     n = comparison.drop_duplicates("outlet_id").groupby("group", sort=False).size()
     wide.insert(0, "网点数", n.reindex(wide.index))
-    wide = wide.reset_index().rename(columns={"group": "对标组"})
-    return wide.style.format({c: "{:,.2f}" for c in order}).hide(axis="index")
+    return wide.reset_index().rename(columns={"group": "对标组"})
 
 
 def export_group_comparison(comparison: pd.DataFrame, path: Path | str) -> Path:

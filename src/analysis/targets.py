@@ -46,12 +46,14 @@ Projection (to the deadline, from the run rate so far; equal to the actual once 
 Statuses (in this order):
 - **n/a**: no data for the metric in the window (or its baseline), or the target's year has not
   started.
-- **met**: the conservative bound clears the target (met beyond noise); before the deadline the
-  projection must clear it too (met so far, and the trend keeps it met).
-- **missed**: final, and even the optimistic bound fails (missed beyond noise).
-- **on track**: otherwise, when the projection clears the target (at the deadline: the actual clears
-  it, but not beyond noise).
-- **at risk**: otherwise (the projection misses; at the deadline: missed, but within noise).
+- At the deadline (final) a target is only **met** or **missed**, never "on track" or "at risk"
+  (nothing is in progress any more): met when the conservative bound clears the target, or, for a
+  level target, when the final value itself reaches it (whether that is beyond noise is written in
+  the reason, :func:`status_reason`); a tested decrease is met only when the test finds it. Missed
+  otherwise (the reason says when the miss is within noise).
+- Before the deadline: **met** when the conservative bound clears the target (met beyond noise) and
+  the projection clears it too (met so far, and the trend keeps it met); **on track** otherwise when
+  the projection clears the target; **at risk** otherwise (the projection misses).
 """
 
 from __future__ import annotations
@@ -407,11 +409,11 @@ def _status(final: bool, gap: float, gap_low: float, gap_high: float, projection
     """The status from the gap (actual - target), its one-sided bounds and the projection's gap; see
     the module docstring."""
     conservative, optimistic = (gap_low, gap_high) if direction == "higher" else (gap_high, gap_low)
-    if _clears(conservative, direction, strict) and (final or _clears(projection_gap, direction, strict)):
+    if final:  # a final value is met or missed; a tested decrease (strict) is met only beyond noise
+        return "met" if _clears(conservative, direction, strict) or (not strict and _clears(gap, direction)) else "missed"
+    if _clears(conservative, direction, strict) and _clears(projection_gap, direction, strict):
         return "met"
-    if final and not _clears(optimistic, direction, strict):
-        return "missed"
-    if _clears(projection_gap if not final else gap, direction, strict):
+    if _clears(projection_gap, direction, strict):
         return "on track"
     return "at risk"
 
@@ -767,11 +769,37 @@ def sentence(row: dict | pd.Series) -> str:
     return head + (" — " + "，".join(parts) if parts else "")
 
 
+def _distinct(actual: float, target: float, unit: str) -> tuple[str, str, str]:
+    """The actual and the target formatted so that they differ on the page (88.59 vs 88.62, not 88.6
+    vs 88.6): one more decimal for points, minutes and days, or shares in hundredths of a percent."""
+    a, t = format_value(actual, unit), format_value(target, unit)
+    if a == t and unit in ("points", "minutes", "days", "share"):
+        from analysis.report.display import number
+
+        scale, suffix = (100, "%") if unit == "share" else (1, {"points": " 分", "minutes": " 分钟", "days": " 天"}[unit])
+        a, t = (f"{number(v * scale, 2)}{suffix}" for v in (actual, target))
+    return a, t, unit
+
+
 def status_reason(row: dict | pd.Series) -> str:
     """Why a target is at risk or missed (or cannot be judged), in the words of its sentence: the
-    bound or the projection that decided it. Empty for met and on track. Shown next to the status."""
+    bound or the projection that decided it. Empty for met (beyond noise) and on track; at the deadline
+    it says when a met or missed final value is within sampling noise. Shown next to the status."""
     status = row["status"]
     final = bool(row.get("final")) if row.get("final") is not None and row.get("final") == row.get("final") else False
+    if final and status in ("met", "missed") and row.get("rule") != "tested_decrease":
+        low, high = row.get("gap_low"), row.get("gap_high")
+        if low is not None and high is not None and not (math.isnan(low) or math.isnan(high)) and low != high:
+            higher = row.get("direction") == "higher"
+            conservative, optimistic = (low, high) if higher else (high, low)
+            if status == "met" and not _clears(conservative, row["direction"]):
+                return "已到期限：实际达到目标，但未超出抽样误差"
+            if status == "missed" and _clears(optimistic, row["direction"]):
+                actual, target, unit = _distinct(row["actual"], row["target"], row["unit"])
+                alpha = row.get("alpha") if row.get("alpha") == row.get("alpha") and row.get("alpha") else 0.05
+                bound = format_value(row["target"] + optimistic, row["unit"])
+                side = f"单侧{(1 - alpha) * 100:g}%{'上' if higher else '下'}限"
+                return f"已到期限：实际 {actual}{'低于' if higher else '高于'}目标 {target}，差距在抽样误差内（{side} {bound}）"
     if status in ("at risk", "missed"):
         text = row.get("sentence") or sentence(row)
         if " — " in text:
@@ -781,9 +809,6 @@ def status_reason(row: dict | pd.Series) -> str:
             return ""
         below = "低于" if row.get("direction") == "higher" else "高于"
         return f"{'已到期限，' if final else ''}实际 {format_value(actual, unit)} {below}目标 {format_value(target, unit)}"
-    if status == "on track" and final:
-        # at the deadline "on track" means: the figure reaches the target, but not beyond sampling noise
-        return "已到期限：实际达到目标，但未超出抽样误差"
     if status == "n/a":
         note = row.get("note") or ""
         return (note.split(";")[0] if note else "无数据")
@@ -901,5 +926,5 @@ def to_excel(evaluation: Evaluation, path: Path | str) -> Path:
     notes = {"来源": "目标定义见 targets/ 下的 YAML 文件；实际值按清洗后的数据计算。",
              "目标跟踪": "与网页上的写法相同：实际、目标值、预计期限时和状态；“依据”写出有风险、未达标的判断依据。",
              "明细": "每个字段的全精度数值（比例为 0–1 的小数），供进一步计算。",
-             "状态": "达标 = 超出抽样误差仍达到目标；进度正常 = 按当前趋势到期限时能达到；有风险 = 达不到但在抽样误差内。"}
+             "状态": "期限前：达标 = 超出抽样误差仍达到目标；进度正常 = 按当前趋势到期限时能达到；有风险 = 按趋势达不到。到期限：只有达标或未达标（依据栏写明是否在抽样误差内）。"}
     return write_sheets(path, {"目标跟踪": shown, "明细": details}, formats=floats, widths=widths, autofilter=True, notes=notes)

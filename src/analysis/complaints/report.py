@@ -3,15 +3,17 @@
     data = report.load(ctx)            # complaints (masked, JR/T-classified), business, outlets
     report.volume(data)                # -> Section: a generated sentence, a figure, a table
 
-A Section shows (in a notebook) its sentence as Markdown, then its figure, then its table. Its
-``values`` hold the computed results at full precision (for tests and exports); only the display
+A Section (:class:`analysis.report.display.Section`, the presentation layer) shows its sentence as
+Markdown, then its figure (drawn then, from the plot function this module names), then its table.
+Its ``values`` hold the computed results at full precision (for tests and exports); only the display
 is rounded. Published output carries counts and masked texts only: descriptions pass through
 :func:`analysis.masking.mask_series` again on their way into any section.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -21,7 +23,7 @@ from analysis.complaints.classify import TITLES as JRT_TITLES
 from analysis.complaints.classify import UNMAPPED, load_classifier
 from analysis.masking import NAMES_BEST_EFFORT
 from analysis.periods import Period
-from analysis.report.display import p_value, show_table
+from analysis.report.display import Section, p_value
 from analysis.report.excel import write_sheets
 
 CHANNELS_ZH = {
@@ -31,39 +33,10 @@ CHANNELS_ZH = {
 }
 
 
-@dataclass
-class Section:
-    text: str
-    table: pd.DataFrame | None = None
-    columns: dict = field(default_factory=dict)
-    formats: dict = field(default_factory=dict)
-    figure: object = None
-    caption: str | None = None
-    values: dict = field(default_factory=dict)
-
-    def styled(self):
-        if self.table is None:
-            return None
-        return show_table(self.table, columns=self.columns, formats=self.formats, caption=self.caption)
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import Markdown, display
-
-        display(Markdown(self.text))
-        if self.figure is not None:
-            display(self.figure)
-        if self.table is not None:
-            display(self.styled())
-
-
 def _figure(draw, *args, **kwargs):
-    """Run a plot function on a new figure and close it (the Section displays it once)."""
-    import matplotlib.pyplot as plt
-
-    ax = draw(*args, **kwargs)
-    fig = ax.figure
-    plt.close(fig)
-    return fig
+    """A figure to draw when the section is shown: the plot function and its arguments (this module
+    draws nothing; :class:`analysis.report.display.Section` calls it at display time)."""
+    return partial(draw, *args, **kwargs)
 
 
 def _pct(x: float) -> str:
@@ -113,10 +86,15 @@ def volume(d: ComplaintData) -> Section:
                    {"change_pct": "{:+.1%}", "change": "{:+,d}"}, fig, values={"trend": trend, "current": now, "previous": prev})
 
 
-def _plot(name: str):
-    from analysis.plots import complaints as P
+def _plot(name: str, module: str = "complaints"):
+    """A plot function, imported when the section is drawn (pages import matplotlib, this module not)."""
 
-    return getattr(P, name)
+    def draw(*args, **kwargs):
+        import importlib
+
+        return getattr(importlib.import_module(f"analysis.plots.{module}"), name)(*args, **kwargs)
+
+    return draw
 
 
 def by_intake_channel(d: ComplaintData) -> Section:
@@ -297,7 +275,8 @@ def decrease_real_by_unit(d: ComplaintData) -> Section:
 def funnel(d: ComplaintData) -> Section:
     """Funnel plot of sub-branch complaint rates per 10,000 transactions against the bank's rate."""
     from analysis.funnel import funnel_table
-    from analysis.plots.funnel import plot_funnel
+
+    plot_funnel = _plot("plot_funnel", "funnel")
 
     u = _units(d)
     f = funnel_table(u, "unit", "complaints", "transactions", "poisson", per=S.PER, label="unit_name", higher_is_better=False)
@@ -313,11 +292,7 @@ def funnel(d: ComplaintData) -> Section:
                  "表中的P值与判断都按放宽后的控制限计算。")
     elif not od.overdispersed:
         text += "支行间差异没有超出随机波动的范围（未发现过度离散），使用精确控制限。"
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 5))
-    plot_funnel(f, ax=ax, title="各支行投诉率漏斗图", xlabel="金融交易(笔)", ylabel="每万笔投诉(件)")
-    plt.close(fig)
+    fig = _figure(plot_funnel, f, title="各支行投诉率漏斗图", xlabel="金融交易(笔)", ylabel="每万笔投诉(件)")
     cols = ["label", "numerator", "denominator", "rate", "expected", "p_high", "p_low", "flag_zh"]
     table = f.units.sort_values("rate", ascending=False)[cols]
     return Section(text, table, {"label": "支行", "numerator": "投诉量(件)", "denominator": "金融交易(笔)", "rate": "每万笔投诉", "expected": "按全行水平应有(件)",

@@ -92,7 +92,12 @@ class Finding:
                 values = values[np.isfinite(values)]
                 whole = bool(len(values)) and bool((np.mod(values, 1) == 0).all())
                 fmt[t] = display.count if whole else (lambda v: display.number(v, 2))
-        return d.style.format(fmt, escape="html").hide(axis="index")
+        styled = d.style.format(fmt, escape="html").hide(axis="index")
+        if "sub_branch_id" in self.table.columns and "outlet_id" not in self.table.columns:
+            # a row per sub-branch: its anchor (06_waiting_times.html#unit-331801), linked from its unit page
+            ids = self.table["sub_branch_id"].iloc[: len(d)]
+            styled = display.row_anchors(styled, [display.anchor_id("unit", i) if i else "" for i in ids])
+        return styled
 
     def _repr_html_(self) -> str:
         note = ""
@@ -184,9 +189,9 @@ def outlet_names(processed_dir: Path | str) -> pd.DataFrame:
     """outlet_id, outlet_name, sub_branch_name from the clean master data (ids alone when absent)."""
     path = config.table_path("outlets", processed_dir)
     if not path.exists():
-        return pd.DataFrame(columns=["outlet_id", "outlet_name", "sub_branch_name"])
-    o = pd.read_parquet(path, columns=["outlet_id", "outlet_name", "sub_branch_name"])
-    return o.astype({"outlet_id": str}).drop_duplicates("outlet_id")
+        return pd.DataFrame(columns=["outlet_id", "outlet_name", "sub_branch_id", "sub_branch_name"])
+    o = pd.read_parquet(path, columns=["outlet_id", "outlet_name", "sub_branch_id", "sub_branch_name"])
+    return o.astype({"outlet_id": str, "sub_branch_id": str}).drop_duplicates("outlet_id")
 
 
 def _with_names(table: pd.DataFrame, processed_dir) -> pd.DataFrame:
@@ -194,6 +199,7 @@ def _with_names(table: pd.DataFrame, processed_dir) -> pd.DataFrame:
     out = table.astype({"outlet_id": str}).merge(names, on="outlet_id", how="left")
     out["outlet_name"] = out["outlet_name"].fillna(out["outlet_id"])
     out["sub_branch_name"] = out["sub_branch_name"].fillna("")
+    out["sub_branch_id"] = out["sub_branch_id"].fillna("").astype(str)
     return out
 
 
@@ -251,11 +257,11 @@ def waits_by_sub_branch(outlets: Finding) -> Finding:
 
     t = t.assign(sub_branch_name=t["sub_branch_name"].replace("", "（未知支行）"))
     g = (
-        t.groupby("sub_branch_name", sort=True)
+        t.groupby(["sub_branch_id", "sub_branch_name"], sort=True)
         .agg(outlets=("outlet_id", "size"), tickets=("tickets", "sum"), called=("called", "sum"), over_10min=("over_10min", "sum"))
         .reset_index()
     )
-    g["mean_wait"] = g["sub_branch_name"].map(pooled_mean_wait(t, "sub_branch_name"))  # the registry's one definition
+    g["mean_wait"] = g["sub_branch_id"].map(pooled_mean_wait(t, "sub_branch_id"))  # the registry's one definition
     g["share_over_10min"] = g["over_10min"] / g["called"]
     g["meets_target"] = g["mean_wait"] <= target
     g = g.sort_values("mean_wait", ascending=False, kind="stable").reset_index(drop=True)
@@ -540,7 +546,7 @@ def ratings_by_sub_branch(outlets: Finding) -> Finding:
     target = outlets.extra["target"]
     g = (
         t.assign(sub_branch_name=t["sub_branch_name"].replace("", "（未知支行）"))
-        .groupby("sub_branch_name", sort=True)
+        .groupby(["sub_branch_id", "sub_branch_name"], sort=True)
         .agg(outlets=("outlet_id", "size"), transactions=("transactions", "sum"), rated=("rated", "sum"), satisfied=("satisfied", "sum"))
         .reset_index()
     )

@@ -15,7 +15,7 @@ import seaborn as sns
 from matplotlib.ticker import PercentFormatter
 
 import analysis.plots  # noqa: F401  (CJK font)
-from analysis.plots import PALETTE, STATUS_COLORS
+from analysis.plots import PALETTE, STATUS_COLORS, share_axis
 
 WEEKDAYS = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"]
 BUSINESS = {"high_counter": "高柜", "low_counter": "低柜", "vip": "贵宾"}
@@ -150,6 +150,7 @@ def daily_rates(daily: pd.DataFrame, targets: pd.DataFrame, axes=None):
         ax.yaxis.set_major_formatter(PercentFormatter())
         ax.set_title(title)
         ax.legend(fontsize=9, ncols=2, loc="lower left")
+        share_axis(ax, "y")
     return axes
 
 
@@ -242,4 +243,5 @@ def monthly_rating_lines(table: pd.DataFrame, target: float, ax=None):
     ax.set_xticks(x, table["month"], rotation=45, ha="right")
     ax.legend(fontsize=9)
     ax.set_title("全行月度满意度与评价率")
+    share_axis(ax, "y")
     return ax

@@ -102,7 +102,7 @@ def _label_points(ax, rows, scale: float, colour_of: dict) -> None:
     if rows.empty:
         return
     ax.figure.canvas.draw()  # the transforms are final only once the limits are set
-    fontsize = 8
+    fontsize = 9
     px = fontsize * ax.figure.dpi / 72
     placed: list[tuple[float, float, float, float]] = []
     for idx, row in rows.iterrows():

@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 import analysis.plots  # noqa: F401  (CJK font)
-from analysis.plots import STATUS_COLORS
+from analysis.plots import STATUS_COLORS, share_axis
 from analysis.targets import STATUS_LABELS, Evaluation, format_value
 
 _UNIT_AXIS = {"share": "比例", "minutes": "分钟", "points": "分", "per10k": "件/万笔", "per_month": "件/月", "count": "家", "days": "天"}
@@ -94,6 +94,8 @@ def plot_target(evaluation: Evaluation, row: int, ax=None):
         return ax
     ax.yaxis.set_major_formatter(_fmt(unit))
     ax.set_ylabel(_UNIT_AXIS.get(unit, ""))
+    if unit == "share":
+        share_axis(ax, "y")
     return ax
 
 
@@ -121,6 +123,8 @@ def _plot_point(ax, r: pd.Series, color: str) -> None:
     if unit == "count":
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(_UNIT_AXIS.get(unit, ""))
+    if unit == "share":
+        share_axis(ax, "x")
     if np.isfinite(low) and high > low:
         side = "下" if r["direction"] == "higher" else "上"
         base = "，含基线误差" if r["rule"] in ("baseline_plus", "baseline_times") else ""
@@ -143,18 +147,3 @@ def plot_group(evaluation: Evaluation, group: str, axes=None):
     for ax in flat[len(rows):]:
         ax.set_visible(False)
     return np.asarray(axes)
-
-
-def style_status(shown: pd.DataFrame, statuses: pd.Series):
-    """A Styler of ``analysis.targets.display_table`` output with the status cell coloured."""
-    colors = [STATUS_COLORS[s] for s in statuses]
-
-    def paint(col: pd.Series):
-        if col.name != "状态":
-            return [""] * len(col)
-        return [f"background-color: {c}; color: white; font-weight: bold" for c in colors]
-
-    def reason(col: pd.Series):
-        return ["color: #5f6b7a; font-size: 12.5px; min-width: 14em" if col.name == "依据" else "" for _ in col]
-
-    return shown.style.format(escape="html").apply(paint, axis=0).apply(reason, axis=0).hide(axis="index")

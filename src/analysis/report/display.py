@@ -29,6 +29,7 @@ import html
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import pandas as pd
@@ -142,6 +143,90 @@ def show_table(
     if caption:
         styler = styler.set_caption(html.escape(caption))
     return styler.set_table_attributes('class="dataframe analysis-table"')
+
+
+#: Status cell colours of every status table: the charts' colours (analysis.plots.STATUS_COLORS; tested).
+STATUS_CELL = {"met": "#2e7d32", "on track": "#66a182", "at risk": "#edae49", "missed": "#c62828", "n/a": "#9e9e9e"}
+
+
+def status_table(shown: pd.DataFrame, statuses: Sequence[str]) -> Styler:
+    """A status table (``analysis.targets.display_table``) with each 状态 cell in its status colour and
+    the 依据 (reason) column in a quieter text beside it; escaped like every table."""
+    colours = [STATUS_CELL[s] for s in statuses]
+
+    def paint(col: pd.Series):
+        if col.name != "状态":
+            return [""] * len(col)
+        return [f"background-color: {c}; color: {'#1d2430' if c == STATUS_CELL['at risk'] else 'white'}; font-weight: bold" for c in colours]
+
+    def reason(col: pd.Series):
+        return ["color: #5f6b7a; font-size: 12.5px; min-width: 14em" if col.name == "依据" else "" for _ in col]
+
+    return shown.style.format(escape="html").apply(paint, axis=0).apply(reason, axis=0).hide(axis="index")
+
+
+@dataclass
+class Section:
+    """A page section built by a page module (``analysis.complaints.report``): a generated sentence, a
+    figure to draw (a function that draws it and returns its axes, called when the section is shown),
+    a table with its titles and formats, and ``values`` at full precision for tests and exports."""
+
+    text: str
+    table: pd.DataFrame | None = None
+    columns: dict = field(default_factory=dict)
+    formats: dict = field(default_factory=dict)
+    figure: Callable | None = None
+    caption: str | None = None
+    values: dict = field(default_factory=dict)
+
+    def styled(self) -> Styler | None:
+        if self.table is None:
+            return None
+        return show_table(self.table, columns=self.columns, formats=self.formats, caption=self.caption)
+
+    def draw(self):
+        """The figure, drawn now (a matplotlib Figure; closed, so it shows once where displayed)."""
+        if self.figure is None:
+            return None
+        import matplotlib.pyplot as plt
+
+        out = self.figure()
+        first = out.ravel()[0] if hasattr(out, "ravel") else out
+        fig = getattr(first, "figure", first)
+        plt.close(fig)
+        return fig
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import Markdown, display
+
+        display(Markdown(self.text))
+        if self.figure is not None:
+            display(self.draw())
+        if self.table is not None:
+            display(self.styled())
+
+
+_ANCHOR = re.compile(r"[^A-Za-z0-9_-]+")
+ANCHOR_CLASS = "row-anchor-"
+
+
+def anchor_id(kind: str, key) -> str:
+    """The anchor of a row about one unit or outlet on a detailed page: ``unit-331801``,
+    ``outlet-33180102`` (other pages link to ``03_competition.html#unit-331801``)."""
+    return f"{kind}-{_ANCHOR.sub('-', str(key)).strip('-')}"
+
+
+def row_anchors(styler: Styler, ids: Sequence[str]) -> Styler:
+    """Give each row of ``styler``'s table an anchor (``ids``, one per row, from :func:`anchor_id`):
+    the first cell carries it as a class, and the page layout turns it into the row's ``id``
+    (the first row with an anchor keeps it when two tables have the same)."""
+    data = styler.data
+    if len(ids) != len(data):
+        raise ValueError(f"row_anchors: {len(ids)} ids for {len(data)} rows")
+    classes = pd.DataFrame("", index=data.index, columns=data.columns)
+    if len(data.columns):
+        classes.iloc[:, 0] = [ANCHOR_CLASS + _ANCHOR.sub("-", str(i)) for i in ids]
+    return styler.set_td_classes(classes)
 
 
 def _display(obj) -> None:
@@ -352,8 +437,8 @@ def reason_zh(reason) -> str:
 GLOSSARY: dict[str, tuple[str, str]] = {
     "p 值": ("假如真实情况没有变化，仅凭随机波动就出现至少这么大差异的概率；越小越说明差异不是偶然。小于 0.001 时写作 p < 0.001。",
              "p-value: the chance of a difference at least this large if nothing had really changed."),
-    "单侧界限": ("考虑抽样误差后，实际值在一个方向上可能的最差水平；只有这个界限也达到目标，才算“达标”。",
-             "one-sided bound: the worst level the figure may really be at, given sampling noise; met only when it meets the target."),
+    "单侧界限": ("考虑抽样误差后，实际值在一个方向上可能的最差水平；期限前只有这个界限也达到目标，才算“达标”（到期限时按实际值判断达标或未达标，依据栏写明是否超出抽样误差）。",
+             "one-sided bound: the worst level the figure may really be at, given sampling noise; before the deadline, met only when it meets the target."),
     "q 值": ("同时检验很多家支行时，总会有一两家碰巧“显著”；q 值是按 Benjamini–Hochberg 方法校正后的 p 值，q < 0.05 的结论更可靠。",
              "q-value: a p-value corrected for testing many units at once (Benjamini–Hochberg)."),
     "率比": ("本期投诉率 ÷ 上年同期投诉率。小于 1 表示下降；与单侧 5% 检验配套的是单侧 95% 界限（两个界限合起来是 90% 区间）：上界低于 1，下降才算确实；下界高于 1，上升才算确实。",

@@ -86,6 +86,7 @@ def finish_page(page: str, *, toc: bool = True) -> str:
         if rows > FILTER_ROWS and table.find("thead") is not None:
             table["data-filter"] = ""
 
+    _row_anchors(soup)
     _illustrations(soup)
 
     main = body.find("main") or body
@@ -132,6 +133,23 @@ def finish_page(page: str, *, toc: bool = True) -> str:
     else:
         out += script
     return out
+
+
+def _row_anchors(soup) -> None:
+    """A cell marked by :func:`analysis.report.display.row_anchors` gives its row the anchor as ``id``
+    (so ``page.html#unit-331801`` scrolls to that unit's row); ids already on the page are not reused."""
+    from analysis.report.display import ANCHOR_CLASS
+
+    used = {t.get("id") for t in soup.find_all(id=True)}
+    for cell in soup.select(f'td[class*="{ANCHOR_CLASS}"], th[class*="{ANCHOR_CLASS}"]'):
+        classes = cell.get("class") or []
+        marks = [c for c in classes if c.startswith(ANCHOR_CLASS)]
+        cell["class"] = [c for c in classes if not c.startswith(ANCHOR_CLASS)]
+        row = cell.find_parent("tr")
+        anchor = marks[0][len(ANCHOR_CLASS):] if marks else ""
+        if row is not None and anchor and anchor not in used and not row.get("id"):
+            row["id"] = anchor
+            used.add(anchor)
 
 
 def _illustrations(soup) -> None:

@@ -48,6 +48,7 @@ class UnitView:
     figures: pd.DataFrame  # unit, its area and the bank
     outlets: pd.DataFrame
     funnels: pd.DataFrame
+    trends: pd.DataFrame  # the bank ("") and the unit x metric x month
 
     @property
     def name(self) -> str:
@@ -82,6 +83,7 @@ def load(period: str, processed_dir: str = "", unit_id: str = "", *, targets: st
         figures=figures.reset_index(drop=True),
         outlets=shared.outlets[shared.outlets["sub_branch_id"] == uid].reset_index(drop=True),
         funnels=shared.funnels[shared.funnels["sub_branch_id"] == uid].reset_index(drop=True),
+        trends=shared.trends[shared.trends["unit_id"].isin(["", uid])].reset_index(drop=True),
     )
 
 
@@ -95,6 +97,12 @@ def status_counts(targets: pd.DataFrame) -> dict[str, int]:
 
     counts = targets["status"].value_counts()
     return {s: int(counts.get(s, 0)) for s in STATUSES}
+
+
+def in_progress(targets: pd.DataFrame) -> bool:
+    """Whether any judged target is still before its deadline (only then can one be "on track")."""
+    judged = targets[targets["status"] != "n/a"]
+    return bool((~judged["final"].astype(bool)).any())
 
 
 def key_figures(view: UnitView) -> list[dict]:
@@ -115,7 +123,8 @@ def key_figures(view: UnitView) -> list[dict]:
         out.append({"value": arrow, "label": f"较上期 vs {view.shared.meta['previous']}（第{int(u['rank_prev'])}名）", "bad": ch < 0})
     c = status_counts(view.targets)
     judged = sum(c.values()) - c["n/a"]
-    out.append({"value": f"{c['met'] + c['on track']} / {judged}", "label": "目标达标或进度正常 Targets on track", "bad": False})
+    label = "目标达标或进度正常 Targets met or on track" if in_progress(view.targets) else "目标达标 Targets met"
+    out.append({"value": f"{c['met'] + c['on track']} / {judged}", "label": label, "bad": False})
     worry = c["at risk"] + c["missed"]
     out.append({"value": str(worry), "label": f"目标有风险或未达标 At risk / missed{'（其中未达标 ' + str(c['missed']) + '）' if c['missed'] else ''}", "bad": worry > 0})
     if not bool(u["award_eligible"]):
@@ -160,7 +169,8 @@ def fix_list(view: UnitView) -> pd.DataFrame:
 def fixes_text(view: UnitView) -> str:
     items = fix_list(view)
     if items.empty:
-        return "没有需要优先处理的问题：目标均达标或进度正常，网点均在控制限内，各项得分已接近全行最好。"
+        targets = "目标均达标或进度正常" if in_progress(view.targets) else "目标均已达标"
+        return f"没有需要优先处理的问题：{targets}，网点均在控制限内，各项得分已接近全行最好。"
     lines = [f"{r.order}. **{r.title}**  \n   {r.detail}。  \n   <span class=\"muted\">依据：{r.reason}</span>" for r in items.itertuples()]
     if len(items) < 3:
         lines.append("\n其他方面没有需要优先处理的问题。")
@@ -309,6 +319,46 @@ def complaints_text(view: UnitView) -> str:
     elif r["verdict"] == "no change":
         text += f"按交易量折算后精确检验：{verdict}（检验下降的单侧 {D.p_text(r['p_value'])}）。"
     return text
+
+
+# ----------------------------------------------------------------------------------------- trends
+def trend_targets(view: UnitView) -> dict[str, float]:
+    """The campaign target of each trend metric judged at a level for the unit (at least / at most)."""
+    t = view.targets
+    level = t[t["rule"].isin(["at_least", "at_most"]) & t["target"].notna() & (t["status"] != "n/a")]
+    return {str(r.metric): float(r.target) for r in level.itertuples()}
+
+
+def trends(view: UnitView):
+    """The unit's monthly trend per key figure, against the bank (analysis.plots.units)."""
+    from analysis.plots.units import trend_panels
+
+    if not (view.trends["unit_id"] == view.unit_id).any():
+        from IPython.display import Markdown
+
+        return Markdown("本期没有本支行的逐月数据。")
+    return trend_panels(view.trends, view.unit_id, view.name, targets=trend_targets(view))
+
+
+def trends_text(view: UnitView) -> str:
+    """What the trend panels show, and which figures have no monthly series."""
+    return ("蓝线为本支行各月数值，灰线为全行，红色虚线为本支行范围的活动目标（有按水平设定的目标时）。"
+            "神秘人检查按季度进行，只在检查月份有点；满意度调查每年一次，没有逐月数据。")
+
+
+#: The detailed pages with a row per sub-branch (its anchor: analysis.report.display.anchor_id).
+DETAIL_PAGES = {"03_competition": "服务营销竞赛排名", "06_waiting_times": "等候时间", "08_teller_ratings": "柜员服务评价"}
+
+
+def detail_links(view: UnitView) -> list[tuple[str, str]]:
+    """(title, href) of this unit's row on each detailed page (the unit pages sit in units/)."""
+    from analysis.report.display import anchor_id
+
+    return [(title, f"../{page}.html#{anchor_id('unit', view.unit_id)}") for page, title in DETAIL_PAGES.items()]
+
+
+def links_text(view: UnitView) -> str:
+    return "在全行报告中查看本支行所在的行：" + " · ".join(f"[{t}]({href})" for t, href in detail_links(view))
 
 
 # ---------------------------------------------------------------------------------------- outlets

@@ -39,7 +39,9 @@ same period are removed when a new one is written.
 - ``outlets``: outlet x metric: value, rank and band within the outlet's peer group (area x grade;
   :func:`analysis.peers.group_comparison`);
 - ``funnels``: outlet x measure (complaints, waits, satisfaction): rate, expected count, funnel flag
-  and direction (:func:`analysis.peers.unit_funnel`).
+  and direction (:func:`analysis.peers.unit_funnel`);
+- ``trends``: the bank and each sub-branch x :data:`TREND_METRICS` x month: the registry metric's
+  monthly numerator, denominator and value (the unit page's small trend panels).
 """
 
 from __future__ import annotations
@@ -62,12 +64,12 @@ from analysis.errors import InputValueError
 from analysis.files import sha256_file
 from analysis.periods import Period
 
-DERIVED_VERSION = 4
+DERIVED_VERSION = 5
 INPUT_TABLES = [
     "outlets", "mystery_shopper", "satisfaction", "complaints", "media_events", "campaign", "business",
     "staffing", "teller_ratings", "queue_tickets", "calls",
 ]
-TABLES = ["league", "indicators", "tied", "targets", "figures", "outlets", "funnels"]
+TABLES = ["league", "indicators", "tied", "targets", "figures", "outlets", "funnels", "trends"]
 AREA_ZH = {"urban": "市区", "county": "县域"}
 DEFAULT_TARGETS_FILE = config.TARGETS_DIR / "campaign-2016.yaml"  # = analysis.targets.DEFAULT_TARGETS_FILE (tested)
 
@@ -81,6 +83,10 @@ FIGURES = {
     "mystery_shopper": {"title": "神秘人检查平均得分", "unit": "分", "better": "higher"},
     "satisfaction": {"title": "客户满意度调查得分", "unit": "分", "better": "higher"},
 }
+
+#: The unit page's monthly trends: the registry's metrics (analysis.metrics.REGISTRY) with a monthly
+#: series that a sub-branch can be measured on, one small panel each (the survey is yearly: none).
+TREND_METRICS = ["outlet_wait_mean", "teller_satisfaction", "mystery_shopper_mean", "complaints_95599"]
 
 
 @dataclass(frozen=True)
@@ -119,6 +125,7 @@ class Shared:
     figures: pd.DataFrame
     outlets: pd.DataFrame
     funnels: pd.DataFrame
+    trends: pd.DataFrame
     cache_dir: Path | None = field(default=None, repr=False)
 
     @property
@@ -259,6 +266,7 @@ def compute(processed_dir: Path | str, period: Period | str, options: Options | 
     targets = targets_table(opts.targets_path(), period, data, list(league["unit_id"]))
     figures = figures_table(tables, data, period, league)
     outlets_cmp, funnels = outlet_tables(tables, period, opts.targets_path())
+    trends = trends_table(data, period, list(league["unit_id"]))
     result = comp.result
     from analysis.scoring import insights
 
@@ -281,7 +289,7 @@ def compute(processed_dir: Path | str, period: Period | str, options: Options | 
         "seconds": round(time.perf_counter() - t0, 3),
     }
     return Shared(meta=meta, league=league, indicators=indicator_table(result), tied=tied_table(comp), targets=targets,
-                  figures=figures, outlets=outlets_cmp, funnels=funnels)
+                  figures=figures, outlets=outlets_cmp, funnels=funnels, trends=trends)
 
 
 def _targets_title(path: Path) -> str:
@@ -364,8 +372,8 @@ def tied_table(comp) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["unit_id", "other_id"])
 
 
-_TARGET_COLUMNS = ["target_id", "group", "group_title", "title", "title_en", "scope_kind", "scope_label", "rule", "unit", "direction",
-                   "actual", "target", "gap", "projection", "projection_basis", "status", "final", "deadline", "p_value", "rate_ratio",
+_TARGET_COLUMNS = ["target_id", "metric", "group", "group_title", "title", "title_en", "scope_kind", "scope_label", "rule", "unit", "direction",
+                   "actual", "target", "gap", "gap_low", "gap_high", "alpha", "projection", "projection_basis", "status", "final", "deadline", "p_value", "rate_ratio",
                    "note", "sentence"]
 
 
@@ -390,6 +398,34 @@ def targets_table(targets_file: Path, period: Period, data, unit_ids: list[str])
         out[c] = out[c].astype(object).where(out[c].notna(), "").astype(str)
     out["final"] = out["final"].astype(bool)
     return out
+
+
+def trends_table(data, period: Period, unit_ids: list[str]) -> pd.DataFrame:
+    """Each :data:`TREND_METRICS` metric by month over the period, for the bank (unit_id "") and every
+    sub-branch, computed by the metrics registry (the same definition the targets use): unit_id,
+    metric, title, unit, month, num, den, value (= num / den; months without a denominator left out)."""
+    from analysis.metrics import REGISTRY, NoData, Selection, selection_for
+
+    rows: list[dict] = []
+    for uid in ["", *unit_ids]:
+        try:
+            sel = Selection(label="全行") if not uid else selection_for(data, "sub_branch", uid)
+        except NoData:
+            continue
+        for metric in TREND_METRICS:
+            spec = REGISTRY[metric]
+            try:
+                m = spec.compute(data, period, sel, {k: v for k, v in spec.params.items() if v is not None})
+            except NoData:
+                continue
+            if m.series is None or (metric == "complaints_95599" and m.extra.get("per") != "10k"):
+                continue
+            for r in m.series.itertuples():
+                if r.den > 0:
+                    rows.append({"unit_id": uid, "metric": metric, "title": spec.title, "unit": spec.unit, "month": str(r.month),
+                                 "num": float(r.num), "den": float(r.den), "value": float(r.num) / float(r.den)})
+    cols = ["unit_id", "metric", "title", "unit", "month", "num", "den", "value"]
+    return pd.DataFrame(rows, columns=cols).astype({"unit_id": str, "metric": str, "title": str, "unit": str, "month": str})
 
 
 def _rank(values: pd.Series, better: str) -> pd.Series:

@@ -109,10 +109,14 @@ def league_display(result: ScoreResult):
     name = f"{result.scheme.unit}名称"
     num = [c for c in t.columns if c not in ("排名", name, "评先资格")]
     fmt = _fmt(num, 2) | {c: "{:g}" for c in ("扣分", "加分") if c in t.columns}
-    return (t.style.format(fmt).hide(axis="index")
-            .set_properties(subset=[name, "评先资格"], **{"white-space": "nowrap"})
-            .background_gradient(subset=["总分"], cmap="RdYlGn")
-            .map(lambda v: "color: #c62828; font-weight: bold" if str(v).startswith("否") else "", subset=["评先资格"]))
+    from analysis.report.display import anchor_id, row_anchors
+
+    styled = (t.style.format(fmt).hide(axis="index")
+              .set_properties(subset=[name, "评先资格"], **{"white-space": "nowrap"})
+              .background_gradient(subset=["总分"], cmap="RdYlGn")
+              .map(lambda v: "color: #c62828; font-weight: bold" if str(v).startswith("否") else "", subset=["评先资格"]))
+    # each unit's row has an anchor (03_competition.html#unit-331801), linked from its unit page
+    return row_anchors(styled, [anchor_id("unit", u) for u in result.table["unit_id"]])
 
 
 def losses_display(result: ScoreResult):
