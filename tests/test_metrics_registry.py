@@ -41,7 +41,7 @@ def test_pooled_mean_wait_counts_every_called_ticket_once():
 def test_the_sub_branch_view_uses_the_pooled_mean_wait():
     from analysis.events.views import Finding, waits_by_sub_branch
 
-    t = pd.DataFrame({"outlet_id": ["a", "b", "c"], "sub_branch_name": ["东", "东", "西"], "tickets": [4, 5, 1], "called": [2, 4, 0],
+    t = pd.DataFrame({"outlet_id": ["a", "b", "c"], "sub_branch_id": ["S1", "S1", "S2"], "sub_branch_name": ["东", "东", "西"], "tickets": [4, 5, 1], "called": [2, 4, 0],
                       "mean_wait": [5.0, 8.0, np.nan], "over_10min": [0, 1, 0]})
     g = waits_by_sub_branch(Finding("", t, extra={"target": 7})).table.set_index("sub_branch_name")
     assert g.loc["东", "mean_wait"] == pytest.approx((10 + 32) / 6)  # 7.0: meets "at most 7"
