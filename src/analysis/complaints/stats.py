@@ -40,8 +40,7 @@ OVERDUE_DAYS = 15
 EXPOSURE = "fin_txn"
 NO_UNIT = "(未指明网点)"
 VERDICTS = {"decrease": "显著下降", "increase": "显著上升", "no change": "变化不显著", "no data": "无数据"}
-NOT_IN_EXPORT = "not in this export"
-NOT_IN_EXPORT_ZH = "本次导出无此列"
+from analysis.report.display import NOT_IN_EXPORT, NOT_IN_EXPORT_ZH  # noqa: E402  (the one wording, from the presentation layer)
 # The columns each flag measure needs.
 NEEDS = {"responsible": ("responsible",), "major": ("major",), "major_responsible": ("major", "responsible"),
          "escalated": ("escalated",), "overdue": ("resolved_at",), "open": ("resolved_at",)}

@@ -500,6 +500,8 @@ def outlet_tables(tables: _Tables, period: Period) -> tuple[pd.DataFrame, pd.Dat
     parts = []
     for which, spec in peers.FUNNEL_SPECS.items():
         f = peers.unit_funnel(inputs[which], which)
+        if f.absent:  # the export lacks the column: no funnel rows (the pages say so), not zeros
+            continue
         u = f.units.rename(columns={"unit": "outlet_id", "label": "outlet_name"})
         u = u.assign(outlet_id=u["outlet_id"].astype(str), measure=which, title=spec["title"], target=f.target, per=spec["per"], percent=spec["percent"])
         parts.append(u[["outlet_id", "outlet_name", "measure", "title", "numerator", "denominator", "rate", "expected", "target", "per", "percent",
