@@ -95,3 +95,14 @@ def test_every_record_is_used_or_rejected(fn, name):
     assert c["records"] == data_lines == c["used"] + c["rejected"] + c["excluded"]
     assert len(res.rejected_frame()) == c["rejected"]
     assert sum(c["reasons"].values()) == c["rejected"]
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+@pytest.mark.parametrize("fn, name", [(ratings, "ratings_bad_records.csv"), (waits, "queue_tickets_gb18030_bad_byte.csv"), (calls, "calls_bad_records.csv")])
+def test_spark_rejects_the_same_records_with_the_same_lines(spark_session, fn, name):
+    duck, spark = fn(FIX / name, "duckdb"), fn(FIX / name, "spark")
+    assert spark.counts == duck.counts
+    cols = ["reason", "source_file", "source_line"]
+    assert spark.rejected_frame()[cols].values.tolist() == duck.rejected_frame()[cols].values.tolist()
+    pd.testing.assert_frame_equal(spark.table, duck.table)
