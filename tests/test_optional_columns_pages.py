@@ -13,12 +13,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 
 from analysis import config
 from analysis.clean.sources import header_key, load_sources
 from analysis.report.display import NOT_IN_EXPORT, NOT_IN_EXPORT_ZH
-
-from conftest import run_cli
 
 pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("notebooks")]
 
@@ -67,7 +66,7 @@ def strip_optional(raw: Path, out: Path) -> dict[str, list[str]]:
 
 
 def page_text(path: Path) -> str:
-    t = re.sub(r"<script.*?</script>|<style.*?</style>", " ", path.read_text(encoding="utf-8"), flags=re.S)
+    t = re.sub(r"<script.*?</script>|<style.*?</style>", " ", path.read_text(encoding="utf-8"), flags=re.DOTALL)
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", t)))
 
 

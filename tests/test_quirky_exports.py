@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import run_cli
 
 from analysis import config
-
-from conftest import run_cli
 
 FIX = Path(__file__).parent / "fixtures" / "exports"
 LONG = "聊天记录很长" * 30_000  # 180,000 characters: beyond the csv module's 131,072 limit

@@ -230,7 +230,7 @@ def inspect_file(path: Path | str, source: str | None = None) -> Inspection:
     # would otherwise list 16,383 of them (and sample each).
     values = raw.cells.to_numpy(dtype=object)
     blank = {g.position for g in guesses if not str(g.header).strip()}
-    filled = {j for j in blank if j < values.shape[1] and any(v is not None and not (isinstance(v, float) and v != v) and str(v).strip() for v in values[:, j])}
+    filled = {j for j in blank if j < values.shape[1] and any(not pd.isna(v) and str(v).strip() for v in values[:, j])}
     guesses = [g for g in guesses if g.position not in blank or g.position in filled]
     for g in guesses:
         col = raw.cells[g.position] if g.position in raw.cells else pd.Series([], dtype=object)

@@ -34,13 +34,13 @@ from scipy import stats
 
 from analysis.errors import InputValueError
 from analysis.periods import Period
+from analysis.report.display import NOT_IN_EXPORT, NOT_IN_EXPORT_ZH  # noqa: F401  (the one wording; re-exported for the pages)
 
 PER = 10_000  # rates per 10,000 transactions
 OVERDUE_DAYS = 15
 EXPOSURE = "fin_txn"
 NO_UNIT = "(未指明网点)"
 VERDICTS = {"decrease": "显著下降", "increase": "显著上升", "no change": "变化不显著", "no data": "无数据"}
-from analysis.report.display import NOT_IN_EXPORT, NOT_IN_EXPORT_ZH  # noqa: E402  (the one wording, from the presentation layer)
 # The columns each flag measure needs.
 NEEDS = {"responsible": ("responsible",), "major": ("major",), "major_responsible": ("major", "responsible"),
          "escalated": ("escalated",), "overdue": ("resolved_at",), "open": ("resolved_at",)}
