@@ -97,3 +97,15 @@ def test_data_quality_lists_the_absent_optional_columns(tmp_path):
     acc = quality.accounting(tmp_path)
     assert acc.attrs["absent"] == {"outlets": ["开业日期"]}
     assert "机构信息（网点）的开业日期：" + WORDING in quality.summary(acc)
+
+
+def test_unit_page_complaint_sentence_without_outlet_column():
+    from types import SimpleNamespace
+
+    from analysis.periods import Period
+    from analysis.scorecard.page import complaints_text
+
+    figures = pd.DataFrame([{"metric": "complaints_per_10k", "scope_kind": "unit", "scope": "S1", "value": np.nan, "num": np.nan,
+                             "prev_value": np.nan, "prev_num": np.nan, "verdict": NOT_IN_EXPORT, "verdict_zh": NOT_IN_EXPORT_ZH, "p_value": np.nan}])
+    view = SimpleNamespace(figures=figures, name="城东支行", period=Period.parse("2016"))
+    assert complaints_text(view) == not_in_export("被投诉网点编号（unit_id）", "本支行的投诉量与投诉率不计算")

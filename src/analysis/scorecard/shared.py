@@ -435,7 +435,11 @@ def figures_table(tables: _Tables, data, period: Period, league: pd.DataFrame) -
     ut["unit"] = ut["unit"].astype(str)
     now = ut.set_index("unit")[["complaints", "transactions"]].rename(columns={"complaints": "num", "transactions": "den"})
     prev = ut.set_index("unit")[["complaints_prev", "transactions_prev"]].rename(columns={"complaints_prev": "num", "transactions_prev": "den"})
-    add_ratio("complaints_per_10k", now.fillna(0), "num", "den", S.PER, prev.fillna(0))
+    if S.absent(tables.table("complaints"), "unit_id"):  # no outlet named in the export: no figure, not 0
+        rows += [{"scope": scope, "scope_kind": kind, "metric": "complaints_per_10k", "value": np.nan, "num": np.nan, "den": np.nan,
+                  "prev_value": np.nan, "prev_num": np.nan, "verdict": S.NOT_IN_EXPORT, "p_value": np.nan} for scope, kind in scopes]
+    else:
+        add_ratio("complaints_per_10k", now.fillna(0), "num", "den", S.PER, prev.fillna(0))
 
     # waits (called tickets; customers who left have no wait) and teller ratings, from the event tables
     w = data.waits()
