@@ -168,7 +168,7 @@ def test_calls_rejects_bad_parameters_and_missing_columns(tmp_path):
     csv.write_text("call_id,center,arrived_at\n1,95599,2016-01-01 00:00:00\n", encoding="utf-8")
     with pytest.raises(Exception, match=r"x\.csv.*answered_at") as err:
         calls_table(csv)
-    assert "missing column" in str(err.value)
+    assert "column(s) missing" in str(err.value)  # the clean door's message: names every missing column and the headers found
 
 
 # ------------------------------------------------------------------------------------------ waits
@@ -484,9 +484,10 @@ def test_cli_bad_input_exits_2(tmp_path, capsys):
     capsys.readouterr()
     gbk = tmp_path / "gbk.csv"
     gbk.write_bytes("call_id,center,arrived_at,answered_at,abandoned_at\n1,信用卡中心,2016-01-01 00:00:00,,\n".encode("gb18030"))
-    assert run_cli("calls", "--input", str(gbk), "--out", str(tmp_path / "o.csv")) == 2
-    err = capsys.readouterr().err
-    assert "gbk.csv: cannot be read as CSV" in err and "UTF-8" in err
+    # GB18030/GBK reads the way `clean` reads it (issue 11: it used to be refused whole)
+    assert run_cli("calls", "--input", str(gbk), "--out", str(tmp_path / "o.csv")) == 0
+    assert "1 records = 1 used + 0 rejected" in capsys.readouterr().out
+    assert "信用卡中心" in (tmp_path / "o.csv").read_text(encoding="utf-8-sig")
 
 
 def test_importing_the_package_does_not_import_ibis():

@@ -478,6 +478,7 @@ class Funnel:
     higher_is_better: bool | None = None
     target_source: str = "given"  # "given" or "overall" (pooled rate of all units)
     excluded: pd.DataFrame = field(default_factory=pd.DataFrame)
+    absent: str = ""  # the sentence a page shows when the export lacks a column the funnel needs (then no units)
 
     def outside(self, level: float | None = None) -> pd.DataFrame:
         """Units flagged beyond the limits of ``level`` (default: the narrowest, e.g. 95%; a unit beyond

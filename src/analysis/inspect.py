@@ -226,6 +226,12 @@ def inspect_file(path: Path | str, source: str | None = None) -> Inspection:
         if hits[src_name] == 0:
             src_name = "complaints"
     guesses = guess_columns(raw.header, src_name)
+    # A column with neither a header nor a value says nothing; a sheet whose one cell sits at XFD
+    # would otherwise list 16,383 of them (and sample each).
+    values = raw.cells.to_numpy(dtype=object)
+    blank = {g.position for g in guesses if not str(g.header).strip()}
+    filled = {j for j in blank if j < values.shape[1] and any(not pd.isna(v) and str(v).strip() for v in values[:, j])}
+    guesses = [g for g in guesses if g.position not in blank or g.position in filled]
     for g in guesses:
         col = raw.cells[g.position] if g.position in raw.cells else pd.Series([], dtype=object)
         vals = col[col.astype(str).str.strip() != ""].astype(str).drop_duplicates().head(SAMPLES)

@@ -399,8 +399,10 @@ def satisfaction_score(data: Data, window: Period, sel: Selection, params: dict)
             sd_i = np.where(np.isnan(sd_i), float(np.median(known)), sd_i)
             note = f"; {int(np.isnan(s['score_sd'].astype('float64')).sum())} 个支行缺标准差，按其余支行中位数估计"
         else:
+            from analysis.report.display import not_in_export
+
             sd_i = None
-            note = "; 无标准差，按精确值处理"
+            note = "; " + not_in_export("得分标准差（score_sd）", "按精确值处理")
     total = n_i.sum()
     mean = float((n_i * m_i).sum() / total)
     sd = None
@@ -445,6 +447,12 @@ def complaints_95599(data: Data, window: Period, sel: Selection, params: dict) -
     transaction volumes, per month (time as the exposure). Complaints without an outlet count for the
     whole bank only."""
     c = data.table("complaints")
+    from analysis.complaints.stats import absent
+    from analysis.report.display import not_in_export
+
+    for col, title in (("channel", "受理渠道"), *((("unit_id", "被投诉网点编号"),) if sel.outlets is not None else ())):
+        if absent(c, col):  # an optional column the export lacks: no figure, not zero complaints
+            raise NoData(not_in_export(f"{title}（{col}）", "95599服务投诉不计算"))
     c = c[c["channel"].astype("string") == str(params.get("channel", "95599"))]
     c = c.assign(month=_month_of(c["received_at"]))
     c = c[_in_window(c["month"], window)]

@@ -502,6 +502,9 @@ def unit_rate_inputs(
             {"complaints without an outlet": no_unit, "complaints of outlets not in the master data": int((~c["unit_id"].isin(known)).sum())},
         )
     }
+    if complaint_stats.absent(complaints, "unit_id"):  # no outlet named in the export: no rate, not 0
+        out["complaints"]["numerator"] = np.nan
+        out["complaints"].attrs["absent"] = "unit_id"
 
     w = waits_table(queue_tickets, engine, by=["outlet_id"], period=p)
     w_counts = w.attrs.get("counts", {})
@@ -529,6 +532,7 @@ def unit_rate_inputs(
 
 
 #: How each unit rate is put on a funnel: distribution, scale, direction, Chinese title and axis.
+_ABSENT_TITLES = {"unit_id": "被投诉网点编号"}  # the columns a funnel's input may lack (optional in sources/*.yaml)
 FUNNEL_SPECS = {
     "complaints": {"kind": "poisson", "per": 10_000, "higher_is_better": False, "metric": "complaints_per_10k_txn", "title": "每万笔金融交易投诉量", "num": "投诉件数", "den": "金融交易笔数", "x": "金融交易笔数", "y": "投诉量(件/万笔)", "percent": False},
     "waits": {"kind": "binomial", "per": 1, "higher_is_better": False, "metric": "waits_over_10min", "title": "等候超过10分钟的客户占比", "num": "等候超10分钟人数", "den": "叫号客户数", "x": "叫号客户数", "y": "等候超10分钟占比(%)", "percent": True},
@@ -542,9 +546,18 @@ def unit_funnel(inputs: pd.DataFrame, which: str, *, target: float | None = None
     (as a rate per the spec's scale: complaints per 10,000, shares as fractions); satisfaction is the
     one funnel of ``analysis.metrics.satisfaction_funnel`` and needs the target
     (:func:`satisfaction_target`)."""
-    from analysis.funnel import funnel_table
+    from analysis.funnel import DEFAULT_LEVELS, Funnel, Overdispersion, funnel_table
 
     spec = FUNNEL_SPECS[which]
+    if inputs.attrs.get("absent"):
+        from analysis.report.display import not_in_export
+
+        units = pd.DataFrame(columns=["unit", "label", "numerator", "denominator", "rate", "expected", "z", "flag", "flag_zh", "direction",
+                                      "lower_95", "upper_95", "lower_99.8", "upper_99.8", "area", "grade"])
+        od = Overdispersion(np.nan, 0, np.nan, 0, np.nan, False, 0.0, "none")
+        column = inputs.attrs["absent"]
+        return Funnel(units, pd.DataFrame(), od, np.nan, spec["kind"], spec["per"], DEFAULT_LEVELS, spec["higher_is_better"],
+                      absent=not_in_export(f"{_ABSENT_TITLES.get(column, column)}（{column}）", f"{spec['title']}的漏斗图不计算"))
     if which == "satisfaction":
         # one satisfaction funnel everywhere (analysis.metrics.satisfaction_funnel): centred on the target
         from analysis.metrics import satisfaction_funnel
@@ -575,6 +588,8 @@ def funnel_outliers(funnel, which: str) -> pd.DataFrame:
     and limits ("lower – upper") in the spec's units (percent for shares), and 期望数, the count expected
     at the overall rate for the outlet's volume ("17 complaints where 5.1 were expected")."""
     spec = FUNNEL_SPECS[which]
+    if funnel.absent:
+        return pd.DataFrame({"说明": [funnel.absent]})
     out = funnel.outside().copy()
     scale = 100 if spec["percent"] else 1
 
@@ -603,6 +618,8 @@ def funnel_outliers(funnel, which: str) -> pd.DataFrame:
 def funnel_summary(funnel, which: str) -> str:
     """One or two sentences on a funnel: how many outlets, how many outside which limits, overdispersion."""
     spec = FUNNEL_SPECS[which]
+    if funnel.absent:
+        return funnel.absent
     u = funnel.units[funnel.units["flag"] != "no exposure"]
     scale = 100 if spec["percent"] else 1
     unit = "%" if spec["percent"] else "件/万笔"

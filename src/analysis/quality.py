@@ -37,6 +37,28 @@ def accounting(processed_dir: Path | str = config.PROCESSED_DIR) -> pd.DataFrame
     ]
     out = pd.DataFrame(rows)
     out["rejected_share"] = out["rejected"] / out["rows_in"].where(out["rows_in"] > 0)
+    out.attrs["absent"] = absent_optional_columns(processed_dir, [n for n, r in report.items() if r["rows_in"]])
+    return out
+
+
+def absent_optional_columns(processed_dir: Path | str, names) -> dict[str, list[str]]:
+    """Per source, the titles of the optional columns (``required: false``) the export lacked: empty
+    in every clean record (a file without the column gives empty cells). The pages say "not in this
+    export" for the figures that need them."""
+    import pyarrow.parquet as pq
+
+    sources = load_sources()
+    out: dict[str, list[str]] = {}
+    for name in names:
+        src = sources.get(name)
+        path = config.table_path(name, processed_dir)
+        optional = [c for c, col in src.columns.items() if not col.required] if src else []
+        if not optional or not path.exists():
+            continue
+        t = pq.read_table(path, columns=[c for c in optional if c in pq.read_schema(path).names])
+        gone = [src.columns[c].title for c in optional if c not in t.column_names or t[c].null_count == t.num_rows]
+        if gone and t.num_rows:
+            out[name] = gone
     return out
 
 
@@ -243,4 +265,11 @@ def summary(acc: pd.DataFrame) -> str:
     )
     if rejected:
         text += f" 剔除比例最高的是{worst['title']}（{worst['source']}）：{int(worst['rejected']):,} / {int(worst['rows_in']):,} 行。"
+    absent = acc.attrs.get("absent") or {}
+    if absent:
+        from analysis.report.display import not_in_export
+
+        titles = dict(zip(acc["source"], acc["title"]))
+        text += " " + not_in_export("；".join(f"{titles.get(n, n)}的{'、'.join(cols)}" for n, cols in absent.items()),
+                                    "这些可选列照常读入为空，需要它们的数字在各页注明，不以0代替")
     return text

@@ -30,6 +30,8 @@ class Reason(Enum):
     UNREADABLE = ("unreadable", "{column} 无法识别", "{column}: unreadable")
     NOT_A_DATETIME = ("not_a_datetime", "{column} 不是日期时间", "{column} is not a date-time")
     TIME_ORDER = ("time_order", "{column} 早于 {reference} 超过 {seconds} 秒：不可能", "{column} before {reference} by more than {seconds} s: impossible")
+    IN_FUTURE = ("in_future", "{column} 晚于今天（{today}），不可能", "{column}: after today ({today}), in the future")
+    TOO_EARLY = ("too_early", "{column} 早于 {earliest}，不可信", "{column}: before {earliest}, not plausible")
     RESOLVED_BEFORE_RECEIVED = ("resolved_before_received", "办结时间早于受理时间", "resolved before received")
     NOT_ON_SCALE = ("not_on_scale", "{column} 不是 {low} 到 {high} 的整数", "{column} is not a whole number from {low} to {high}")
     DUPLICATE_ROW = ("duplicate_row", "重复记录", "duplicate row")

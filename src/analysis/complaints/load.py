@@ -153,6 +153,22 @@ def _header_names(header: list[str]) -> list[str]:
     return names
 
 
+def _implausible_dates(typed: pd.DataFrame, add) -> None:
+    """The clean door's date rules (issue 11): after today is in the future; before the column's
+    ``earliest`` in sources/complaints.yaml (1990-01-01 unless it says otherwise) is not plausible."""
+    from analysis.clean.rules import DEFAULT_EARLIEST
+    from analysis.clean.sources import load_sources
+
+    columns = load_sources()["complaints"].columns
+    today = pd.Timestamp.today().normalize()
+    for canon in ("received_at", "resolved_at"):
+        col = columns.get(canon)
+        first = pd.Timestamp((col.earliest if col is not None else None) or DEFAULT_EARLIEST)
+        label, when = f"{canon} ({TITLES[canon]})", typed[canon]
+        add((when >= today + pd.Timedelta(days=1)).fillna(False), f"{label}: in the future", f"{label}: after today ({today:%Y-%m-%d}), in the future: " + when.dt.strftime("%Y-%m-%d %H:%M:%S").fillna(""))
+        add((when < first).fillna(False), f"{label}: before {first:%Y-%m-%d}", f"{label}: before {first:%Y-%m-%d}, not plausible: " + when.dt.strftime("%Y-%m-%d").fillna(""))
+
+
 def _read_one(raw: RawTable, m: ComplaintMapping):
     """Parse one table. Returns typed fields, original cells, per-row reasons and whether ids are given."""
     pos = _locate(raw, m)
@@ -203,6 +219,7 @@ def _read_one(raw: RawTable, m: ComplaintMapping):
 
     late = (typed["received_at"] - typed["resolved_at"]).dt.total_seconds() > 0
     add(late.fillna(False), Reason.RESOLVED_BEFORE_RECEIVED.en(), "resolved_at (办结时间) is before received_at (受理时间): impossible")
+    _implausible_dates(typed, add)
 
     lines = pd.Series(raw.lines, index=index, dtype="int64")
     if "complaint_id" not in pos:
@@ -230,7 +247,9 @@ def load_complaints(path: Path | str, mapping: ComplaintMapping | str | None = N
     tables = read_tables(path, header_score=score)
     usable = [t for t in tables if score(t.header) > 0]
     if not usable:
-        first = tables[0].header if tables else []
+        from analysis.io.read import header_text
+
+        first = header_text(tables[0].header) if tables else "[]"
         raise SourceError(path, f"no header matches mapping {m.name!r}; first header row: {first}")
 
     warnings: list[str] = []

@@ -23,7 +23,7 @@ from analysis.complaints.classify import TITLES as JRT_TITLES
 from analysis.complaints.classify import UNMAPPED, load_classifier
 from analysis.masking import NAMES_BEST_EFFORT
 from analysis.periods import Period
-from analysis.report.display import Section, p_value
+from analysis.report.display import Section, not_in_export, p_value, show_table
 from analysis.report.excel import write_sheets
 
 CHANNELS_ZH = {
@@ -97,8 +97,20 @@ def _plot(name: str, module: str = "complaints"):
     return draw
 
 
+_TITLES = {"unit_id": "被投诉网点编号", "channel": "受理渠道", "description": "投诉内容"}
+
+
+def _lacking(d: ComplaintData, column: str, consequence: str) -> Section | None:
+    """The section to show instead when the export lacks ``column`` (an optional column)."""
+    if S.absent(d.complaints, column):
+        return Section(not_in_export(_TITLES[column], consequence), values={"absent": column})
+    return None
+
+
 def by_intake_channel(d: ComplaintData) -> Section:
     """Where complaints arrived: 95599, the outlet, regulators, letters, the internet."""
+    if gone := _lacking(d, "channel", "按受理渠道的分布不计算"):
+        return gone
     t = S.breakdown(d.complaints, "channel", d.period)
     t["channel"] = t["channel"].map(lambda v: CHANNELS_ZH.get(v, v))
     top = t.iloc[0]
@@ -156,6 +168,8 @@ def _units(d: ComplaintData, channel: str | None = None) -> pd.DataFrame:
 
 def rates(d: ComplaintData) -> Section:
     """Complaints per outlet and per 10,000 financial transactions, per sub-branch."""
+    if gone := _lacking(d, "unit_id", "各支行的投诉量与投诉率不计算（全行合计见上）"):
+        return gone
     u = _units(d).sort_values("per_10k", ascending=False)
     bank = S.bank_totals(d.complaints, d.business, d.outlets, d.period)
     worst, best = u.iloc[0], u.iloc[-1]
@@ -195,7 +209,7 @@ def flags(d: ComplaintData) -> Section:
     text += "。" if text else ""
     if gone:
         names = "、".join(S.MEASURE_TITLES[m] for m in f["measure"] if m in gone)
-        text += f"{names}：{S.NOT_IN_EXPORT_ZH}（{S.NOT_IN_EXPORT}），不计算。"
+        text += not_in_export(names, "不计算")
     f = f[f["note"] == ""].drop(columns="note")
     table = f.assign(measure=f["measure"].map(S.MEASURE_TITLES))
     return Section(text, table, {"measure": "项目", "current": "本期(件)", "current_share": "占投诉量", "previous": "上年同期(件)", "previous_share": "上年占比", "change": "增减(件)"},
@@ -206,7 +220,7 @@ def resolution(d: ComplaintData) -> Section:
     """Time to resolve: distribution and by intake channel."""
     t = S.time_to_resolve(d.complaints, d.period)
     if "note" in t and (t["note"] == S.NOT_IN_EXPORT).any():
-        return Section(f"办结时间：{S.NOT_IN_EXPORT_ZH}（{S.NOT_IN_EXPORT}），办结用时与超期投诉不计算。", values={"table": t})
+        return Section(not_in_export("办结时间", "办结用时与超期投诉不计算"), values={"table": t})
     t["group"] = t["group"].map(lambda v: CHANNELS_ZH.get(v, v))
     a = t.iloc[0]
     text = (f"本期已办结{int(a['resolved']):,}件，办结用时中位数{a['median_days']:.1f}天，90%在{a['p90_days']:.1f}天内办结；"
@@ -219,6 +233,8 @@ def resolution(d: ComplaintData) -> Section:
 
 def increment(d: ComplaintData, channel: str | None = None) -> Section:
     """点均网点服务投诉增量 per sub-branch: (complaints now - a year earlier) / outlets; lower is better."""
+    if gone := _lacking(d, "unit_id", "点均网点服务投诉增量不计算") or (_lacking(d, "channel", "按渠道的投诉增量不计算") if channel else None):
+        return gone
     u = _units(d, channel).sort_values("increment_per_outlet")
     bank = S.bank_totals(d.complaints, d.business, d.outlets, d.period, channel=channel)
     worse = u[u["increment_per_outlet"] > 0]
@@ -237,7 +253,11 @@ def increment(d: ComplaintData, channel: str | None = None) -> Section:
 def decrease_real(d: ComplaintData) -> Section:
     """Is the decrease real? The exact conditional test, all complaints and 95599 complaints, bank level."""
     rows, sentences = [], []
+    lacking = _lacking(d, "channel", "95599客服热线投诉的下降检验不计算")
     for label, channel in (("全行投诉", None), ("95599客服热线投诉", "95599")):
+        if channel and lacking:
+            sentences.append(lacking.text)
+            continue
         b = S.bank_totals(d.complaints, d.business, d.outlets, d.period, channel=channel)
         t = S.rate_test(b["complaints_prev"], b["transactions_prev"], b["complaints"], b["transactions"])
         sentences.append(S.change_sentence(t, label, d.period))
@@ -256,6 +276,8 @@ _TEST_FORMATS = {"rate1": "{:.3f}", "rate2": "{:.3f}", "rate_ratio": "{:.2f}", "
 
 def decrease_real_by_unit(d: ComplaintData) -> Section:
     """The same test for every sub-branch, with Benjamini-Hochberg q-values and a forest plot."""
+    if gone := _lacking(d, "unit_id", "各支行的下降检验不计算"):
+        return gone
     u = _units(d)
     bank = S.bank_totals(d.complaints, d.business, d.outlets, d.period)
     t = S.change_tests(u, bank)
@@ -274,6 +296,8 @@ def decrease_real_by_unit(d: ComplaintData) -> Section:
 
 def funnel(d: ComplaintData) -> Section:
     """Funnel plot of sub-branch complaint rates per 10,000 transactions against the bank's rate."""
+    if gone := _lacking(d, "unit_id", "各支行投诉率漏斗图不计算"):
+        return gone
     from analysis.funnel import funnel_table
 
     plot_funnel = _plot("plot_funnel", "funnel")
@@ -303,6 +327,8 @@ def funnel(d: ComplaintData) -> Section:
 
 def samples(d: ComplaintData, n: int = 5, seed: int = 0) -> Section:
     """A few complaint texts, masked (names, phone, ID and card numbers)."""
+    if gone := _lacking(d, "description", "不展示投诉内容样例"):
+        return gone
     ex = S.examples(d.complaints, d.period, n=n, seed=seed)
     ex["channel"] = ex["channel"].map(lambda v: CHANNELS_ZH.get(v, v))
     text = f"随机抽取{len(ex)}条本期投诉的内容（已脱敏：姓名、手机号、身份证号、银行卡号均已遮盖），供了解投诉的具体情形。{NAMES_BEST_EFFORT}"
@@ -312,6 +338,8 @@ def samples(d: ComplaintData, n: int = 5, seed: int = 0) -> Section:
 
 def export_excel(d: ComplaintData, path) -> Section:
     """Write the unit figures and tests to an Excel workbook (counts only, no texts)."""
+    if gone := _lacking(d, "unit_id", "各支行投诉数据不导出"):
+        return gone
     u = _units(d)
     t = S.change_tests(u, S.bank_totals(d.complaints, d.business, d.outlets, d.period))
     sheets = {

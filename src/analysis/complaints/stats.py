@@ -34,14 +34,13 @@ from scipy import stats
 
 from analysis.errors import InputValueError
 from analysis.periods import Period
+from analysis.report.display import NOT_IN_EXPORT, NOT_IN_EXPORT_ZH  # the one wording (presentation layer)
 
 PER = 10_000  # rates per 10,000 transactions
 OVERDUE_DAYS = 15
 EXPOSURE = "fin_txn"
 NO_UNIT = "(未指明网点)"
-VERDICTS = {"decrease": "显著下降", "increase": "显著上升", "no change": "变化不显著", "no data": "无数据"}
-NOT_IN_EXPORT = "not in this export"
-NOT_IN_EXPORT_ZH = "本次导出无此列"
+VERDICTS = {"decrease": "显著下降", "increase": "显著上升", "no change": "变化不显著", "no data": "无数据", NOT_IN_EXPORT: NOT_IN_EXPORT_ZH}
 # The columns each flag measure needs.
 NEEDS = {"responsible": ("responsible",), "major": ("major",), "major_responsible": ("major", "responsible"),
          "escalated": ("escalated",), "overdue": ("resolved_at",), "open": ("resolved_at",)}

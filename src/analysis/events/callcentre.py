@@ -55,13 +55,16 @@ DEFAULT_THRESHOLD = 20
 FORMATS = ("auto", "canonical", "anonymous-bank")
 
 
-def calls_expr(t, *, threshold: float = DEFAULT_THRESHOLD, short_abandon: float = 0, by: Sequence[str] = DEFAULT_BY, period=None):
+def calls_expr(t, *, threshold: float = DEFAULT_THRESHOLD, short_abandon: float = 0, by: Sequence[str] = DEFAULT_BY, period=None, earliest: dict | None = None):
     """The call aggregation as Ibis pieces: (classified records, keys, metrics, derived, reason labels).
 
     ``t`` has the canonical call columns (text or timestamps). Kept separate from :func:`calls` so
-    the same expression can be compiled to SQL or run on any Ibis backend.
+    the same expression can be compiled to SQL or run on any Ibis backend. ``earliest``: column ->
+    earliest plausible date (see :func:`analysis.events.records.time_rules`).
     """
     import ibis
+
+    from analysis.events.records import time_rules
 
     _check_seconds("threshold", threshold)
     _check_seconds("short_abandon", short_abandon)
@@ -77,6 +80,7 @@ def calls_expr(t, *, threshold: float = DEFAULT_THRESHOLD, short_abandon: float 
             (c._arrived.isnull() if is_text(t.arrived_at) else None, Reason.NOT_A_DATETIME, {"column": "arrived_at"}),
             (parse_failed(c.answered_at, c._answered) if is_text(t.answered_at) else None, Reason.NOT_A_DATETIME, {"column": "answered_at"}),
             (parse_failed(c.abandoned_at, c._abandoned) if is_text(t.abandoned_at) else None, Reason.NOT_A_DATETIME, {"column": "abandoned_at"}),
+            *time_rules(c, {"arrived_at": c._arrived, "answered_at": c._answered, "abandoned_at": c._abandoned}, earliest or {}),
             (c._answer_raw < -SKEW_TOLERANCE_S, Reason.TIME_ORDER, {"column": "answered_at", "reference": "arrived_at", "seconds": SKEW_TOLERANCE_S}),
             (c._abandon_raw < -SKEW_TOLERANCE_S, Reason.TIME_ORDER, {"column": "abandoned_at", "reference": "arrived_at", "seconds": SKEW_TOLERANCE_S}),
         ]
@@ -132,7 +136,8 @@ def calls(
     detected automatically from the header with ``format="auto"``).
     ``period``: a :class:`analysis.periods.Period` (or its text) to keep calls arriving in it.
     """
-    from analysis.events.engine import connect, source_table
+    from analysis.events.engine import connect
+    from analysis.events.records import add_malformed, event_source
 
     if format not in FORMATS:
         raise InputValueError(f"unknown call-record format {format!r}: choose one of {', '.join(FORMATS)}")
@@ -147,11 +152,10 @@ def calls(
         if format == "anonymous-bank" or (format == "auto" and anonymous_bank.detect(source)):
             source, excluded = anonymous_bank.load(source)
     con = connect(engine)
-    t = source_table(con, source, CALL_COLUMNS, source_name="calls")
-    c, keys, metrics, derived, labels = calls_expr(
-        t, threshold=threshold, short_abandon=short_abandon, by=by, period=period
-    )
-    result = run(con, c, keys, metrics, derived, record_columns=list(t.columns), labels=labels, what="calls", source="" if is_frame(source) else source)
+    with event_source(con, source, CALL_COLUMNS, source_name="calls") as (t, malformed, earliest):
+        c, keys, metrics, derived, labels = calls_expr(t, threshold=threshold, short_abandon=short_abandon, by=by, period=period, earliest=earliest)
+        result = run(con, c, keys, metrics, derived, record_columns=list(t.columns), labels=labels, what="calls", source="" if is_frame(source) else source)
+    add_malformed(result, malformed)
     result.arrow = result.arrow.select([*keys, *OUTPUT_COLUMNS])
     if excluded is not None:
         # The adapter's left-out rows: "excluded: ..." by definition, "rejected: ..." malformed.

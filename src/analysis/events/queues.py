@@ -47,9 +47,12 @@ OVER_SECONDS = OVER_MINUTES * 60
 OUTPUT_COLUMNS = ["tickets", "called", "left", "mean_wait", "p90_wait", "over_10min", "share_over_10min", "skew_clamped"]
 
 
-def waits_expr(t, *, by: Sequence[str] = DEFAULT_BY, period=None):
-    """The waiting-time aggregation as Ibis pieces: (classified records, keys, metrics, derived)."""
+def waits_expr(t, *, by: Sequence[str] = DEFAULT_BY, period=None, earliest: dict | None = None):
+    """The waiting-time aggregation as Ibis pieces: (classified records, keys, metrics, derived).
+    ``earliest``: column -> earliest plausible date (see :func:`analysis.events.records.time_rules`)."""
     import ibis
+
+    from analysis.events.records import time_rules
 
     keys = check_by(by, ENTITY_KEYS, "waits")
     c = t.mutate(_outlet=t.outlet_id.cast("string"), _business=t.business_type.cast("string"), _issued=as_timestamp(t.issued_at), _called=as_timestamp(t.called_at))
@@ -61,6 +64,7 @@ def waits_expr(t, *, by: Sequence[str] = DEFAULT_BY, period=None):
             (c.issued_at.isnull(), Reason.MISSING, {"column": "issued_at"}),
             (c._issued.isnull() if is_text(t.issued_at) else None, Reason.NOT_A_DATETIME, {"column": "issued_at"}),
             (parse_failed(c.called_at, c._called) if is_text(t.called_at) else None, Reason.NOT_A_DATETIME, {"column": "called_at"}),
+            *time_rules(c, {"issued_at": c._issued, "called_at": c._called}, earliest or {}),
             (c._wait_raw < -SKEW_TOLERANCE_S, Reason.TIME_ORDER, {"column": "called_at", "reference": "issued_at", "seconds": SKEW_TOLERANCE_S}),
         ]
     )
@@ -95,16 +99,18 @@ def waits(source: Path | str | pd.DataFrame, engine: str = "duckdb", *, by: str 
     """Waiting times per ``by`` group with the accounting of every ticket (see module doc)."""
     import pyarrow.compute as pc
 
-    from analysis.events.engine import connect, source_table
+    from analysis.events.engine import connect
+    from analysis.events.records import add_malformed, event_source
 
     if period is not None:
         from analysis.periods import Period
 
         period = Period.parse(period)
     con = connect(engine)
-    t = source_table(con, source, TICKET_COLUMNS, source_name="queue_tickets")
-    c, keys, metrics, derived, labels = waits_expr(t, by=by, period=period)
-    result = run(con, c, keys, metrics, derived, record_columns=list(t.columns), labels=labels, what="waits", source="" if is_frame(source) else source)
+    with event_source(con, source, TICKET_COLUMNS, source_name="queue_tickets") as (t, malformed, earliest):
+        c, keys, metrics, derived, labels = waits_expr(t, by=by, period=period, earliest=earliest)
+        result = run(con, c, keys, metrics, derived, record_columns=list(t.columns), labels=labels, what="waits", source="" if is_frame(source) else source)
+    add_malformed(result, malformed)
     table = result.arrow
     # Minutes for the reader; the percentile rounded to the microsecond first so that both engines
     # agree to the last bit (their interpolation formulas differ in rounding).

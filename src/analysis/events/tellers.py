@@ -35,21 +35,30 @@ def _rating_value(col):
     dtype = col.type()
     if dtype.is_integer():
         return col.cast("int64")
+    # Only a number from 1 to 5 reaches floor() and the cast (Ibis's floor casts to an integer: 1e30
+    # or inf would overflow it and abort the whole query); anything else is "not a whole number 1-5".
+    def whole_1_to_5(x):
+        inside = x.between(1, 5).fill_null(False)
+        safe = ibis.ifelse(inside, x, 0.5)
+        return inside & (safe.floor() == safe)
+
     if dtype.is_floating() or dtype.is_decimal():
-        whole = col.floor() == col
-        return ibis.ifelse(col.isnull(), ibis.null("int64"), ibis.ifelse(whole, col.cast("int64"), -1))
+        ok = whole_1_to_5(col)
+        return ibis.ifelse(col.isnull(), ibis.null("int64"), ibis.ifelse(ok, col.try_cast("int64"), -1))
     text = col.cast("string").strip()
     number = text.try_cast("float64")
-    whole = number.floor() == number
+    ok = whole_1_to_5(number)
     return ibis.cases(
         (text.isnull() | (text == ""), ibis.null("int64")),
-        (number.isnull() | ~whole, -1),
-        else_=number.cast("int64"),
+        (number.isnull() | ~ok.fill_null(False), -1),
+        else_=number.try_cast("int64"),
     )
 
 
-def ratings_expr(t, *, by: Sequence[str] = DEFAULT_BY, period=None):
-    """The rating aggregation as Ibis pieces: (classified records, keys, metrics, derived)."""
+def ratings_expr(t, *, by: Sequence[str] = DEFAULT_BY, period=None, earliest: dict | None = None):
+    """The rating aggregation as Ibis pieces: (classified records, keys, metrics, derived).
+    ``earliest``: column -> earliest plausible date (see :func:`analysis.events.records.time_rules`)."""
+    from analysis.events.records import time_rules
 
     keys = check_by(by, ENTITY_KEYS, "ratings")
     c = t.mutate(_outlet=t.outlet_id.cast("string"), _teller=t.teller_id.cast("string"), _txn=as_timestamp(t.txn_at), _rating=_rating_value(t.rating))
@@ -58,6 +67,7 @@ def ratings_expr(t, *, by: Sequence[str] = DEFAULT_BY, period=None):
             (c._outlet.isnull() | (c._outlet == ""), Reason.MISSING, {"column": "outlet_id"}),
             (c.txn_at.isnull(), Reason.MISSING, {"column": "txn_at"}),
             (c._txn.isnull() if is_text(t.txn_at) else None, Reason.NOT_A_DATETIME, {"column": "txn_at"}),
+            *time_rules(c, {"txn_at": c._txn}, earliest or {}),
             (c._rating.notnull() & ~c._rating.between(1, 5), Reason.NOT_ON_SCALE, {"column": "rating", "low": 1, "high": 5}),
         ]
     )
@@ -80,16 +90,18 @@ def ratings_expr(t, *, by: Sequence[str] = DEFAULT_BY, period=None):
 
 def ratings(source: Path | str | pd.DataFrame, engine: str = "duckdb", *, by: str | Sequence[str] = DEFAULT_BY, period=None) -> EventResult:
     """Rating rate and satisfaction per ``by`` group with the accounting of every record."""
-    from analysis.events.engine import connect, source_table
+    from analysis.events.engine import connect
+    from analysis.events.records import add_malformed, event_source
 
     if period is not None:
         from analysis.periods import Period
 
         period = Period.parse(period)
     con = connect(engine)
-    t = source_table(con, source, RATING_COLUMNS, source_name="teller_ratings")
-    c, keys, metrics, derived, labels = ratings_expr(t, by=by, period=period)
-    result = run(con, c, keys, metrics, derived, record_columns=list(t.columns), labels=labels, what="ratings", source="" if is_frame(source) else source)
+    with event_source(con, source, RATING_COLUMNS, source_name="teller_ratings") as (t, malformed, earliest):
+        c, keys, metrics, derived, labels = ratings_expr(t, by=by, period=period, earliest=earliest)
+        result = run(con, c, keys, metrics, derived, record_columns=list(t.columns), labels=labels, what="ratings", source="" if is_frame(source) else source)
+    add_malformed(result, malformed)
     result.arrow = result.arrow.select([*keys, *OUTPUT_COLUMNS])
     return result
 

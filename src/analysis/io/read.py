@@ -40,6 +40,18 @@ class Malformed:
     reason: str
 
 
+def header_text(header: list[str], limit: int = 20) -> str:
+    """A header row for an error message: its non-empty cells (with their column numbers when some
+    are empty), at most ``limit`` of them -- a sheet whose one cell is at XFD has 16,383 empty ones."""
+    named = [(i + 1, h) for i, h in enumerate(header) if str(h).strip()]
+    if len(named) == len(header):
+        shown = [repr(h) for _, h in named[:limit]]
+    else:
+        shown = [f"column {i}: {h!r}" for i, h in named[:limit]]
+    more = f", ... ({len(named) - limit} more)" if len(named) > limit else ""
+    return "[" + ", ".join(shown) + more + "]" + (f" ({len(header) - len(named)} empty)" if len(named) < len(header) else "")
+
+
 @dataclass
 class RawTable:
     """One sheet or CSV file as text."""

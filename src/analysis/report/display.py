@@ -37,6 +37,16 @@ from pandas.io.formats.style import Styler
 
 DEFAULT_CMAP = "Blues"
 NA_REP = "—"
+# A figure whose column the export lacks (an optional column, sources/*.yaml): never 0, never empty.
+NOT_IN_EXPORT = "not in this export"
+NOT_IN_EXPORT_ZH = "不在本次导出中"
+
+
+def not_in_export(what: str, consequence: str = "") -> str:
+    """The one sentence every page gives for figures that need a column the export lacks:
+    ``what`` names the column(s) (Chinese titles), ``consequence`` the figures left out."""
+    tail = f"，{consequence}" if consequence else ""
+    return f"{what}：{NOT_IN_EXPORT_ZH}（{NOT_IN_EXPORT}）{tail}。"
 
 
 def _unsigned_zero(fmt: str) -> Callable:

@@ -307,6 +307,8 @@ def complaints_text(view: UnitView) -> str:
     """The unit's complaints against the same months a year earlier, with the exact test's reading."""
     f = view.figures
     u = f[(f["metric"] == "complaints_per_10k") & (f["scope_kind"] == "unit")]
+    if len(u) and u.iloc[0]["verdict"] == D.NOT_IN_EXPORT:
+        return D.not_in_export("被投诉网点编号（unit_id）", "本支行的投诉量与投诉率不计算")
     if u.empty or _nan(u.iloc[0]["value"]):
         return ""
     r = u.iloc[0]

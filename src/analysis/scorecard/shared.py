@@ -471,14 +471,18 @@ def figures_table(tables: _Tables, data, period: Period, league: pd.DataFrame) -
     ut["unit"] = ut["unit"].astype(str)
     now = ut.set_index("unit")[["complaints", "transactions"]].rename(columns={"complaints": "num", "transactions": "den"})
     prev = ut.set_index("unit")[["complaints_prev", "transactions_prev"]].rename(columns={"complaints_prev": "num", "transactions_prev": "den"})
-    add_ratio("complaints_per_10k", now.fillna(0), "num", "den", S.PER, prev.fillna(0))
-    # the whole bank's row is the registry's whole-bank rate (every complaint, naming an outlet or not)
-    bank_row = next(r for r in rows if r["metric"] == "complaints_per_10k" and r["scope_kind"] == "bank")
-    cur, old = (bank_complaint_rate(tables.table("complaints"), tables.table("business"), outlets, period, previous=p) for p in (False, True))
-    test = S.rate_test(int(old["num"]), old["den"], int(cur["num"]), cur["den"], alternative="less") if old["den"] > 0 and cur["den"] > 0 else None
-    bank_row.update(value=cur["value"], num=cur["num"], den=cur["den"], prev_value=old["value"], prev_num=old["num"],
-                    verdict=test["verdict"] if test else "no data",
-                    p_value=(test["p_greater"] if test["verdict"] == "increase" else test["p_less"]) if test else np.nan)
+    if S.absent(tables.table("complaints"), "unit_id"):  # no outlet named in the export: no figure, not 0
+        rows += [{"scope": scope, "scope_kind": kind, "metric": "complaints_per_10k", "value": np.nan, "num": np.nan, "den": np.nan,
+                  "prev_value": np.nan, "prev_num": np.nan, "verdict": S.NOT_IN_EXPORT, "p_value": np.nan} for scope, kind in scopes]
+    else:
+        add_ratio("complaints_per_10k", now.fillna(0), "num", "den", S.PER, prev.fillna(0))
+        # the whole bank's row is the registry's whole-bank rate (every complaint, naming an outlet or not)
+        bank_row = next(r for r in rows if r["metric"] == "complaints_per_10k" and r["scope_kind"] == "bank")
+        cur, old = (bank_complaint_rate(tables.table("complaints"), tables.table("business"), outlets, period, previous=p) for p in (False, True))
+        test = S.rate_test(int(old["num"]), old["den"], int(cur["num"]), cur["den"], alternative="less") if old["den"] > 0 and cur["den"] > 0 else None
+        bank_row.update(value=cur["value"], num=cur["num"], den=cur["den"], prev_value=old["value"], prev_num=old["num"],
+                        verdict=test["verdict"] if test else "no data",
+                        p_value=(test["p_greater"] if test["verdict"] == "increase" else test["p_less"]) if test else np.nan)
 
     # waits (called tickets; customers who left have no wait) and teller ratings, from the event tables
     w = data.waits()
@@ -544,6 +548,8 @@ def outlet_tables(tables: _Tables, period: Period, targets_file: Path = DEFAULT_
     parts = []
     for which, spec in peers.FUNNEL_SPECS.items():
         f = peers.unit_funnel(inputs[which], which, target=peers.satisfaction_target(targets_file) if which == "satisfaction" else None)
+        if f.absent:  # the export lacks the column: no funnel rows (the pages say so), not zeros
+            continue
         u = f.units.rename(columns={"unit": "outlet_id", "label": "outlet_name"})
         u = u.assign(outlet_id=u["outlet_id"].astype(str), measure=which, title=spec["title"], target=f.target, per=spec["per"], percent=spec["percent"])
         parts.append(u[["outlet_id", "outlet_name", "measure", "title", "numerator", "denominator", "rate", "expected", "target", "per", "percent",

@@ -205,22 +205,40 @@ def build_inputs(tables: Mapping[str, pd.DataFrame] | Callable[[str], pd.DataFra
         out["survey_score"] = per_unit(sat["score"].astype("float64"), None)
         if "score_sd" in sat and "respondents" in sat:
             survey_se = per_unit(sat["score_sd"].astype("float64") / np.sqrt(sat["respondents"].astype("float64")), None)
+        if len(sat) and ("score_sd" not in sat or sat["score_sd"].isna().all()):  # optional in sources/satisfaction.yaml
+            from analysis.report.display import not_in_export
+
+            notes.append(not_in_export("满意度得分标准差（score_sd）", "名次置信集只计神秘人检查的抽样误差"))
         missing = out["survey_score"].isna()
         if missing.any():
             notes.append(f"{period.year}年没有满意度调查结果的支行：{'、'.join(out.loc[missing, 'unit_name'])}")
 
     # -- complaints
     if want & {"major_complaints", "complaints_95599", "complaints_95599_prev"}:
+        from analysis.complaints.stats import absent
+        from analysis.report.display import not_in_export
+
         comp = table("complaints")
         when = pd.to_datetime(comp["received_at"])
         now = comp[period.contains(when)]
         prev = comp[period.previous().contains(when)]
-        now = attribute(now, "unit_id", f"{period}投诉")
+        titles = {"unit_id": "被投诉网点编号", "major": "是否重大投诉", "responsible": "是否有责", "channel": "受理渠道"}
+
+        def lacking(*columns: str) -> list[str]:
+            return [f"{titles[c]}（{c}）" for c in columns if absent(comp, c)]
+
+        # An optional column the export lacks: the figure is not in this export (the note says so),
+        # its points stay 0 rather than being counted from empty cells.
+        if gone := lacking("unit_id", "major", "responsible") if "major_complaints" in want else []:
+            notes.append(not_in_export("、".join(gone), "重大有责投诉不扣分，扣分只含负面舆情"))
+        if gone95 := lacking("unit_id", "channel") if want & {"complaints_95599", "complaints_95599_prev"} else []:
+            notes.append(not_in_export("、".join(gone95), "各支行95599投诉按0计"))
+        now = attribute(now, "unit_id", f"{period}投诉") if not absent(comp, "unit_id") else now.assign(unit_id=pd.Series(pd.NA, index=now.index, dtype="string"))
         if "major_complaints" in want:
             major = now[now["major"].fillna(False).astype(bool) & now["responsible"].fillna(False).astype(bool)]
             out["major_complaints"] = per_unit(major.groupby("unit_id").size().astype("float64"))
         if want & {"complaints_95599", "complaints_95599_prev"}:
-            prev = attribute(prev, "unit_id", f"{period.previous()}投诉")
+            prev = attribute(prev, "unit_id", f"{period.previous()}投诉") if not absent(comp, "unit_id") else prev.assign(unit_id=pd.Series(pd.NA, index=prev.index, dtype="string"))
             out["complaints_95599"] = per_unit(now[now["channel"] == "95599"].groupby("unit_id").size().astype("float64"))
             out["complaints_95599_prev"] = per_unit(prev[prev["channel"] == "95599"].groupby("unit_id").size().astype("float64"))
 
