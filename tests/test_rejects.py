@@ -12,7 +12,7 @@ from analysis.rejects import Reason
 def test_codes_are_unique_and_every_reason_has_both_texts():
     codes = [r.code for r in Reason]
     assert len(codes) == len(set(codes))
-    fields = {"column": "c", "reference": "r", "seconds": 60, "low": 1, "high": 5}
+    fields = {"column": "c", "reference": "r", "seconds": 60, "low": 1, "high": 5, "today": "2016-12-31", "earliest": "1990-01-01"}
     for r in Reason:
         assert r.zh(**fields) and r.en(**fields) and Reason.of_code(r.code) is r
     with pytest.raises(KeyError, match="unknown reason code"):
@@ -24,6 +24,8 @@ def test_texts_name_the_column():
     assert Reason.TIME_ORDER.en(column="called_at", reference="issued_at", seconds=60) == "called_at before issued_at by more than 60 s: impossible"
     assert Reason.NOT_ON_SCALE.zh(column="rating", low=1, high=5) == "rating 不是 1 到 5 的整数"
     assert Reason.MISSING.both(column="txn_at") == "txn_at 为空（txn_at missing）"
+    assert Reason.IN_FUTURE.en(column="txn_at", today="2026-12-01") == "txn_at: after today (2026-12-01), in the future"
+    assert Reason.TOO_EARLY.zh(column="txn_at", earliest="1990-01-01") == "txn_at 早于 1990-01-01，不可信"
 
 
 def test_event_rules_take_only_codes_of_the_closed_set():
