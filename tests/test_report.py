@@ -421,6 +421,7 @@ def test_package_versions_cover_the_pins():
 
 
 # ----------------------------------------------------------------------- a kernel that fails
+@pytest.mark.notebook  # starts a kernel and executes a notebook
 def test_cell_timeout_is_a_failure_not_a_crash(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time\ntime.sleep(60)")])
     nb.metadata["kernelspec"] = {"name": "analysis", "display_name": "Python (analysis)", "language": "python"}

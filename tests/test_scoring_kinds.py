@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -135,10 +137,15 @@ def test_apply_weights_cap_and_floor_are_multiples_of_the_weight():
 SCHEME = load_scheme("competition-2011")
 
 
+@functools.cache
+def _base_points() -> pd.DataFrame:
+    return score(tiny4(), SCHEME).table.set_index("unit_id").sort_index()  # scored once, not per example
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.permutations(range(4)), st.floats(0.01, 1000))
 def test_points_do_not_depend_on_row_order_or_money_unit(perm, k):
-    base = score(tiny4(), SCHEME).table.set_index("unit_id").sort_index()
+    base = _base_points()
     df = tiny4().iloc[list(perm)].reset_index(drop=True)
     for c in ("vip_fa", "personal_fa", "vip_fa_prev", "personal_fa_prev", "deposits", "deposits_prev", "e_txn", "all_txn", "e_txn_prev", "all_txn_prev"):
         df[c] = df[c] * k  # 元 instead of 万元, 笔 instead of 万笔: relative scores do not move

@@ -132,6 +132,7 @@ def test_unit_pages_need_the_unit_notebook(tmp_path, capsys):
     assert rc == 2 and "no unit notebook" in capsys.readouterr().err
 
 
+@pytest.mark.notebook  # starts a kernel and executes a notebook
 def test_a_failed_overview_leaves_the_reports_list_working(tmp_path):
     processed = make_fixture_processed(tmp_path / "processed")  # its outlets table is not a table
     out = tmp_path / "reports"
@@ -209,6 +210,7 @@ def test_notebook_parameters_must_be_declared(tmp_path, capsys):
     assert rc == 2 and "unknown parameter 'label'" in capsys.readouterr().err
 
 
+@pytest.mark.notebook  # starts a kernel and executes a notebook
 def test_params_reach_the_notebooks_and_flags_override(tmp_path):
     processed = make_fixture_processed(tmp_path / "processed")
     out = tmp_path / "reports"
