@@ -13,7 +13,6 @@ from pathlib import Path
 
 from analysis import config
 
-
 # The unit page needs a unit_id (``run --per-unit`` gives one per sub-branch): nbval cannot pass
 # parameters, so it is left out here; tests/test_units_run.py runs it for all 25 units.
 collect_ignore = ["units"]

@@ -258,7 +258,7 @@ def test_funnelplotr_formulas_on_its_own_test_data():
     assert od.phi > 1 and od.method == "additive"
 
 
-FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures"
+from conftest import FIXTURES_DIR as FIXTURES  # noqa: E402 - beside the tests that use it
 
 
 def test_funnelplotr_documented_shmi_example():

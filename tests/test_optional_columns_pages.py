@@ -13,11 +13,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
 
 from analysis import config
 from analysis.clean.sources import header_key, load_sources
 from analysis.report.display import NOT_IN_EXPORT, NOT_IN_EXPORT_ZH
+
+from conftest import run_cli
 
 pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("notebooks")]
 

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import run_cli
 
 from analysis import config
 
-FIX = Path(__file__).parent / "fixtures" / "exports"
+from conftest import FIXTURES_DIR, run_cli
+
+FIX = FIXTURES_DIR / "exports"
 LONG = "聊天记录很长" * 30_000  # 180,000 characters: beyond the csv module's 131,072 limit
 
 

@@ -67,3 +67,6 @@ move tests/test_browser.py              tests/report/test_browser.py
 
 left=$(git ls-files 'tests/test_*.py' | grep -v -E '^tests/test_(cli_errors|declared_metrics|environment|funnel|generate|inspect|masking|overview|peers|periods|nbval_tier|staffing|targets|workorders)\.py$' || true)
 if [ -n "$left" ]; then echo "not mapped yet (added after this script was written; place by hand):"; echo "$left"; fi
+# added by the lead after the merge: the tests of the same session's new modules
+move tests/test_events_records.py       tests/events/test_events_records.py
+move tests/test_methods_page.py         tests/report/test_methods_page.py

@@ -35,7 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import config, generate as g
+from analysis import config
+from analysis import generate as g
 
 CHUNK_ROWS = 1_000_000
 # A city branch's year: 2016 volumes; 2015 keeps the sample's ratio to 2016.
@@ -334,7 +335,7 @@ class _Outlets:
     tellers: dict[int, np.ndarray]
 
     @classmethod
-    def of(cls, bank: g.Bank) -> "_Outlets":
+    def of(cls, bank: g.Bank) -> _Outlets:
         o = bank.outlets
         staff = g._staffing_table(bank)
         tellers = {y: staff[staff["as_of"] == f"{y}-12-31"].set_index("outlet_id")["tellers"].reindex(o["outlet_id"]).to_numpy() for y in g.YEARS}

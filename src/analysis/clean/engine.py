@@ -13,7 +13,6 @@ rejected`` holds for every file and is checked.
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -24,8 +23,8 @@ import pyarrow as pa
 
 from analysis import config
 from analysis.clean.sources import Rule, Source, load_sources, with_mapping
-from analysis.files import sha256_file, write_atomic
 from analysis.errors import InputValueError, MissingInputError
+from analysis.files import sha256_file, write_atomic
 from analysis.io.read import SourceError
 from analysis.rejects import Reason
 
@@ -225,7 +224,6 @@ class _Run:
 
     def __init__(self, src: Source, files: list[Path], known: dict[str, frozenset], engine: str, workdir: Path):
         from analysis.clean.stage import NORM, stage_file
-        from analysis.events import engine as eng
 
         self.src, self.engine = src, engine
         self.staged = []

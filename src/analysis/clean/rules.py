@@ -289,7 +289,7 @@ class Translation:
         self.rules = []
         # 1. text
         layer = {}
-        for name, col in src.columns.items():
+        for name in src.columns:
             layer[f"_x_{name}"] = self.text(t, name)
         # the original cells stay in the staged table: only duplicate candidates and rejected rows
         # need them, and they are joined back by (_file, _line)

@@ -23,7 +23,7 @@ from analysis.complaints.classify import TITLES as JRT_TITLES
 from analysis.complaints.classify import UNMAPPED, load_classifier
 from analysis.masking import NAMES_BEST_EFFORT
 from analysis.periods import Period
-from analysis.report.display import Section, not_in_export, p_value, show_table
+from analysis.report.display import Section, not_in_export, p_value
 from analysis.report.excel import write_sheets
 
 CHANNELS_ZH = {

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import analysis.plots  # noqa: F401  (registers the CJK font)
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+import analysis.plots  # noqa: F401  (registers the CJK font)
 from analysis.complaints.classify import UNMAPPED
 from analysis.complaints.stats import OVERDUE_DAYS
 from analysis.plots import PALETTE, STATUS_COLORS

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import analysis.plots  # noqa: F401  (registers the CJK font)
-
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FuncFormatter
 
+import analysis.plots  # noqa: F401  (registers the CJK font)
 from analysis.funnel import Funnel, limit_columns
 
 _LINESTYLES = ["--", "-", ":", "-."]

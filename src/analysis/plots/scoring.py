@@ -3,14 +3,13 @@ movers. Each takes ``ax=None`` and returns the axes; Chinese labels use the bund
 
 from __future__ import annotations
 
-import analysis.plots  # noqa: F401  (registers the CJK font first)
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.patches import Patch
 
+import analysis.plots  # noqa: F401  (registers the CJK font first)
 from analysis.plots import PALETTE
 
 

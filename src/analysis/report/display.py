@@ -30,7 +30,6 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
 
 import pandas as pd
 from pandas.io.formats.style import Styler

@@ -103,7 +103,7 @@ def prepare(nb: nbformat.NotebookNode, error: ErrorInfo | None = None) -> nbform
         if FAILED_CELL_TAG not in failed.metadata["tags"]:
             failed.metadata["tags"].append(FAILED_CELL_TAG)
     kept = []
-    for i, cell in enumerate(cells):
+    for cell in cells:
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.get("outputs", []) if not _is_matplotlib_repr(o)]
             if not cell.outputs:

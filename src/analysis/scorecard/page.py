@@ -18,15 +18,15 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis.errors import InputValueError
 from analysis import targets as T
+from analysis.errors import InputValueError
 from analysis.periods import Period
 from analysis.report import display as D
 from analysis.scorecard import fixes as F
 from analysis.scorecard.shared import AREA_ZH, FIGURES, Options, Shared
+from analysis.scorecard.shared import load as load_shared
 
 GRADE_ZH = {"flagship": "旗舰网点", "comprehensive": "综合网点", "boutique": "精品网点", "basic": "基础网点"}
-from analysis.scorecard.shared import load as load_shared
 
 STATUS_STYLE = {  # the same colours as the charts (analysis.plots.STATUS_COLORS)
     "met": "background-color: #2e7d32; color: white; font-weight: bold",
@@ -284,7 +284,7 @@ def comparison_frame(view: UnitView) -> pd.DataFrame:
     rows = []
     for metric, spec in FIGURES.items():
         part = f[f["metric"] == metric]
-        get = lambda kind: part[part["scope_kind"] == kind].iloc[0] if (part["scope_kind"] == kind).any() else None  # noqa: E731
+        get = lambda kind, part=part: part[part["scope_kind"] == kind].iloc[0] if (part["scope_kind"] == kind).any() else None  # noqa: E731
         u, a, b = get("unit"), get("area"), get("bank")
         if u is None:
             continue

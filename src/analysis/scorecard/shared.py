@@ -522,7 +522,7 @@ def figures_table(tables: _Tables, data, period: Period, league: pd.DataFrame) -
     out["group_n"] = np.nan
     units_rows = out["scope_kind"] == "unit"
     out["area"] = out["scope"].map(area_of_sb).where(units_rows, out["scope"].where(out["scope_kind"] == "area"))
-    for (metric, area), idx in out[units_rows].groupby(["metric", "area"]).groups.items():
+    for (metric, _area), idx in out[units_rows].groupby(["metric", "area"]).groups.items():
         vals = out.loc[idx, "value"]
         out.loc[idx, "group_rank"] = _rank(vals, FIGURES[metric]["better"])
         out.loc[idx, "group_n"] = float(vals.notna().sum())

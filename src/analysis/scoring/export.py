@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.report.excel import XLSX_OPTIONS, print_setup  # the one safe set (no formulas, no URLs from text)
 from analysis.scoring.engine import ScoreResult
 from analysis.scoring.model import Scheme
-
-from analysis.report.excel import XLSX_OPTIONS, print_setup  # the one safe set (no formulas, no URLs from text)
 
 ADJUSTMENT_TITLES = {"total": "总分", "rank": "排名", "award_eligible": "评先资格", "unit_id": "单位编号", "unit_name": "单位名称"}
 

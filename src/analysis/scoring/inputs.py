@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.clean.sources import header_key
-from analysis.io import parse
 from analysis.errors import InputValueError
+from analysis.io import parse
 from analysis.io.read import RawTable, read_tables
 from analysis.scoring import kinds
 from analysis.scoring.model import Scheme

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -188,7 +188,7 @@ class PerOutletIncrementMinmax(_IndicatorBase):
 
 
 Indicator = Annotated[
-    Union[Score, ScoreMean, ShareRelative, LevelIncrementRelative, PerOutletIncrementRelative, RatioToTarget, PerOutletIncrementMinmax],
+    Score | ScoreMean | ShareRelative | LevelIncrementRelative | PerOutletIncrementRelative | RatioToTarget | PerOutletIncrementMinmax,
     Field(discriminator="kind"),
 ]
 INDICATOR_KINDS = ("score", "score_mean", "share_relative", "level_increment_relative", "per_outlet_increment_relative", "ratio_to_target", "per_outlet_increment_minmax")

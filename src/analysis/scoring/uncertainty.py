@@ -79,7 +79,6 @@ def _max_t(est: np.ndarray, dev: np.ndarray, se: np.ndarray, pairs: np.ndarray, 
     Pairs with s_jk = 0 carry no sampling error: told apart exactly when the totals differ (in the
     tested direction), and left out of the maximum.
     """
-    p = len(est)
     diff = est[:, None] - est[None, :]  # T_j - T_k
     exact = pairs & (se <= 1e-9)
     if one_sided:

@@ -13,7 +13,9 @@ from analysis.events.callcentre import calls
 from analysis.events.queues import waits
 from analysis.events.tellers import ratings
 
-FIX = Path(__file__).parent / "fixtures" / "events"
+from conftest import FIXTURES_DIR
+
+FIX = FIXTURES_DIR / "events"
 
 
 def run_cli(*argv: str) -> int:

@@ -239,10 +239,10 @@ def test_unit_view_wording(processed_dir):
 
 # ----------------------------------------------------------------------------- monthly trends
 def test_trends_come_from_the_registry_by_month(tmp_path, monkeypatch):
-    import targets_bank as tb
-
     from analysis.metrics import Data
     from analysis.periods import Period
+
+    import targets_bank as tb
 
     tb.install_fake_events(monkeypatch)
     root = tb.write_tables(tmp_path / "p")

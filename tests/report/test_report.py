@@ -14,11 +14,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import FIXTURE_NOTEBOOKS, run_cli
 
 from analysis.report import export, runner
 from analysis.report.export import ErrorInfo, offline_problems, period_label, prepare, write_atomic
 from analysis.report.index import build_context, render_index
+
+from conftest import FIXTURE_NOTEBOOKS, run_cli
 
 pytestmark = pytest.mark.xdist_group("fixture_suite")
 

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import FIXTURE_NOTEBOOKS, FIXTURES_DIR, make_fixture_processed, run_cli
 
 from analysis import config
 from analysis.report.export import offline_problems
 from analysis.report.params import RunParams, load_params, resolve
 from analysis.report.runner import declared_parameters
 from analysis.yamlio import ConfigError
+
+from conftest import FIXTURE_NOTEBOOKS, FIXTURES_DIR, make_fixture_processed, run_cli
 
 pytestmark = pytest.mark.xdist_group("fixture_suite")
 
