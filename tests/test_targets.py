@@ -770,3 +770,12 @@ def test_bundled_bank_targets(bundled):
     c = pd.read_parquet(config.table_path("complaints", bundled))
     c95 = c[c["channel"] == "95599"]
     assert _row(ev, "complaints_95599")["n"] == (c95["received_at"].dt.year == 2016).sum()
+
+
+def test_a_target_without_data_gives_its_reason_in_chinese_first():
+    # the registry's notes carry the English diagnosis and the Chinese sentence; the page shows the latter
+    note = "no data: no work orders (sources/workorders.yaml) in the clean tables; 本行数据中没有审批办理时间（计划五）"
+    assert targets.status_reason({"status": "n/a", "note": note}) == "本行数据中没有审批办理时间（计划五）"
+    assert targets.status_reason({"status": "n/a", "note": "目标年度 2017 尚未开始"}) == "目标年度 2017 尚未开始"
+    assert targets.status_reason({"status": "n/a", "note": "no data"}) == "no data"  # nothing else to show
+    assert targets.status_reason({"status": "n/a", "note": ""}) == "无数据"

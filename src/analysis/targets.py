@@ -810,8 +810,10 @@ def status_reason(row: dict | pd.Series) -> str:
         below = "低于" if row.get("direction") == "higher" else "高于"
         return f"{'已到期限，' if final else ''}实际 {format_value(actual, unit)} {below}目标 {format_value(target, unit)}"
     if status == "n/a":
-        note = row.get("note") or ""
-        return (note.split(";")[0] if note else "无数据")
+        # the note's Chinese part where it has one (a page reads Chinese first), else its first part
+        parts = [p.strip() for p in (row.get("note") or "").split(";") if p.strip()]
+        chinese = [p for p in parts if any("\u4e00" <= ch <= "\u9fff" for ch in p)]
+        return (chinese or parts or ["无数据"])[0]
     return ""
 
 
