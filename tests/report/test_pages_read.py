@@ -81,7 +81,9 @@ def hostile_suite(tmp_path_factory):
     rc, stdout = run_cli(argv)
     assert rc == 0, stdout[-3000:]
     pages = sorted((base / "reports").glob("*.html")) + sorted((base / "reports" / "units").glob("*.html"))
-    assert len(pages) == len(names) + 1 + len(UNITS), [p.name for p in pages]
+    # the notebooks' pages, the index, the methods page (reports/methods.html) and the unit pages
+    assert len(pages) == len(names) + 2 + len(UNITS), [p.name for p in pages]
+    assert (base / "reports" / "methods.html") in pages
     return base, pages
 
 

@@ -293,17 +293,19 @@ class Translation:
             layer[f"_x_{name}"] = self.text(t, name)
         # the original cells stay in the staged table: only duplicate candidates and rejected rows
         # need them, and they are joined back by (_file, _line)
-        # layers 1-3 are views: the engine computes a value used several times once (DuckDB's common
-        # subexpressions, Spark's code generation), and a table per layer cost more than it saved
-        # (measured: 1 M tickets, 12.8 s of CPU with tables, 10.9 s without)
-        t = self.view(t.select("_file", "_line", "_absent", **layer))
+        # On DuckDB layers 1-3 are views: its optimizer computes a value used several times once, and
+        # a table per layer cost more than it saved (1 M tickets: 12.8 s of CPU with tables, 10.9 s
+        # without). Spark inlines a view's expressions at every use (its plans for the bundled bank
+        # then ran the driver out of memory), so there each layer is computed once (cached).
+        spark = self.backend == "spark"
+        t = self.view(t.select("_file", "_line", "_absent", **layer), keep=spark)
         dated = [n for n, c in src.columns.items() if c.type in ("datetime", "date", "month")]
-        t = self.view(t.mutate(**{f"_p_{n}": self.present(t[f"_x_{n}"]) for n, c in src.columns.items() if c.type not in ("id", "name", "text", "category")}, **{f"_dt_{n}": self._date_fast(t[f"_x_{n}"]) for n in dated}))
+        t = self.view(t.mutate(**{f"_p_{n}": self.present(t[f"_x_{n}"]) for n, c in src.columns.items() if c.type not in ("id", "name", "text", "category")}, **{f"_dt_{n}": self._date_fast(t[f"_x_{n}"]) for n in dated}), keep=spark)
         # 2. parsed values
         layer = {}
         for name, col in src.columns.items():
             layer.update(self._parsed(t, name, col))
-        t = self.view(t.mutate(**layer))
+        t = self.view(t.mutate(**layer), keep=spark)
         # 3. checks on the values
         flags, values = {}, {}
         self._specs = {}
