@@ -13,9 +13,11 @@ from pathlib import Path
 
 from analysis import config
 
-# The unit page needs a unit_id (``run --per-unit`` gives one per sub-branch): nbval cannot pass
-# parameters, so it is left out here; tests/test_units_run.py runs it for all 25 units.
-collect_ignore = ["units"]
+# The unit page needs a unit_id (``run --per-unit`` gives one per sub-branch) and the campaign
+# notebooks a campaign folder: nbval cannot pass parameters, so they are left out here;
+# tests/test_units_run.py runs the unit page for all 25 units, tests/test_campaign_run.py the
+# campaign notebooks for every example.
+collect_ignore = ["units", "campaign"]
 
 
 def _newest(paths) -> float:

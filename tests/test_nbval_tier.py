@@ -36,10 +36,13 @@ def test_clean_is_stale_when_missing_or_older_than_a_raw_file(tmp_path):
     assert tier.clean_is_stale(raw, processed)  # an export changed since
 
 
-def test_the_unit_page_is_left_to_its_own_tests():
+def test_the_notebooks_that_need_parameters_are_left_to_their_own_tests():
     tier = _tier()
-    assert tier.collect_ignore == ["units"]
+    assert tier.collect_ignore == ["units", "campaign"]
     assert (config.NOTEBOOKS_DIR / "units" / "unit_scorecard.ipynb").is_file()
+    # every campaign notebook is run by tests/test_campaign_run.py, for every example
+    assert sorted(p.name for p in (config.NOTEBOOKS_DIR / "campaign").glob("*.ipynb")) == [
+        "01_data_quality.ipynb", "02_targets.ipynb", "03_workorders.ipynb", "04_visits.ipynb"]
 
 
 def test_make_runs_the_notebook_tier_with_the_project_kernel():
