@@ -25,6 +25,7 @@ from analysis.files import write_atomic
 
 METHODS_FILE = config.PROJECT_ROOT / "docs" / "METHODS.md"
 PAGE_NAME = "methods.html"
+MODULE_REF = re.compile(r"\s*\((?:see\s+)?`analysis[\w.]*`(?:\s*,\s*`analysis[\w.]*`)*\)")
 TITLE = "统计方法说明 Statistical methods"
 
 
@@ -85,7 +86,8 @@ def render_methods(text: str, *, index_href: str = "index.html") -> str:
     from analysis.report.layout import finish_page
     from analysis.report.safehtml import markdown_html
 
-    title, body, contents = _add_anchors(markdown_html(text))
+    # the modules named for developers ("(`analysis.funnel`)") are not for the reader of the page
+    title, body, contents = _add_anchors(markdown_html(MODULE_REF.sub("", text)))
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(config.TEMPLATES_DIR)),
         autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True),

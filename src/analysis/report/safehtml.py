@@ -102,6 +102,9 @@ def markdown_html(text: str) -> str:
     return sanitize(markdown2html_mistune(text))
 
 
+TEXT_ATTRIBUTES = frozenset({"alt", "title", "aria-label"})
+
+
 def element_from_data(html_text: str, markers: tuple[str, ...]) -> list[str]:
     """Elements of a page that carry one of ``markers`` in their attributes or script text (for tests
     and checks: a planted ``<script>alert(1)</script>`` or ``<img src=http://example.invalid/…>`` that
@@ -117,10 +120,12 @@ def element_from_data(html_text: str, markers: tuple[str, ...]) -> list[str]:
 
         def handle_starttag(self, tag, attrs):
             self.in_script = tag == "script"
-            for k, v in attrs:
+            # alt, title and aria-label hold text only (escaped, never run or fetched): data may be there
+            active = [(k, v) for k, v in attrs if k not in TEXT_ATTRIBUTES]
+            for k, v in active:
                 if any(m in (v or "") for m in markers) or (k.startswith("on") and tag != "body"):
                     found.append(f"<{tag} {k}={v!r}>")
-            if tag in ("img", "iframe", "object", "embed", "svg") and any(m in str(attrs) for m in markers):
+            if tag in ("img", "iframe", "object", "embed", "svg") and any(m in str(active) for m in markers):
                 found.append(f"<{tag}>")
 
         def handle_endtag(self, tag):
