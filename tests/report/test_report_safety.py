@@ -204,3 +204,16 @@ def test_the_security_policy_allows_exactly_the_embedded_script():
     policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', out).group(1)
     assert f"'sha256-{digest}'" in policy and "default-src 'none'" in policy and "img-src data:" in policy
     assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+
+
+def test_data_in_a_text_attribute_is_text_but_in_an_active_one_an_element():
+    from analysis.report.safehtml import element_from_data
+
+    marker = ("alert(1)", "example.invalid")
+    # a chart's alt text naming a unit called "<script>alert(1)</script>": escaped text, shown, never run
+    assert element_from_data('<img alt="城东&lt;script&gt;alert(1)&lt;/script&gt;" src="data:image/png;base64,AA">', marker) == []
+    assert element_from_data('<span title="alert(1)">x</span>', marker) == []
+    # the same data where a browser acts on it
+    assert element_from_data('<img src="http://example.invalid/y.png">', marker) == ["<img src='http://example.invalid/y.png'>", "<img>"]
+    assert element_from_data('<a title="t" href="javascript:alert(1)">x</a>', marker) == ["<a href='javascript:alert(1)'>"]
+    assert element_from_data('<div onclick="f()">x</div>', marker) == ["<div onclick='f()'>"]
