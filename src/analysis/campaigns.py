@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from analysis import config
 from analysis.errors import InputValueError, MissingInputError
-from analysis.yamlio import ConfigError, load_model
+from analysis.yamlio import ConfigError, load_model, safe_load
 
 CAMPAIGN_FILE = "campaign.yaml"
 NOTEBOOKS_DIR = config.NOTEBOOKS_DIR / "campaign"
@@ -145,15 +145,13 @@ def load(folder: Path | str) -> Campaign:
 
 def _source(c: Campaign, name: str):
     """The source definition, read through the campaign's mapping for it (either kind)."""
-    import yaml
-
     from analysis.clean.sources import load_sources, with_mapping
 
     src = load_sources()[name]
     mapping = c.mappings.get(name)
     if mapping is None:
         return src
-    kind = (yaml.safe_load(mapping.read_text(encoding="utf-8")) or {}).get("kind")
+    kind = (safe_load(mapping.read_text(encoding="utf-8")) or {}).get("kind")
     if kind == "workorders":  # the `workorders --mapping` kind: its headers replace the aliases
         from analysis.workorders_load import load_mapping, workorder_source
 

@@ -210,7 +210,7 @@ def _with(views: list[tuple[str, str]], sql: str) -> str:
         return sql
     ctes = ", ".join(f'"{name}" AS ({query})' for name, query in views)
     head = sql.lstrip()
-    if head[:5].upper() == "WITH " or head[:5].upper() == "WITH\n":
+    if head[:4].upper() == "WITH" and head[4:5].isspace():  # the query's own CTEs follow ours
         return f"WITH {ctes}, {head[5:]}"
     return f"WITH {ctes} {head}"
 

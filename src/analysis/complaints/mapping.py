@@ -160,10 +160,12 @@ def available_mappings(mappings_dir: Path = config.MAPPINGS_DIR) -> list[str]:
     """Names of the complaint-export mappings in ``mappings/`` (YAML files with a ``columns:`` section)."""
     import yaml
 
+    from analysis.yamlio import safe_load
+
     names = []
     for p in sorted(Path(mappings_dir).glob("*.yaml")):
         try:
-            data = yaml.safe_load(p.read_text(encoding="utf-8"))
+            data = safe_load(p.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError):
             continue
         if isinstance(data, dict) and "columns" in data:
