@@ -68,7 +68,7 @@ def _add_anchors(fragment: str) -> tuple[str, str, list[dict]]:
             tag["id"] = unique(anchor(text) if tag.name == "h2" else f"{section}-{anchor(text)}")
             if tag.name == "h2":
                 section = tag["id"]
-                contents.append({"id": tag["id"], "title": text})
+                contents.append({"id": tag["id"], "title": re.sub(r"^\d+\.\s*", "", text)})  # the list numbers them
             continue
         first = next((c for c in tag.children if not (isinstance(c, str) and not c.strip())), None)
         if getattr(first, "name", None) == "strong" and section:
