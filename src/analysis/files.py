@@ -17,6 +17,32 @@ def sha256_file(path: Path | str) -> str:
     return h.hexdigest()
 
 
+def sha256_remembered(path: Path | str) -> str:
+    """sha256 of a derived file (a clean table), remembered beside it in ``<file>.sha256`` with the
+    file's size, modification time and inode: a city's clean event tables are hundreds of MiB, and
+    every notebook and unit page fingerprints them. The stamp changes whenever the file is rewritten
+    (the clean step replaces a table, never edits it in place), and a stale or unreadable note is
+    simply recomputed; a folder that cannot be written just goes without the note. Never for raw
+    input (``data/raw`` is read-only): hash those with :func:`sha256_file`."""
+    path = Path(path)
+    st = path.stat()
+    stamp = f"{st.st_size} {st.st_mtime_ns} {st.st_ino}"
+    note = path.with_name(path.name + ".sha256")
+    try:
+        kept_stamp, kept = note.read_text(encoding="utf-8").rsplit(" ", 1)
+        if kept_stamp == stamp and len(kept) == 64:
+            return kept
+    except (OSError, ValueError):
+        pass
+    digest = sha256_file(path)
+    if path.stat().st_mtime_ns == st.st_mtime_ns:  # not rewritten while it was read
+        try:
+            write_atomic(note, f"{stamp} {digest}")
+        except OSError:
+            pass
+    return digest
+
+
 def _current_umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)

@@ -38,7 +38,7 @@ import nbformat
 
 from analysis import config
 from analysis.errors import InputValueError, MissingInputError
-from analysis.files import sha256_file, write_atomic
+from analysis.files import sha256_file, sha256_remembered, write_atomic
 from analysis.report.export import ErrorInfo, first_error
 
 STANDARD_PARAMETERS = ("period", "processed_dir", "reports_dir")
@@ -171,7 +171,7 @@ def fingerprint(inputs: list[str], processed_dir: Path | str, parameters: dict[s
     for name in sorted(set(inputs)):
         path = config.table_path(name, processed_dir)
         if path not in cache:
-            cache[path] = sha256_file(path) if path.exists() else None
+            cache[path] = sha256_remembered(path) if path.exists() else None
         hashes[name] = cache[path]
     params = {k: v for k, v in parameters.items() if k not in FOLDER_PARAMETERS}
     payload = json.dumps({"inputs": hashes, "parameters": params}, sort_keys=True, ensure_ascii=False)

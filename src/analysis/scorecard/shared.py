@@ -61,7 +61,7 @@ import pandas as pd
 
 from analysis import config
 from analysis.errors import InputValueError
-from analysis.files import sha256_file
+from analysis.files import sha256_file, sha256_remembered
 from analysis.periods import Period
 
 DERIVED_VERSION = 5
@@ -148,6 +148,11 @@ def _sha256(path: Path) -> str | None:
     return sha256_file(path) if path.exists() else None
 
 
+def _table_sha256(path: Path) -> str | None:
+    """A clean table's hash, remembered beside it (every notebook and unit page asks)."""
+    return sha256_remembered(path) if path.exists() else None
+
+
 def code_hash() -> str:
     """sha256 over the analysis package's Python sources: a change to any computation recomputes."""
     h = hashlib.sha256()
@@ -165,7 +170,7 @@ def fingerprint(processed_dir: Path | str, period: Period | str, options: Option
         "version": [__version__, DERIVED_VERSION],
         "code": code_hash(),
         "period": str(Period.parse(period)),
-        "tables": {t: _sha256(config.table_path(t, processed_dir)) for t in INPUT_TABLES},
+        "tables": {t: _table_sha256(config.table_path(t, processed_dir)) for t in INPUT_TABLES},
         "targets": _sha256(opts.targets_path()),
         "scheme": _sha256(opts.scheme_path()),
         "options": {"n_draws": opts.n_draws, "seed": opts.seed},
@@ -240,6 +245,10 @@ class _Tables:
     def __init__(self, processed_dir: Path, period: Period) -> None:
         self.processed_dir, self.period = processed_dir, period
         self._cache: dict[str, pd.DataFrame] = {}
+
+    def path(self, name: str) -> Path:
+        """Where a clean table lies (the event logs are aggregated on the engine, not loaded)."""
+        return config.table_path(name, self.processed_dir)
 
     def table(self, name: str) -> pd.DataFrame:
         from analysis.clean.engine import load_table
