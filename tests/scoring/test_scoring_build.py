@@ -179,7 +179,7 @@ def test_evaluation_inputs():
         "outlet_id": ["O1", "O1", "O2", "O3"], "as_of": pd.to_datetime(["2016-09-30", "2016-12-31", "2016-12-31", "2016-12-31"]),
         "tellers": [5, 5, 4, 3], "lobby_directors": [0, 0, 0, 0], "lobby_managers": [1, 0, 0, 1], "lobby_assistants": [0, 0, 1, 0],
         "lobby_guides": [0, 0, 0, 0], "service_supervisors": [1, 2, 0, 1]})
-    tables["teller_ratings"] = pd.DataFrame({"event_id": list("abcdef"), "outlet_id": ["O1", "O1", "O1", "O2", "O3", "O3"],
+    tables["teller_ratings"] = pd.DataFrame({"event_id": list("abcdef"), "outlet_id": ["O1", "O1", "O1", "O2", "O3", "O3"], "teller_id": list("tttuvv"),
                                              "txn_at": pd.to_datetime(["2016-01-05"] * 5 + ["2015-01-05"]),
                                              "rating": pd.array([5, 3, None, 4, 1, 5], dtype="Int64")})
     b = build_inputs(tables, "2016", EVAL)

@@ -1,6 +1,6 @@
 """Build a scheme's input table (one row per sub-branch) from the clean tables of a period.
 
-    b = build_inputs(ctx.table, "2016", scheme)
+    b = build_inputs(ctx, "2016", scheme)
     b.table    # exactly the scheme's input columns, ready for analysis.scoring.score
     b.checks   # the mystery-shopper outlet checks behind ms_1..ms_4 (for the Monte Carlo)
     b.notes    # what the reader must know (rows that could not be attributed, gaps)
@@ -112,12 +112,25 @@ def financial_assets(frame: pd.DataFrame, prefix: str) -> pd.Series:
 def _getter(tables) -> Callable[[str], pd.DataFrame]:
     if isinstance(tables, Mapping):
         return lambda name: tables[name].copy()
+    if hasattr(tables, "table"):
+        return tables.table
     return tables
 
 
-def build_inputs(tables: Mapping[str, pd.DataFrame] | Callable[[str], pd.DataFrame], period: str | Period, scheme: Scheme | None = None) -> BuildResult:
-    """Build the input table for ``period`` from the clean tables (a mapping or a getter such as
-    ``ctx.table``). With a scheme, only the tables its inputs need are read."""
+def _event_source(tables, get: Callable[[str], pd.DataFrame], name: str):
+    """Where an event log is aggregated from: its clean Parquet file when ``tables`` is a context
+    that knows it (``ctx.path``; a city's 15 M teller ratings stay in the engine), else the table."""
+    path = getattr(tables, "path", None)
+    if callable(path) and not isinstance(tables, Mapping):
+        return path(name)
+    return get(name)
+
+
+def build_inputs(tables, period: str | Period, scheme: Scheme | None = None) -> BuildResult:
+    """Build the input table for ``period`` from the clean tables: a mapping of DataFrames, a getter
+    (``name -> DataFrame``), or a notebook context (``ctx``: ``ctx.table`` for the small tables and
+    ``ctx.path`` for the event logs, which are aggregated on the engine, never loaded whole). With a
+    scheme, only the tables its inputs need are read."""
     period = Period.parse(period)
     get = _getter(tables)
     needed = tables_needed(scheme) if scheme is not None else ["outlets", *sorted({t for ts in MEASURES.values() for t in ts})]
@@ -148,10 +161,12 @@ def build_inputs(tables: Mapping[str, pd.DataFrame] | Callable[[str], pd.DataFra
     unit_index = pd.Index(units["unit_id"], name="unit_id")
     out = units.set_index("unit_id")
 
-    def attribute(df: pd.DataFrame, outlet_col: str, what: str) -> pd.DataFrame:
-        """Attach the sub-branch of each row's outlet; rows whose outlet is unknown are noted and left out."""
+    def attribute(df: pd.DataFrame, outlet_col: str, what: str, records: str | None = None) -> pd.DataFrame:
+        """Attach the sub-branch of each row's outlet; rows whose outlet is unknown are noted and left out.
+        ``records``: the column that says how many records a row stands for (an aggregated table)."""
         df = df.copy()
         ids = df[outlet_col].astype("string")
+        weight = df[records].astype("int64") if records else pd.Series(1, index=df.index)
         # A complaint may name the sub-branch itself rather than one of its outlets.
         df["unit_id"] = ids.map(sub_of).where(~ids.isin(unit_index), ids)
         lost = df["unit_id"].isna()
@@ -161,10 +176,10 @@ def build_inputs(tables: Mapping[str, pd.DataFrame] | Callable[[str], pd.DataFra
             if {"major", "responsible"} <= set(df.columns):
                 k = int((empty & df["major"].fillna(False).astype(bool) & df["responsible"].fillna(False).astype(bool)).sum())
                 extra = f"，其中重大有责{k}条"
-            notes.append(f"{what}：{int(empty.sum())}条记录未写明网点（如客服中心相关），未计入任何支行{extra}")
+            notes.append(f"{what}：{int(weight[empty].sum())}条记录未写明网点（如客服中心相关），未计入任何支行{extra}")
         if (lost & ~empty).any():
             unknown = sorted(set(ids[lost & ~empty]))
-            notes.append(f"{what}：{int((lost & ~empty).sum())}条记录的网点或支行不在机构信息中（{'、'.join(unknown[:5])}），未计入")
+            notes.append(f"{what}：{int(weight[lost & ~empty].sum())}条记录的网点或支行不在机构信息中（{'、'.join(unknown[:5])}），未计入")
         return df[~lost]
 
     def per_unit(s: pd.Series, fill: float | None = 0.0) -> pd.Series:
@@ -304,12 +319,15 @@ def build_inputs(tables: Mapping[str, pd.DataFrame] | Callable[[str], pd.DataFra
 
     # -- teller ratings (evaluation-2016)
     if want & {"teller_rated", "teller_satisfied"}:
-        tr = table("teller_ratings")
-        tr = tr[period.contains(pd.to_datetime(tr["txn_at"]))]
-        tr = attribute(tr[["outlet_id", "rating"]], "outlet_id", "柜员服务评价")
-        rating = tr["rating"].astype("Float64")
-        out["teller_rated"] = per_unit(rating.notna().groupby(tr["unit_id"]).sum().astype("float64"))
-        out["teller_satisfied"] = per_unit((rating >= 4).fillna(False).groupby(tr["unit_id"]).sum().astype("float64"))
+        from analysis.events.tellers import ratings
+
+        if "teller_ratings" not in read:
+            read.append("teller_ratings")
+        # per outlet on the engine (the rating rules of analysis.events.tellers), then to sub-branches
+        per_outlet = ratings(_event_source(tables, get, "teller_ratings"), by=["outlet_id"], period=period).table
+        tr = attribute(per_outlet, "outlet_id", "柜员服务评价", records="transactions")
+        out["teller_rated"] = per_unit(tr.groupby("unit_id")["rated"].sum().astype("float64"))
+        out["teller_satisfied"] = per_unit(tr.groupby("unit_id")["satisfied"].sum().astype("float64"))
 
     table_out = out.reset_index()
     order = [c for c in BASE if c in table_out] + [c for c in table_out.columns if c not in BASE]

@@ -43,13 +43,13 @@ def run_competition(ctx, scheme: str | Scheme = "competition-2011", *, n_draws: 
     period (for movers) when its data allow, and run the Monte Carlo (``n_draws`` = 0 skips it)."""
     sch = scheme if isinstance(scheme, Scheme) else load_scheme(scheme)
     period = ctx.period
-    b = build_inputs(ctx.table, period, sch)
+    b = build_inputs(ctx, period, sch)
     notes = list(b.notes)
     result = score(b.for_scheme(sch), sch, period=str(period), source=f"{sch.id} input built from the clean tables of {period}")
     prev = None
     if previous:
         try:
-            bp = build_inputs(ctx.table, period.previous(), sch)
+            bp = build_inputs(ctx, period.previous(), sch)
             prev = score(bp.for_scheme(sch), sch, period=str(period.previous()), source=f"{sch.id} input of {period.previous()}")
         except (ScoringInputError, ValueError, KeyError) as exc:
             first = str(exc).splitlines()[0]
@@ -63,7 +63,7 @@ def run_competition(ctx, scheme: str | Scheme = "competition-2011", *, n_draws: 
 def run_scheme(ctx, scheme: str | Scheme) -> tuple[ScoreResult, BuildResult]:
     """Build and score one period with a scheme (no Monte Carlo, no previous period)."""
     sch = scheme if isinstance(scheme, Scheme) else load_scheme(scheme)
-    b = build_inputs(ctx.table, ctx.period, sch)
+    b = build_inputs(ctx, ctx.period, sch)
     return score(b.for_scheme(sch), sch, period=str(ctx.period)), b
 
 
