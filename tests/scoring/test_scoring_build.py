@@ -195,3 +195,25 @@ def test_evaluation_inputs():
     assert (s1["six_s_passed"], s1["top1000_outlets"], s2["top100_outlets"], s1["supervision_score"]) == (1, 1, 1, 85)
     r = score(b.for_scheme(EVAL), EVAL, period="2016")
     assert list(r.table.columns) == EVAL.output_columns
+
+    # Through a context the teller ratings are aggregated from their Parquet file, never loaded whole
+    # (a city's year is 15 M records): the same figures, and table("teller_ratings") is never asked for.
+    class Context:
+        def __init__(self, folder):
+            self.folder = folder
+
+        def table(self, name):
+            assert name != "teller_ratings", "an event log loaded into pandas"
+            return tables[name].copy()
+
+        def path(self, name):
+            return self.folder / f"{name}.parquet"
+
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tables["teller_ratings"].to_parquet(Path(tmp) / "teller_ratings.parquet")
+        via = build_inputs(Context(Path(tmp)), "2016", EVAL).table.set_index("unit_id")
+    cols = ["teller_rated", "teller_satisfied"]
+    pd.testing.assert_frame_equal(via[cols], b.table.set_index("unit_id")[cols])
