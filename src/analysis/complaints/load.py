@@ -3,7 +3,7 @@
     res = load_complaints("exports/complaints.csv", load_mapping("cfpb_classic"))
     res.table      # clean records, canonical fields, personal data masked, source_file/source_line
     res.rejected   # file, line, reason, the original fields the mapping reads (masked), raw_record for unsplittable ones
-    res.rows_in == len(res.table) + len(res.rejected)   # always (checked: InvariantError otherwise)
+    res.rows_in == len(res.table) + len(res.rejected)   # always (checked: AccountingError otherwise)
 
 Reading goes through :mod:`analysis.io.read` (encoding detection, header search, line numbers, records
 cut off mid-field returned apart) and values through :mod:`analysis.io.parse`. A record is rejected,
@@ -26,11 +26,10 @@ import pandas as pd
 
 from analysis.clean.sources import header_key
 from analysis.complaints.mapping import CANONICAL, TITLES, TYPES, ComplaintMapping, load_mapping
-from analysis.errors import check_rows
 from analysis.io import parse
 from analysis.io.read import RawTable, SourceError, read_tables
 from analysis.masking import find_personal_numbers, mask_series
-from analysis.rejects import Reason
+from analysis.rejects import Reason, Rejected
 
 TEXT_FIELDS = ("unit_id", "channel", "category", "cause", "description")
 DTYPES = {"id": "string", "name": "string", "text": "string", "bool": "boolean", "datetime": "datetime64[ns]"}
@@ -47,12 +46,17 @@ class LoadResult:
     absent: list[str] = field(default_factory=list)  # mapped optional fields no table had: "not in this export"
 
     @property
+    def collector(self) -> Rejected:
+        """The rejected records in the one collector (:class:`analysis.rejects.Rejected`), counted by reason."""
+        rej = Rejected(self.files[0]["file"] if self.files else "")
+        if not self.rejected.empty:
+            rej.add_frame(self.rejected, kinds="reason_kind")
+        return rej
+
+    @property
     def reasons(self) -> dict[str, int]:
-        """Rejections by kind (a record with two problems counts under both)."""
-        if self.rejected.empty:
-            return {}
-        kinds = self.rejected["reason_kind"].str.split("; ").explode()
-        return {k: int(v) for k, v in kinds.value_counts().items()}
+        """Rejections by kind, most first (a record with two problems counts under both)."""
+        return dict(self.collector.texts.most_common())
 
     def summary(self) -> str:
         return f"records in {self.rows_in:,} = clean {len(self.table):,} + rejected {len(self.rejected):,}"
@@ -269,7 +273,7 @@ def load_complaints(path: Path | str, mapping: ComplaintMapping | str | None = N
                 first_line = typed.loc[seen.index, "source_line"].groupby(seen.values).transform("first")
                 for i in seen.index[dup]:
                     reasons.setdefault(int(i), []).append(
-                        ("duplicate complaint_id", f"duplicate: complaint_id {ids[i]!r} repeats line {first_line[i]}")
+                        (Reason.DUPLICATE_ID.en(column="complaint_id"), f"duplicate: complaint_id {ids[i]!r} repeats line {first_line[i]}")
                     )
         else:
             same = original.fillna("\x00").duplicated(keep=False)
@@ -341,7 +345,9 @@ def load_complaints(path: Path | str, mapping: ComplaintMapping | str | None = N
     if n_ids:
         warnings.append(f"{n_ids} complaint id(s) contained a personal number; replaced by stable ids 'M-...'")
     rejected = _mask_rejected(rejected)
-    check_rows(rows_in, len(table), len(rejected), str(path))
+    collector = Rejected(path)
+    collector.add_frame(rejected, kinds="reason_kind")  # every kind of the closed set, or InvariantError
+    collector.check(rows_in, len(table))
     absent = [c for c in CANONICAL if c not in present and c != "complaint_id"]
     needed = [c for c in absent if c in ("responsible", "major", "escalated", "resolved_at")]
     if needed:
@@ -393,12 +399,9 @@ def write_outputs(res: LoadResult, out_dir: Path | str) -> dict[str, Path]:
         "by_unit": out / "by_unit.csv",
     }
     res.table.to_parquet(paths["complaints"], index=False)
-    rej = res.rejected.drop(columns=["reason_kind"], errors="ignore")
-    if rej.empty:
-        rej = pd.DataFrame(columns=["file", "line", "reason"])
+    res.collector.write_csv(paths["rejected"], drop=["reason_kind"], empty=pd.DataFrame(columns=["file", "line", "reason"]))
     from analysis.report.excel import write_csv
 
-    write_csv(rej, paths["rejected"])
     write_csv(counts_by(res.table, "category"), paths["by_category"])
     write_csv(counts_by(res.table, "unit_id"), paths["by_unit"])
     return paths
