@@ -71,6 +71,14 @@ def test_the_collector_counts_by_code_and_text_and_checks_the_accounting():
     assert rej.records == 4
     assert rej.codes == {"missing": 2, "resolved_before_received": 1, "malformed": 2}
     assert rej.reasons() == {"line 9: cut off": 2, "received_at missing": 2, "resolved before received": 1}
+    # a kind outside the set's texts counts under the code given beside it
+    rej.add_frame(pd.DataFrame({"reason_kind": ["t (受理时间): in the future"], "reason_code": ["in_future"]}), kinds="reason_kind", codes="reason_code")
+    assert rej.codes["in_future"] == 1 and rej.texts["t (受理时间): in the future"] == 1 and rej.records == 5
+    with pytest.raises(InvariantError, match="do not pair up"):
+        rej.add_frame(pd.DataFrame({"k": ["a missing; b missing"], "c": ["missing"]}), kinds="k", codes="c")
+    rej = Rejected("f.csv")
+    rej.add_frame(frame, kinds="reason_kind")
+    rej.add_streamed(2)
     rej.check(10, 6)
     with pytest.raises(AccountingError, match=r"f\.csv: rows in 10 != clean 5 \+ rejected 4"):
         rej.check(10, 5)

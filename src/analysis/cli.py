@@ -421,7 +421,11 @@ def _cmd_workorders(args) -> int:
     out.to_csv(args.out, index=False, encoding="utf-8-sig")
     rejected_path = args.out.with_name(args.out.stem + ".rejected.csv")
     if len(res.rejected):
-        res.rejected.to_csv(rejected_path, index=False, encoding="utf-8-sig")
+        from analysis.rejects import Rejected
+
+        collected = Rejected(args.input)
+        collected.add_frame(res.rejected)
+        collected.write_csv(rejected_path)  # the one rejected-rows writer: cells neutralised
     elif rejected_path.exists():
         rejected_path.unlink()  # a stale file from an earlier run would mislead
     print(res.report.line())

@@ -18,7 +18,7 @@ event readers (:mod:`analysis.events.common`, ``records``, ``queues``/``tellers`
 the complaints reader (:mod:`analysis.complaints.load`):
 
     rej = Rejected("投诉_2016.csv")
-    rej.add_frame(frame, kinds="reason_kind")      # pandas records; counts each row's reason texts
+    rej.add_frame(frame, kinds="reason_kind", codes="reason_code")   # pandas records; counts each row's reasons
     rej.add_arrow(table)                           # Arrow records (the event engines' result)
     rej.count(Reason.MALFORMED, 2, text="line 6: byte FF ...")   # counted where the records are streamed
     rej.codes, rej.texts                           # rejections per reason code / per English text
@@ -151,15 +151,30 @@ class Rejected:
         """Count ``n`` rejections under ``text``, the English text of a reason of the set."""
         self.count(Reason.of_text(text), n, text=text)
 
-    def add_frame(self, frame, *, kinds: str | None = None) -> None:
-        """Hold the records of a pandas frame; ``kinds``: a column of ``"; "``-joined reason texts to count."""
+    def add_frame(self, frame, *, kinds: str | None = None, codes: str | None = None) -> None:
+        """Hold the records of a pandas frame. ``kinds``: a column of ``"; "``-joined reason texts to
+        count (each the English text of a reason of the set, unless ``codes`` names a column of the
+        ``"; "``-joined reason codes that go with them, one per text)."""
         if frame is None or not len(frame):
             return
         self._parts.append(frame)
         self.records += len(frame)
-        if kinds is not None:
-            for text, n in frame[kinds].str.split("; ").explode().value_counts().items():
+        if kinds is None:
+            return
+        texts = frame[kinds].str.split("; ").explode()
+        if codes is None:
+            for text, n in texts.value_counts().items():
                 self.count_text(str(text), int(n))
+            return
+        pairs = Counter()
+        for ks, cs in zip(frame[kinds], frame[codes]):
+            if isinstance(ks, str) and isinstance(cs, str):
+                k, c = ks.split("; "), cs.split("; ")
+                if len(k) != len(c):
+                    raise InvariantError(f"{self.where}: reason texts {ks!r} and codes {cs!r} do not pair up")
+                pairs.update(zip(c, k))
+        for (code, text), n in pairs.items():
+            self.count(Reason.of_code(code), n, text=text)
 
     def add_arrow(self, table) -> None:
         """Hold the records of an Arrow table (counted by the caller, which knows the reason codes)."""
