@@ -417,7 +417,7 @@ def test_tested_decrease_real(bank):
     assert r["p_value"] == pytest.approx(ref.pvalue, rel=1e-9)
     # two-sided 90 % Clopper-Pearson = one-sided 95 % on each side
     ci = stats.binomtest(144, 384, 144 / 264).proportion_ci(confidence_level=0.90, method="exact")
-    to_rr = lambda p: p / (1 - p) * 120 / 144  # noqa: E731
+    to_rr = lambda p: p / (1 - p) * 120 / 144
     assert r["rr_low"] == pytest.approx(to_rr(ci.low), rel=1e-6) and r["rr_high"] == pytest.approx(to_rr(ci.high), rel=1e-6)
     assert r["status"] == "met"
 

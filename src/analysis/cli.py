@@ -119,10 +119,7 @@ def _cmd_run(args) -> int:
 
     params = load_params(args.params) if args.params else None
     o = resolve({k: getattr(args, k) for k in ("period", "jobs", "per_unit", "units", "only", "overview", "clean", "timeout", "raw", "processed", "out", "notebooks")}, params)
-    try:
-        Period.parse(o["period"])
-    except ValueError as exc:
-        raise InputError(str(exc)) from exc
+    Period.parse(o["period"])  # a bad period is an InputValueError (exit 2); nothing else is caught as input
     if o["jobs"] is not None and o["jobs"] < 1:
         raise InputError(f"--jobs must be at least 1, got {o['jobs']}")
     manifest = run_suite(
@@ -424,7 +421,11 @@ def _cmd_workorders(args) -> int:
     out.to_csv(args.out, index=False, encoding="utf-8-sig")
     rejected_path = args.out.with_name(args.out.stem + ".rejected.csv")
     if len(res.rejected):
-        res.rejected.to_csv(rejected_path, index=False, encoding="utf-8-sig")
+        from analysis.rejects import Rejected
+
+        collected = Rejected(args.input)
+        collected.add_frame(res.rejected)
+        collected.write_csv(rejected_path)  # the one rejected-rows writer: cells neutralised
     elif rejected_path.exists():
         rejected_path.unlink()  # a stale file from an earlier run would mislead
     print(res.report.line())

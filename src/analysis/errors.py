@@ -53,12 +53,17 @@ class MissingInputError(InputError, FileNotFoundError):
 
 
 class InvariantError(RuntimeError):
-    """A bookkeeping invariant broke (rows in != clean + rejected): a bug, never bad input.
+    """An invariant of the code broke (an unknown column type, a count that does not add up): a
+    bug, never bad input.
 
     Raised instead of ``assert`` so the check also runs under ``python -O``."""
 
 
+class AccountingError(InvariantError):
+    """Records went missing between the input and the outputs (rows in != clean + rejected)."""
+
+
 def check_rows(rows_in: int, clean: int, rejected: int, where: str) -> None:
-    """Raise :class:`InvariantError` unless every record is clean or rejected."""
+    """Raise :class:`AccountingError` unless every record is clean or rejected."""
     if rows_in != clean + rejected:
-        raise InvariantError(f"{where}: rows in {rows_in:,} != clean {clean:,} + rejected {rejected:,}")
+        raise AccountingError(f"{where}: rows in {rows_in:,} != clean {clean:,} + rejected {rejected:,}")

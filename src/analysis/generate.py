@@ -735,7 +735,7 @@ def write_queue_tickets(bank: Bank, out: Path, sample: Sample) -> None:
             while dup in ghost_rows or dup in impossible or dup + 1 in ghost_rows:
                 dup += 1
             rows.insert(dup + 1, list(rows[dup]))
-            shift = lambda k, dup=dup: k + 1 if k > dup else k  # noqa: E731
+            shift = lambda k, dup=dup: k + 1 if k > dup else k
             planted_rows = [(shift(k), r, w) for k, r, w in planted_rows] + [(dup + 1, "duplicate of line", "an exact duplicate row")]
             ghost_rows = [shift(k) for k in ghost_rows]
         lines = _write_csv(path := out / f"排队叫号_{year}.csv", headers[year], rows, "gbk")

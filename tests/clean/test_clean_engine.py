@@ -85,6 +85,9 @@ def test_mystery_shopper_accounting_and_reasons(tmp_path):
         "summary row (合计)": 1,
         "malformed record": 1,
     }
+    # the same rejections by their code in the closed set (analysis.rejects.Reason)
+    assert rep.codes == {"above_maximum": 1, "duplicate_row": 1, "repeated_key": 1, "not_in_reference": 1,
+                         "not_a_date": 1, "not_a_number": 1, "summary_row": 1, "malformed": 1}
 
 
 def test_utf8_and_gbk_files_give_the_same_table(tmp_path):

@@ -23,14 +23,10 @@ import pyarrow as pa
 
 from analysis import config
 from analysis.clean.sources import Rule, Source, load_sources, with_mapping
-from analysis.errors import InputValueError, MissingInputError
+from analysis.errors import AccountingError, InputValueError, MissingInputError
 from analysis.files import sha256_file, write_atomic
 from analysis.io.read import SourceError
-from analysis.rejects import Reason
-
-
-class AccountingError(RuntimeError):
-    """Rows went missing between the file and the outputs (a bug, never bad input)."""
+from analysis.rejects import Reason, Rejected
 
 
 @dataclass
@@ -46,6 +42,7 @@ class FileReport:
     ignored_columns: list[str]
     sha256: str
     reasons: dict[str, int] = field(default_factory=dict)
+    codes: dict[str, int] = field(default_factory=dict)  # rejections per reason code (analysis.rejects.Reason)
     notes: list[str] = field(default_factory=list)
     unmapped: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -59,6 +56,7 @@ class SourceReport:
     clean: int = 0
     rejected: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    codes: dict[str, int] = field(default_factory=dict)
     missing: bool = False
     engine: str = "duckdb"
 
@@ -120,12 +118,12 @@ class Plan:
     statements: list[tuple[str, str, bool]]
     final: str
     schema: dict[str, str]
-    rules: list[tuple[str, str]]
+    rules: list[tuple[str, str, str]]  # name, kind, reason code
     columns: list[str]
     queries: dict[str, str]  # counts, clean, rejected, unmapped:<column>, provides:<column>, over the classified table
 
 
-PLAN_VERSION = "2"
+PLAN_VERSION = "3"
 
 
 def _plan_key(src: Source, dialect: str, known: list[str], today) -> str:
@@ -161,7 +159,7 @@ def plan_for(src: Source, dialect: str, known: list[str], today=None) -> Plan:
         from analysis.events.engine import quiet_library_warnings
 
         with quiet_library_warnings():
-            ibis.pyspark  # noqa: B018
+            ibis.pyspark  # noqa: B018 - the attribute access is the point: it loads and registers the backend
     statements: list[tuple[str, str]] = []
 
     def view(expr, keep: bool = False):
@@ -181,7 +179,7 @@ def plan_for(src: Source, dialect: str, known: list[str], today=None) -> Plan:
     tr = Translation(src, "duckdb" if dialect == "duckdb" else "spark", today=today, view=view)
     expr = tr.classified(staged, known_tables, labels)
     t = ibis.table(expr.schema(), name=f"analysis_{src.name}_classified")
-    sql = lambda e: ibis.to_sql(e, dialect=dialect)  # noqa: E731
+    sql = lambda e: ibis.to_sql(e, dialect=dialect)
     queries = {
         "counts": sql(t.group_by("_file").aggregate(rows=t._line.count(), clean=t._ok.sum(), **{f"n_{r.name}": t[f"_f_{r.name}"].sum() for r in tr.rules})),
         "clean": sql(t.filter(t._ok).order_by(["_file", "_line"]).select("_file", "_line", *tr.output_columns())),
@@ -194,7 +192,7 @@ def plan_for(src: Source, dialect: str, known: list[str], today=None) -> Plan:
     referenced = {target.split(".")[1] for s in load_sources().values() for target in s.references().values() if target.split(".")[0] == src.name}
     for c in sorted(referenced):
         queries[f"provides:{c}"] = sql(t.filter(t._ok & t[c].notnull()).select(c).distinct())
-    plan = Plan(src.name, statements, sql(expr), {k: str(v) for k, v in expr.schema().items()}, [(r.name, r.kind) for r in tr.rules], tr.output_columns(), queries)
+    plan = Plan(src.name, statements, sql(expr), {k: str(v) for k, v in expr.schema().items()}, [(r.name, r.kind, r.code) for r in tr.rules], tr.output_columns(), queries)
     cache.mkdir(parents=True, exist_ok=True)
     write_atomic(path, json.dumps(asdict(plan), ensure_ascii=False))
     return plan
@@ -270,7 +268,7 @@ class _Run:
         from analysis.clean import write as w
 
         src = self.src
-        rules = [Rule(n, k) for n, k in self.plan.rules]
+        rules = [Rule(*r) for r in self.plan.rules]
         counts = self.rows("counts")
         unmapped: dict = {}
         for n, c in src.columns.items():
@@ -280,33 +278,35 @@ class _Run:
         mask_cols = [c for c, d in src.columns.items() if d.mask]
         labels = {i: st.label for i, st in enumerate(self.staged)}
         w.write_clean(self.con, self.plan.queries["clean"], src, self.plan.columns, labels, table_path, mask_cols)
-        w.write_rejected(self.con, self.plan.queries["rejected"], src, labels, self.staged, rejected_path, mask_cols)
+        # the rejected rows stream from the engine to the CSV; the collectors count them per file
+        written = w.write_rejected(self.con, self.plan.queries["rejected"], src, labels, self.staged, rejected_path, mask_cols)
         by_file = {row["_file"]: row for row in counts}
         report = SourceReport(src.name, src.title, engine=self.engine)
         for i, st in enumerate(self.staged):
             row = by_file.get(i, {"rows": 0, "clean": 0})
-            reasons: Counter = Counter()
+            rej = Rejected(st.label)
             for r in rules:
-                n = int(row.get(f"n_{r.name}") or 0)
-                if n:
-                    reasons[r.kind] += n
-            if st.malformed:
-                reasons[Reason.MALFORMED.en()] += st.malformed
+                rej.count(Reason.of_code(r.code), int(row.get(f"n_{r.name}") or 0), text=r.kind)
+            rej.count(Reason.MALFORMED, st.malformed)
             if int(row["rows"]) != st.rows:
                 raise AccountingError(f"{st.label}: {st.rows} records staged but {row['rows']} classified")
+            clean = int(row["clean"] or 0)
+            rej.add_streamed(st.rows - clean + st.malformed)
+            rej.check(st.rows_in, clean)
             fr = FileReport(
                 file=st.label, sheet=st.sheet, encoding=st.encoding, header_line=st.header_line,
-                rows_in=st.rows_in, clean=int(row["clean"] or 0), rejected=st.rows - int(row["clean"] or 0) + st.malformed,
+                rows_in=st.rows_in, clean=clean, rejected=rej.records,
                 blank_rows=st.blank_rows, ignored_columns=st.ignored, sha256=self.shas[st.file],
-                reasons=dict(reasons.most_common()), notes=st.notes, unmapped=unmapped.get(i, {}),
+                reasons=dict(rej.texts.most_common()), codes=dict(rej.codes.most_common()), notes=st.notes, unmapped=unmapped.get(i, {}),
             )
-            if fr.rows_in != fr.clean + fr.rejected:
-                raise AccountingError(f"{st.label}: rows in {fr.rows_in} != clean {fr.clean} + rejected {fr.rejected}")
             report.files.append(fr)
+        if written != sum(f.rejected for f in report.files):
+            raise AccountingError(f"{src.name}: {written:,} rejected rows written but {sum(f.rejected for f in report.files):,} counted")
         report.rows_in = sum(f.rows_in for f in report.files)
         report.clean = sum(f.clean for f in report.files)
         report.rejected = sum(f.rejected for f in report.files)
         report.reasons = dict(sum((Counter(f.reasons) for f in report.files), Counter()).most_common())
+        report.codes = dict(sum((Counter(f.codes) for f in report.files), Counter()).most_common())
         return report
 
     def provides(self, referenced: frozenset[str]) -> dict[str, frozenset]:

@@ -24,8 +24,9 @@ beyond ASCII by the staging step):
 
 Checks: required cells, ``min``/``max``, references to master data, ``not_before`` with its
 tolerance, 合计/总计/小计 rows, exact duplicates, repeated keys within a file and across files.
-Every failed check is a reason with a closed *kind* (what the reports count) and a message that
-names the column and the value.
+Every failed check is a rule with a *kind* (what the reports count, naming the column), a reason
+code of the closed set (:class:`analysis.rejects.Reason`, what the collector counts) and a message
+that names the column and the value.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import ibis.expr.types as ir
 
 from analysis.clean.sources import Column, Rule, Source
 from analysis.clean.stage import NORM
+from analysis.errors import InvariantError
 from analysis.io.parse import MISSING_TOKENS, nfkc
 from analysis.rejects import Reason
 
@@ -207,7 +209,7 @@ class Translation:
             key = self.present(self._join_cjk(x))
             lookup = {nfkc(str(k)).lower(): str(v) for k, v in col.values.items()}
             return {f"_k_{name}": key, f"_c_{name}": key.lower().substitute(lookup, else_=ibis.null("string"))}
-        raise AssertionError(f"unknown column type {typ!r}")
+        raise InvariantError(f"unknown column type {typ!r} (sources.py validates the types)")
 
     # ------------------------------------------------------------------------- layer 3: checks
     def _checked(self, t, name: str, col: Column, flags: dict) -> dict:
@@ -216,8 +218,8 @@ class Translation:
         p = t[f"_p_{name}"] if f"_p_{name}" in t.columns else None
         typ = col.type
 
-        def rule(key: str, kind: str, flag, message: tuple) -> None:
-            self.rules.append(Rule(f"{name}__{key}", kind))
+        def rule(key: str, reason: Reason, kind: str, flag, message: tuple) -> None:
+            self.rules.append(Rule(f"{name}__{key}", kind, reason.code))
             flags[f"{name}__{key}"] = flag.fill_null(False)
             self._specs[f"{name}__{key}"] = (name, *message)
 
@@ -228,10 +230,10 @@ class Translation:
             lab = t[f"_l_{name}"] if f"_l_{name}" in t.columns else ibis.null("int64")
             finite = num.notnull() & ~num.isinf() & ~num.isnan()
             if typ == "percent":
-                rule("nan", f"{label}: not a percentage", (p.notnull() & num.isnull()) | t[f"_e_{name}"], (f"{label}: not a percentage: ", "text"))
+                rule("nan", Reason.NOT_A_PERCENTAGE, f"{label}: not a percentage", (p.notnull() & num.isnull()) | t[f"_e_{name}"], (f"{label}: not a percentage: ", "text"))
             else:
-                rule("nan", f"{label}: not a number", p.notnull() & lab.isnull() & num.isnull(), (f"{label}: not a number: ", "text"))
-            rule("inf", f"{label}: not a finite number", lab.isnull() & num.notnull() & ~finite, (f"{label}: not a finite number: ", "text"))
+                rule("nan", Reason.NOT_A_NUMBER, f"{label}: not a number", p.notnull() & lab.isnull() & num.isnull(), (f"{label}: not a number: ", "text"))
+            rule("inf", Reason.NOT_FINITE, f"{label}: not a finite number", lab.isnull() & num.notnull() & ~finite, (f"{label}: not a finite number: ", "text"))
             ok = ibis.ifelse(finite, num, ibis.null("float64"))
             if typ == "number":
                 return {name: ok}
@@ -242,37 +244,37 @@ class Translation:
                 return {name: ibis.ifelse(scale, ok / 100.0, ok)}
             whole = ok.notnull() & (ok == ok.round())
             as_int = ibis.ifelse(whole & (ok.abs() < 9.2e18), ok.cast("int64"), ibis.null("int64"))
-            rule("frac", f"{label}: not a whole number", lab.isnull() & ok.notnull() & ~whole, (f"{label}: not a whole number: ", "text"))
-            rule("big", f"{label}: not a finite number", lab.isnull() & whole & as_int.isnull(), (f"{label}: too large: ", "text"))
+            rule("frac", Reason.NOT_WHOLE, f"{label}: not a whole number", lab.isnull() & ok.notnull() & ~whole, (f"{label}: not a whole number: ", "text"))
+            rule("big", Reason.NOT_FINITE, f"{label}: not a finite number", lab.isnull() & whole & as_int.isnull(), (f"{label}: too large: ", "text"))
             return {name: lab.coalesce(as_int)}
         if typ == "bool":
-            rule("nan", f"{label}: not yes/no", p.notnull() & t[f"_v_{name}"].isnull(), (f"{label}: not yes/no: ", "text"))
+            rule("nan", Reason.NOT_YES_NO, f"{label}: not yes/no", p.notnull() & t[f"_v_{name}"].isnull(), (f"{label}: not yes/no: ", "text"))
             return {name: t[f"_v_{name}"]}
         if typ in ("datetime", "date"):
             ts = t[f"_t_{name}"]
-            rule("nan", f"{label}: not a date", p.notnull() & ts.isnull(), (f"{label}: not a date: ", "text"))
+            rule("nan", Reason.NOT_A_DATE, f"{label}: not a date", p.notnull() & ts.isnull(), (f"{label}: not a date: ", "text"))
             timed = ibis.literal(False)
             if typ == "date":
                 timed = ts.notnull() & (ts != ts.truncate("D"))
-                rule("time", f"{label}: expected a date without a time", timed, (f"{label}: expected a date without a time: ", "text"))
+                rule("time", Reason.DATE_WITH_TIME, f"{label}: expected a date without a time", timed, (f"{label}: expected a date without a time: ", "text"))
             earliest = col.earliest or DEFAULT_EARLIEST
             early = ts.notnull() & (ts < ibis.timestamp(dt.datetime.combine(earliest, dt.time())))
             late = ts.notnull() & (ts >= ibis.timestamp(dt.datetime.combine(self.today + dt.timedelta(days=1), dt.time())))
-            rule("early", f"{label}: before {earliest:%Y-%m-%d}", early & ~timed, (f"{label}: before {earliest:%Y-%m-%d}, not plausible: ", "text"))
-            rule("late", f"{label}: in the future", late & ~timed, (f"{label}: after today ({self.today:%Y-%m-%d}), in the future: ", "text"))
+            rule("early", Reason.TOO_EARLY, f"{label}: before {earliest:%Y-%m-%d}", early & ~timed, (f"{label}: before {earliest:%Y-%m-%d}, not plausible: ", "text"))
+            rule("late", Reason.IN_FUTURE, f"{label}: in the future", late & ~timed, (f"{label}: after today ({self.today:%Y-%m-%d}), in the future: ", "text"))
             return {name: ibis.ifelse(early | late | timed, ibis.null("timestamp"), ts)}
         if typ == "month":
             ts = t[f"_t_{name}"]
             y = t[f"_my_{name}"].coalesce(ts.year().cast("string"))
             m = t[f"_mm_{name}"].coalesce(ts.month().cast("string"))
             ok = y.notnull() & m.cast("int64").between(1, 12)
-            rule("nan", f"{label}: not a month", p.notnull() & ~ok.fill_null(False), (f"{label}: not a month: ", "text"))
+            rule("nan", Reason.NOT_A_MONTH, f"{label}: not a month", p.notnull() & ~ok.fill_null(False), (f"{label}: not a month: ", "text"))
             return {name: ibis.ifelse(ok, y + "-" + m.lpad(2, "0"), ibis.null("string"))}
         if typ == "category":
             key, code = t[f"_k_{name}"], t[f"_c_{name}"]
             unmapped = key.notnull() & code.isnull()
             return {name: ibis.ifelse(unmapped, _lit(UNMAPPED), code), f"{name}_label": ibis.ifelse(unmapped, key, ibis.null("string"))}
-        raise AssertionError(f"unknown column type {typ!r}")
+        raise InvariantError(f"unknown column type {typ!r} (sources.py validates the types)")
 
     # ---------------------------------------------------------------------------------- the table
     def classified(self, t, known: dict[str, ir.Table], labels: ir.Table):
@@ -320,21 +322,21 @@ class Translation:
             if not col.nullable:  # a column the file lacks (an optional one) is not an empty cell
                 flags[f"{name}__required"] = v.isnull() & ~parse_failed[name] & ~t._absent.contains(f",{name},")
                 self._specs[f"{name}__required"] = (name, f"{label}: empty, but required", None)
-                self.rules.append(Rule(f"{name}__required", f"{label}: empty, but required"))
+                self.rules.append(Rule(f"{name}__required", f"{label}: empty, but required", Reason.MISSING.code))
             if col.min is not None:
                 flags[f"{name}__min"] = (v < col.min).fill_null(False)
                 self._specs[f"{name}__min"] = (name, f"{label}: below the minimum {col.min:g}: ", "value")
-                self.rules.append(Rule(f"{name}__min", f"{label}: below the minimum {col.min:g}"))
+                self.rules.append(Rule(f"{name}__min", f"{label}: below the minimum {col.min:g}", Reason.BELOW_MINIMUM.code))
             if col.max is not None:
                 flags[f"{name}__max"] = (v > col.max).fill_null(False)
                 self._specs[f"{name}__max"] = (name, f"{label}: above the maximum {col.max:g}: ", "value")
-                self.rules.append(Rule(f"{name}__max", f"{label}: above the maximum {col.max:g}"))
+                self.rules.append(Rule(f"{name}__max", f"{label}: above the maximum {col.max:g}", Reason.ABOVE_MAXIMUM.code))
         for k, chk in enumerate(src.checks):
             a, b = t[chk.column], t[chk.reference]
             msg = f"{chk.column} ({src.columns[chk.column].title}) is before {chk.reference} by more than {chk.tolerance_seconds:g} s: impossible"
             flags[f"check{k}"] = ((b.epoch_seconds() - a.epoch_seconds()) > chk.tolerance_seconds).fill_null(False)
             self._specs[f"check{k}"] = (None, msg, None)
-            self.rules.append(Rule(f"check{k}", msg))
+            self.rules.append(Rule(f"check{k}", msg, Reason.TIME_ORDER.code))
         t = t.mutate(**{f"_f_{k}": v for k, v in flags.items()})
         # 4. references to master data
         for name, target in src.references().items():
@@ -344,7 +346,7 @@ class Translation:
             t = t.left_join(ref, t[name] == ref._ref)
             col = src.columns[name]
             rname = f"{name}__ref"
-            self.rules.append(Rule(rname, f"{name} ({col.title}): not in {target}"))
+            self.rules.append(Rule(rname, f"{name} ({col.title}): not in {target}", Reason.NOT_IN_REFERENCE.code))
             flag = (t[name].notnull() & t._ref.isnull()).fill_null(False)
             t = t.mutate(**{f"_f_{rname}": flag}).drop("_ref")
             self._specs[rname] = (name, f"{name} ({col.title}): ", "qvalue", f" is not in {target} (unknown unit)")
@@ -371,7 +373,7 @@ class Translation:
         w = ibis.window(group_by=[cand._file, *[cand[c].fill_null("\x00") for c in raw_cols]], order_by=cand._line)
         cand = self.view(cand.mutate(_dup_rn=ibis.row_number().over(w), _dup_of=cand._line.min().over(w)))
         cand = cand.mutate(_f_dup=cand._dup_rn > 0, _m_dup=_lit("duplicate of line ") + cand._dup_of.cast("string"))
-        self.rules.append(Rule("dup", Reason.DUPLICATE_ROW.en()))
+        self.rules.append(Rule("dup", Reason.DUPLICATE_ROW.en(), Reason.DUPLICATE_ROW.code))
         found = ["_f_dup", "_m_dup"]
         if src.key:
             kv = [cand[g] for g in gkeys]
@@ -379,13 +381,13 @@ class Translation:
             cand = self.view(cand.mutate(_key_rn=ibis.row_number().over(w), _key_of=cand._line.min().over(w)))
             keytxt = _lit(", ").join([_lit(f"{k}=") + cand[g].replace("\x00", "") for k, g in zip(src.key, gkeys)])
             cand = cand.mutate(_f_key=(~cand._f_dup) & (cand._key_rn > 0), _m_key=_lit("repeats the key (") + keytxt + _lit(") of line ") + cand._key_of.cast("string") + _lit(" with different values"))
-            self.rules.append(Rule("key", Reason.REPEATED_KEY.en()))
+            self.rules.append(Rule("key", Reason.REPEATED_KEY.en(), Reason.REPEATED_KEY.code))
             taken = cand._f_dup | cand._f_key
             w = ibis.window(group_by=[taken, *[cand[g] for g in gkeys]], order_by=[cand._file, cand._line])
             cand = self.view(cand.mutate(_xrn=ibis.row_number().over(w), _xfile=cand._file.first().over(w), _xline=cand._line.first().over(w)))
             cand = cand.left_join(labels, cand._xfile == labels._label_file).drop("_label_file")
             cand = cand.mutate(_f_xkey=~(cand._f_dup | cand._f_key) & (cand._xrn > 0), _m_xkey=_lit("repeats the key of ") + cand._label.fill_null("?") + _lit(" line ") + cand._xline.cast("string"))
-            self.rules.append(Rule("xkey", Reason.KEY_IN_ANOTHER_FILE.en()))
+            self.rules.append(Rule("xkey", Reason.KEY_IN_ANOTHER_FILE.en(), Reason.KEY_IN_ANOTHER_FILE.code))
             found += ["_f_key", "_m_key", "_f_xkey", "_m_xkey"]
         cand = self.view(cand.select("_file", "_line", *found))
         t = t.left_join(cand, ["_file", "_line"])
@@ -401,7 +403,7 @@ class Translation:
             _lit("; ").join([ibis.ifelse(t[f"_f_{r.name}"], self._message(t, r.name), ibis.null("string")) for r in self.rules]),
         )
         counted = {f"_f_{r.name}": ibis.ifelse(t._summary, False, t[f"_f_{r.name}"]) for r in self.rules}
-        self.rules.append(Rule("summary", Reason.SUMMARY_ROW.en()))
+        self.rules.append(Rule("summary", Reason.SUMMARY_ROW.en(), Reason.SUMMARY_ROW.code))
         counted["_f_summary"] = t._summary
         out = {
             "_file": t._file,

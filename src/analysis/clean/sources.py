@@ -24,11 +24,13 @@ ColumnType = Literal["id", "name", "text", "int", "number", "percent", "bool", "
 
 @dataclass(frozen=True)
 class Rule:
-    """One way a row can fail: ``kind`` is what the reports count; the message names the value.
+    """One way a row can fail: ``kind`` is what the reports count, ``code`` its reason in the closed
+    set (:class:`analysis.rejects.Reason`); the message names the value.
     (The rules themselves are translated in :mod:`analysis.clean.rules`.)"""
 
     name: str  # the flag column
     kind: str
+    code: str
 
 
 class Column(BaseModel):

@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from analysis.clean.sources import Source, header_key
+from analysis.errors import InvariantError
 from analysis.io import read as rd
 from analysis.io.read import SourceError
 
@@ -208,7 +209,7 @@ class _Decoder:
     def lines(self, chunk: bytes) -> tuple[pa.Array, dict[int, str]]:
         """The chunk's lines (without line ends) as Arrow strings, and the undecodable ones by index."""
         if self.encoding == "utf-16":
-            raise AssertionError("utf-16 is staged through the small-file reader")
+            raise InvariantError("utf-16 is staged through the small-file reader")
         if self.encoding in ("utf-8", "utf-8-sig"):
             try:
                 arr = pa.array([chunk], pa.binary()).cast(pa.string())

@@ -1,12 +1,11 @@
 """Writing the clean door's outputs in batches: the clean table (Parquet, pandas dtypes kept in its
 metadata) and the rejected rows (CSV for Excel: UTF-8 with BOM, formula-like cells neutralised),
-personal data masked on the way. (``analysis.report.excel.write_csv`` is the writer for
-small tables; this one streams.) An engine result is streamed as Arrow record batches, so neither
+personal data masked on the way. (The rejected rows go through the collector's streaming CSV
+writer, :func:`analysis.rejects.stream_csv`.) An engine result is streamed as Arrow record batches, so neither
 output is ever whole in memory."""
 
 from __future__ import annotations
 
-import csv
 import os
 import shutil
 from pathlib import Path
@@ -18,13 +17,6 @@ import pyarrow.parquet as pq
 from analysis.clean.sources import Source
 
 BATCH = 1 << 20
-
-
-def neutralise(value):
-    """A cell Excel would run as a formula gets a leading apostrophe (the presentation layer's rule)."""
-    from analysis.report.excel import safe_cell
-
-    return safe_cell(value)
 
 
 def _replace(tmp: Path, path: Path) -> None:
@@ -89,17 +81,16 @@ def write_clean(con, expr, src: Source, columns: list[str], labels: dict[int, st
 
 
 def write_rejected(con, expr, src: Source, labels: dict[int, str], staged: list, path: Path, mask_cols: list[str]) -> int:
-    """Stream the rejected rows of ``expr`` and the staged malformed records to one CSV at ``path``:
-    file, line, reason, the original cells (masked where the source says so) and, for records that
-    could not be split into fields, the raw record; every cell masked. No rejected row: no file."""
+    """Stream the rejected rows of ``expr`` and the staged malformed records to one CSV at ``path``
+    (through :func:`analysis.rejects.stream_csv`, a batch at a time): file, line, reason, the
+    original cells and, for records that could not be split into fields, the raw record; every
+    cell masked. No rejected row: no file. Returns the number of rows written."""
+    from analysis.rejects import stream_csv
+
     cols = list(src.columns)
     malformed = any(st.malformed for st in staged)
     header = ["file", "line", "reason", *cols, *(["raw_record"] if malformed else [])]
-    tmp = path.with_name(path.name + ".tmp")
-    n = 0
-    with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(header)
+    with stream_csv(path, header) as out:
         raw_names = [f"_raw_{c}" for c in cols]
         for batch in record_batches(con, expr, BATCH // 4):
             if not batch.num_rows:
@@ -117,8 +108,7 @@ def write_rejected(con, expr, src: Source, labels: dict[int, str], staged: list,
                 *[data[r].to_pylist() for r in raw_names],
             )
             for row in rows:
-                out.writerow([neutralise(v) if v is not None else "" for v in row] + ([""] if malformed else []))
-                n += 1
+                out.write([*row, *([""] if malformed else [])])
         for st in staged:
             if not st.malformed:
                 continue
@@ -126,11 +116,5 @@ def write_rejected(con, expr, src: Source, labels: dict[int, str], staged: list,
             for batch in pf.iter_batches(batch_size=50_000):
                 raw = _mask_array(batch.column("raw_record"))
                 for line, reason, text in zip(batch.column("line").to_pylist(), batch.column("reason").to_pylist(), raw.to_pylist()):
-                    out.writerow([st.label, line, neutralise(_mask_text(reason)), *[""] * len(cols), neutralise(text or "")])
-                    n += 1
-    if n:
-        _replace(tmp, path)
-    else:
-        tmp.unlink()
-        path.unlink(missing_ok=True)
-    return n
+                    out.write([st.label, line, _mask_text(reason), *[""] * len(cols), text or ""])
+    return out.rows

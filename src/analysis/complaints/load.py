@@ -3,7 +3,7 @@
     res = load_complaints("exports/complaints.csv", load_mapping("cfpb_classic"))
     res.table      # clean records, canonical fields, personal data masked, source_file/source_line
     res.rejected   # file, line, reason, the original fields the mapping reads (masked), raw_record for unsplittable ones
-    res.rows_in == len(res.table) + len(res.rejected)   # always (checked: InvariantError otherwise)
+    res.rows_in == len(res.table) + len(res.rejected)   # always (checked: AccountingError otherwise)
 
 Reading goes through :mod:`analysis.io.read` (encoding detection, header search, line numbers, records
 cut off mid-field returned apart) and values through :mod:`analysis.io.parse`. A record is rejected,
@@ -26,11 +26,10 @@ import pandas as pd
 
 from analysis.clean.sources import header_key
 from analysis.complaints.mapping import CANONICAL, TITLES, TYPES, ComplaintMapping, load_mapping
-from analysis.errors import check_rows
 from analysis.io import parse
 from analysis.io.read import RawTable, SourceError, read_tables
 from analysis.masking import find_personal_numbers, mask_series
-from analysis.rejects import Reason
+from analysis.rejects import Reason, Rejected
 
 TEXT_FIELDS = ("unit_id", "channel", "category", "cause", "description")
 DTYPES = {"id": "string", "name": "string", "text": "string", "bool": "boolean", "datetime": "datetime64[ns]"}
@@ -47,12 +46,17 @@ class LoadResult:
     absent: list[str] = field(default_factory=list)  # mapped optional fields no table had: "not in this export"
 
     @property
+    def collector(self) -> Rejected:
+        """The rejected records in the one collector (:class:`analysis.rejects.Rejected`), counted by reason."""
+        rej = Rejected(self.files[0]["file"] if self.files else "")
+        if not self.rejected.empty:
+            rej.add_frame(self.rejected, kinds="reason_kind", codes="reason_code")
+        return rej
+
+    @property
     def reasons(self) -> dict[str, int]:
-        """Rejections by kind (a record with two problems counts under both)."""
-        if self.rejected.empty:
-            return {}
-        kinds = self.rejected["reason_kind"].str.split("; ").explode()
-        return {k: int(v) for k, v in kinds.value_counts().items()}
+        """Rejections by kind, most first (a record with two problems counts under both)."""
+        return dict(self.collector.texts.most_common())
 
     def summary(self) -> str:
         return f"records in {self.rows_in:,} = clean {len(self.table):,} + rejected {len(self.rejected):,}"
@@ -165,8 +169,8 @@ def _implausible_dates(typed: pd.DataFrame, add) -> None:
         col = columns.get(canon)
         first = pd.Timestamp((col.earliest if col is not None else None) or DEFAULT_EARLIEST)
         label, when = f"{canon} ({TITLES[canon]})", typed[canon]
-        add((when >= today + pd.Timedelta(days=1)).fillna(False), f"{label}: in the future", f"{label}: after today ({today:%Y-%m-%d}), in the future: " + when.dt.strftime("%Y-%m-%d %H:%M:%S").fillna(""))
-        add((when < first).fillna(False), f"{label}: before {first:%Y-%m-%d}", f"{label}: before {first:%Y-%m-%d}, not plausible: " + when.dt.strftime("%Y-%m-%d").fillna(""))
+        add((when >= today + pd.Timedelta(days=1)).fillna(False), f"{label}: in the future", f"{label}: after today ({today:%Y-%m-%d}), in the future: " + when.dt.strftime("%Y-%m-%d %H:%M:%S").fillna(""), Reason.IN_FUTURE)
+        add((when < first).fillna(False), f"{label}: before {first:%Y-%m-%d}", f"{label}: before {first:%Y-%m-%d}, not plausible: " + when.dt.strftime("%Y-%m-%d").fillna(""), Reason.TOO_EARLY)
 
 
 def _read_one(raw: RawTable, m: ComplaintMapping):
@@ -175,12 +179,13 @@ def _read_one(raw: RawTable, m: ComplaintMapping):
     n = len(raw.cells)
     index = pd.RangeIndex(n)
     original = pd.DataFrame({name: raw.cells[i].astype("string") for i, name in enumerate(_header_names(raw.header))}, index=index)
-    reasons: dict[int, list[tuple[str, str]]] = {}
+    reasons: dict[int, list[tuple[str, str, str]]] = {}  # row -> (kind, message, reason code)
 
-    def add(mask: pd.Series, kind: str, messages: pd.Series | str) -> None:
+    def add(mask: pd.Series, kind: str, messages: pd.Series | str, reason: Reason | None = None) -> None:
+        code = (reason or Reason.of_text(kind)).code  # a kind of the closed set, or its code given
         for i in np.flatnonzero(mask.to_numpy(dtype=bool, na_value=False)):
             msg = messages if isinstance(messages, str) else messages.iloc[i]
-            reasons.setdefault(int(i), []).append((kind, msg))
+            reasons.setdefault(int(i), []).append((kind, msg, code))
 
     typed = pd.DataFrame(index=index)
     formats = m.date_formats()
@@ -269,7 +274,7 @@ def load_complaints(path: Path | str, mapping: ComplaintMapping | str | None = N
                 first_line = typed.loc[seen.index, "source_line"].groupby(seen.values).transform("first")
                 for i in seen.index[dup]:
                     reasons.setdefault(int(i), []).append(
-                        ("duplicate complaint_id", f"duplicate: complaint_id {ids[i]!r} repeats line {first_line[i]}")
+                        (Reason.DUPLICATE_ID.en(column="complaint_id"), f"duplicate: complaint_id {ids[i]!r} repeats line {first_line[i]}", Reason.DUPLICATE_ID.code)
                     )
         else:
             same = original.fillna("\x00").duplicated(keep=False)
@@ -282,8 +287,9 @@ def load_complaints(path: Path | str, mapping: ComplaintMapping | str | None = N
         part = typed[~bad]
         typed_parts.append(part)
         rej = original[bad].copy()
-        rej.insert(0, "reason_kind", pd.Series({i: "; ".join(k for k, _ in reasons[i]) for i in np.flatnonzero(bad)}, dtype="string"))
-        rej.insert(0, "reason", pd.Series({i: "; ".join(msg for _, msg in reasons[i]) for i in np.flatnonzero(bad)}, dtype="string"))
+        rej.insert(0, "reason_code", pd.Series({i: "; ".join(c for _, _, c in reasons[i]) for i in np.flatnonzero(bad)}, dtype="string"))
+        rej.insert(0, "reason_kind", pd.Series({i: "; ".join(k for k, _, _ in reasons[i]) for i in np.flatnonzero(bad)}, dtype="string"))
+        rej.insert(0, "reason", pd.Series({i: "; ".join(msg for _, msg, _ in reasons[i]) for i in np.flatnonzero(bad)}, dtype="string"))
         rej.insert(0, "line", typed.loc[bad, "source_line"])
         rej.insert(0, "file", raw.label)
         if raw.malformed:
@@ -293,6 +299,7 @@ def load_complaints(path: Path | str, mapping: ComplaintMapping | str | None = N
                     "line": [x.line for x in raw.malformed],
                     "reason": [x.reason for x in raw.malformed],
                     "reason_kind": Reason.MALFORMED.en(),
+                    "reason_code": Reason.MALFORMED.code,
                     "raw_record": [x.text for x in raw.malformed],
                 }
             )
@@ -327,6 +334,7 @@ def load_complaints(path: Path | str, mapping: ComplaintMapping | str | None = N
                 "file": moved["source_file"], "line": moved["source_line"],
                 "reason": "duplicate: complaint_id " + moved["complaint_id"] + " repeats " + first.loc[dup, "source_file"] + " line " + first.loc[dup, "source_line"].astype("string"),
                 "reason_kind": Reason.DUPLICATE_ID.en(column="complaint_id"),
+                "reason_code": Reason.DUPLICATE_ID.code,
             })
             for c in CANONICAL:
                 extra[c] = moved[c].astype("string")
@@ -341,7 +349,9 @@ def load_complaints(path: Path | str, mapping: ComplaintMapping | str | None = N
     if n_ids:
         warnings.append(f"{n_ids} complaint id(s) contained a personal number; replaced by stable ids 'M-...'")
     rejected = _mask_rejected(rejected)
-    check_rows(rows_in, len(table), len(rejected), str(path))
+    collector = Rejected(path)
+    collector.add_frame(rejected, kinds="reason_kind", codes="reason_code")
+    collector.check(rows_in, len(table))
     absent = [c for c in CANONICAL if c not in present and c != "complaint_id"]
     needed = [c for c in absent if c in ("responsible", "major", "escalated", "resolved_at")]
     if needed:
@@ -369,7 +379,7 @@ def _mask_rejected(rej: pd.DataFrame) -> pd.DataFrame:
     """Every field of a rejected record is masked (they are the original cells, any could hold a number)."""
     rej = rej.copy()
     for c in rej.columns:
-        if c in ("file", "line", "reason_kind"):
+        if c in ("file", "line", "reason_kind", "reason_code"):
             continue
         rej[c] = mask_series(rej[c].astype("string"))
     return rej
@@ -393,12 +403,9 @@ def write_outputs(res: LoadResult, out_dir: Path | str) -> dict[str, Path]:
         "by_unit": out / "by_unit.csv",
     }
     res.table.to_parquet(paths["complaints"], index=False)
-    rej = res.rejected.drop(columns=["reason_kind"], errors="ignore")
-    if rej.empty:
-        rej = pd.DataFrame(columns=["file", "line", "reason"])
+    res.collector.write_csv(paths["rejected"], drop=["reason_kind", "reason_code"], empty=pd.DataFrame(columns=["file", "line", "reason"]))
     from analysis.report.excel import write_csv
 
-    write_csv(rej, paths["rejected"])
     write_csv(counts_by(res.table, "category"), paths["by_category"])
     write_csv(counts_by(res.table, "unit_id"), paths["by_unit"])
     return paths

@@ -164,8 +164,8 @@ def calls(
         result.counts["excluded"] = n_excluded
         result.counts["rejected"] += len(excluded) - n_excluded
         result.counts["records"] += len(excluded)
-        for r, n in excluded["reason"].value_counts().sort_index().items():
-            result.counts["reasons"][str(r)] = result.counts["reasons"].get(str(r), 0) + int(n)
+        result.collector.add_frame(excluded, kinds="reason")  # codes excluded / not_usable
+        result.counts["reasons"] = result.collector.reasons()
     return result
 
 

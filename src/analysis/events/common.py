@@ -4,7 +4,8 @@ skew rule, grouping keys, running an expression and accounting for every record.
 One scan does everything: the classified records (a ``reason`` column is empty for a usable record
 and says why otherwise) are grouped by the requested keys *and* the reason, and each group collects
 its rejected records, so the same query gives the table (reason empty), the count of rejected
-records per reason and the rejected records themselves.
+records per reason and the rejected records themselves; both go into the one collector,
+:class:`analysis.rejects.Rejected` (counts by reason code, the collected records, their CSV).
 
 Engine differences this module removes, so that DuckDB and Spark give identical tables:
 - times are compared in whole seconds (``floor`` of the epoch seconds: Spark truncates, DuckDB keeps
@@ -25,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from analysis.errors import InputValueError, InvariantError
+from analysis.errors import InputValueError
 
 SKEW_TOLERANCE_S = 60  # a wait down to -60 s is clock skew (counted as 0); below that, impossible
 
@@ -143,14 +144,18 @@ class EventResult:
     line writes it without loading pandas). ``counts``: ``records`` read, ``used`` in the table,
     ``rejected`` (impossible or unparsable), ``skew_clamped`` (waits between -60 s and 0 counted as
     0), ``excluded`` (left out by an adapter, e.g. PHANTOM calls) and ``reasons`` (count per reason).
-    ``rejected_frame()``: every record left out, with its ``reason``.
+    ``rejected_frame()``: every record left out, with its ``reason``. ``collector``: the
+    :class:`analysis.rejects.Rejected` that counts them by reason code and writes them.
     """
 
-    def __init__(self, arrow, counts: dict[str, Any], rejected=None, excluded=None):
+    def __init__(self, arrow, counts: dict[str, Any], rejected=None, excluded=None, collector=None):
+        from analysis.rejects import Rejected
+
         self.arrow = arrow
         self.counts = counts
         self.rejected_arrow = rejected  # records the engine rejected (Arrow), with their reason
         self.excluded = excluded  # records an adapter left out (pandas), with their reason
+        self.collector = collector if collector is not None else Rejected()
         self._table = None
 
     @property
@@ -192,16 +197,15 @@ class EventResult:
             _write_csv(self.arrow, path)
 
     def write_rejected(self, path: Path | str) -> int:
-        """Every record left out, with its reason, as CSV; returns the number of records."""
-        if self.excluded is not None and len(self.excluded):
-            frame = self.rejected_frame()
-            from analysis.report.excel import write_csv
+        """Every record left out, with its reason, as CSV (through the collector); returns the number of records."""
+        from analysis.rejects import Rejected
 
-            write_csv(frame, path)
-            return len(frame)
-        rejected = self.rejected_arrow if self.rejected_arrow is not None else _empty_reasons()
-        _write_csv(rejected, path)
-        return rejected.num_rows
+        out = Rejected(self.collector.where)
+        if self.excluded is not None and len(self.excluded):
+            out.add_frame(self.rejected_frame())
+        else:
+            out.add_arrow(self.rejected_arrow)
+        return out.write_csv(path)
 
     def summary(self) -> str:
         """One line for the command line: records in = used + rejected (+ excluded)."""
@@ -229,6 +233,7 @@ def run(con, classified, keys: dict, metrics: dict, derived: dict, *, record_col
     import pyarrow.compute as pc
 
     from analysis.events.engine import is_engine_error, quiet_library_warnings, short_error
+    from analysis.rejects import Rejected
 
     bad_row = classified.reason.notnull()
     record = ibis.struct({col: classified[col] for col in record_columns})
@@ -253,11 +258,13 @@ def run(con, classified, keys: dict, metrics: dict, derived: dict, *, record_col
         table = table.sort_by([(k, "ascending") for k in keys])
     bad = raw.filter(pc.invert(ok))
     codes, sizes = bad["reason"].to_pylist(), bad["records"].to_pylist()
-    reasons: dict[str, int] = {}
+    collector = Rejected(source if isinstance(source, (str, Path)) and str(source) else what)
     for code, n in zip(codes, sizes):
-        reasons[labels[code - 1]] = reasons.get(labels[code - 1], 0) + n
-    reasons = dict(sorted(reasons.items()))
+        collector.count_text(labels[code - 1], n)
     rejected = _rejected_records(bad, labels, record_columns)
+    collector.add_arrow(rejected)
+    collector.check_collected(sum(sizes))
+    reasons = collector.reasons()
     used = pc.sum(table["records"]).as_py() or 0
     counts = {
         "records": used + sum(sizes),
@@ -267,12 +274,10 @@ def run(con, classified, keys: dict, metrics: dict, derived: dict, *, record_col
         "excluded": 0,
         "reasons": reasons,
     }
-    if counts["rejected"] != rejected.num_rows:
-        raise InvariantError(f"rejected records counted {counts['rejected']:,} but collected {rejected.num_rows:,}: {counts}")
     if counts["rejected"]:
         top = "; ".join(f"{n:,} {r}" for r, n in reasons.items())
         warnings.warn(f"{what}: {counts['rejected']:,} of {counts['records']:,} records rejected ({top})", stacklevel=3)
-    return EventResult(table, counts, rejected)
+    return EventResult(table, counts, rejected, collector=collector)
 
 
 def _rejected_records(bad, labels: list[str], record_columns: list[str]):
@@ -326,26 +331,8 @@ def to_frame(table):
     return df
 
 
-def _empty_reasons():
-    import pyarrow as pa
-
-    return pa.table({"reason": pa.array([], pa.string())})
-
-
 def _write_csv(table, path: Path | str) -> None:
     """An Arrow table as CSV with a UTF-8 byte-order mark; times as ``YYYY-MM-DD HH:MM:SS``."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.csv as pacsv
+    from analysis.report.excel import write_arrow_csv
 
-    for i, field in enumerate(table.schema):
-        if pa.types.is_timestamp(field.type):
-            seconds_ = pc.cast(table.column(i), pa.timestamp("s"), safe=False)  # %S would print fractions
-            text = pc.strftime(seconds_, format="%Y-%m-%d %H:%M:%S")
-            table = table.set_column(i, field.name, text)
-    from analysis.report.excel import neutralise_arrow
-
-    table = neutralise_arrow(table)  # cells Excel would read as formulas get a leading apostrophe
-    with open(path, "wb") as fh:
-        fh.write("\ufeff".encode())
-        pacsv.write_csv(table, fh, pacsv.WriteOptions(quoting_style="needed"))
+    write_arrow_csv(table, path)

@@ -123,24 +123,34 @@ def time_rules(c, columns: dict[str, Any], earliest: dict[str, dt.date], today: 
 
 
 def add_malformed(result, malformed) -> None:
-    """Add the malformed records of a staged input to ``result`` (an EventResult): counted in
-    ``records`` and ``rejected``, their reasons in ``reasons``, the records with file and line in the
-    rejected records."""
+    """Add the malformed records of a staged input to ``result`` (an EventResult) through its
+    collector: counted in ``records`` and ``rejected`` (code ``malformed``, each under its own
+    text, which names the line and the byte), the records with file and line in the rejected records."""
     if malformed is None or malformed.num_rows == 0:
         return
-    import pyarrow as pa
+    from collections import Counter
+
+    from analysis.rejects import Reason
 
     n = malformed.num_rows
     c = result.counts
     c["records"] += n
     c["rejected"] += n
-    for reason in malformed["reason"].to_pylist():
-        c["reasons"][reason] = c["reasons"].get(reason, 0) + 1
-    c["reasons"] = dict(sorted(c["reasons"].items()))
+    col = result.collector
+    for reason, k in Counter(malformed["reason"].to_pylist()).items():
+        col.count(Reason.MALFORMED, k, text=reason)
+    c["reasons"] = col.reasons()
     rejected = result.rejected_arrow
     if rejected is None or rejected.num_rows == 0:
         rejected = malformed
     else:
-        rejected = pa.concat_tables([rejected, malformed], promote_options="permissive")
+        rejected = pa_concat([rejected, malformed])
     order = [k for k in ("source_file", "source_line") if k in rejected.column_names]
     result.rejected_arrow = rejected.sort_by([(k, "ascending") for k in order]) if order else rejected
+    col.add_arrow(malformed)
+
+
+def pa_concat(tables):
+    import pyarrow as pa
+
+    return pa.concat_tables(tables, promote_options="permissive")

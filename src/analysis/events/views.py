@@ -374,7 +374,7 @@ def calls_summary(ctx, goals: EventTargets, engine: str = "duckdb") -> Finding:
     t["service_level_met"] = t["service_level"] >= t["service_level_target"]
     parts = []
     for row in t.itertuples():
-        state = lambda met, tgt: "无目标" if pd.isna(tgt) else ("达标" if met else "未达标")  # noqa: E731
+        state = lambda met, tgt: "无目标" if pd.isna(tgt) else ("达标" if met else "未达标")
         parts.append(
             f"{row.center_name}转人工 {row.offered:,} 通，接通率 {_pct(row.answer_rate)}（目标 {_pct(row.answer_rate_target)}，{state(row.answer_rate_met, row.answer_rate_target)}），"
             f"{goals.threshold_s:g}秒服务水平 {_pct(row.service_level)}（目标 {_pct(row.service_level_target)}，{state(row.service_level_met, row.service_level_target)}）"

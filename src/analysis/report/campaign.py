@@ -58,6 +58,6 @@ def prepare(processed_dir: str, period: str, options: dict) -> dict:
         units = [{"unit_id": str(u), "unit_name": str(n)} for u, n in zip(shared.league["unit_id"], shared.league["unit_name"])]
         return {"status": "ok", "data": data, "units": units, "error": None, "seconds": round(time.perf_counter() - t0, 3),
                 "fingerprint": shared.meta.get("fingerprint", ""), "cache": str(shared.cache_dir or "")}
-    except Exception as exc:  # noqa: BLE001  (reported on the index; the run fails)
+    except Exception as exc:  # (reported on the index; the run fails)
         return {"status": "failed", "data": None, "units": [], "seconds": round(time.perf_counter() - t0, 3), "fingerprint": "", "cache": "",
                 "error": {"ename": type(exc).__name__, "evalue": str(exc), "detail": traceback.format_exc(limit=8)}}

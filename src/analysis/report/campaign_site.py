@@ -150,7 +150,7 @@ def run_campaign(folder: Path | str, out_dir: Path | str | None = None, *, perio
 
     try:
         ov = {"status": "ok", "data": overview(c, period, processed, tables), "error": None}
-    except Exception as exc:  # noqa: BLE001  (shown on the index; the run fails)
+    except Exception as exc:  # (shown on the index; the run fails)
         import traceback
 
         ov = {"status": "failed", "data": None, "error": {"ename": type(exc).__name__, "evalue": str(exc), "detail": traceback.format_exc(limit=8)}}

@@ -210,3 +210,24 @@ def neutralise_arrow(table):
             continue
         table = table.set_column(i, field.name, pc.if_else(risky, pc.binary_join_element_wise("'", col, ""), col))
     return table
+
+
+def write_arrow_csv(table, path: Path | str) -> Path:
+    """:func:`write_csv` for an Arrow table (the event engines' results and rejected records): cells
+    neutralised (:func:`neutralise_arrow`), UTF-8 with BOM, times as ``YYYY-MM-DD HH:MM:SS``, text
+    cells quoted (pyarrow's ``needed`` style), so pandas is never loaded."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    for i, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type):
+            seconds_ = pc.cast(table.column(i), pa.timestamp("s"), safe=False)  # %S would print fractions
+            text = pc.strftime(seconds_, format="%Y-%m-%d %H:%M:%S")
+            table = table.set_column(i, field.name, text)
+    table = neutralise_arrow(table)  # cells Excel would read as formulas get a leading apostrophe
+    path = Path(path)
+    with open(path, "wb") as fh:
+        fh.write("\ufeff".encode())
+        pacsv.write_csv(table, fh, pacsv.WriteOptions(quoting_style="needed"))
+    return path

@@ -535,7 +535,7 @@ def run_suite(
     if not clean and unit_info is None:
         workers = min(workers, len(paths) + int(overview))
     width = max([len(p.stem) for p in paths] + ([len("units/") + 8] if unit_info else [8]))
-    show = lambda event: echo(_format_event(event, t_start, width))  # noqa: E731
+    show = lambda event: echo(_format_event(event, t_start, width))
     results: dict[str, Result] = {}
     unit_results: dict[str, Result] = {}
     state: dict[str, object] = {"prep": None, "units_error": ""}
@@ -683,7 +683,7 @@ def _publish(manifest: dict, reports_dir: Path, write_index) -> None:
     try:
         write_atomic(reports_dir / MANIFEST_NAME, json.dumps(manifest, ensure_ascii=False, indent=1))
         write_index(manifest, reports_dir)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # any failure to render the overview marks it failed in the manifest (re-raised otherwise)
         if manifest.get("overview", {}).get("status") not in ("ok",):
             raise
         manifest["overview"] = {**manifest["overview"], "status": "failed", "data": None,
@@ -802,7 +802,7 @@ def _unreadable(path: Path, html_path: Path, reports_dir: Path, exc: Exception) 
     try:
         html = _page_exporter().render(_empty_notebook(), title=path.stem, notebook=path.name, status="failed", error=error, notebook_dir=path.parent)
         write_atomic(html_path, html)
-    except Exception:  # noqa: BLE001  (the index still marks it)
+    except Exception:  # (the index still marks it)
         pass
     return Result(
         name=path.stem, title=path.stem, status="failed", period=None, seconds=0.0, execute_seconds=0.0, started=now, finished=now,
@@ -867,7 +867,7 @@ class _Workers:
         fut: Future = Future()
         try:
             fut.set_result(fn(*args))
-        except Exception as exc:  # noqa: BLE001  (the caller reads it from the future)
+        except Exception as exc:  # (the caller reads it from the future)
             fut.set_exception(exc)
         return fut
 

@@ -143,7 +143,7 @@ def scoring_candidates(indicators: pd.DataFrame, rank: int) -> list[dict]:
 def pick(candidates: list[dict], n: int = 3, max_per_kind: int = MAX_PER_KIND) -> pd.DataFrame:
     """Apply the rule of the module docstring to candidates (dicts with kind, tier, severity, key, seq)."""
     kind_order = {k: i for i, k in enumerate(KINDS)}
-    order = lambda c: (c["tier"], -c["severity"], kind_order[c["kind"]], c["seq"])  # noqa: E731
+    order = lambda c: (c["tier"], -c["severity"], kind_order[c["kind"]], c["seq"])
     ranked = sorted(candidates, key=order)
     chosen: list[dict] = []
     per_kind: dict[str, int] = {}

@@ -203,7 +203,7 @@ def scores_frame(view: UnitView) -> pd.DataFrame:
 
 def scores(view: UnitView):
     t = scores_frame(view)
-    two = lambda v: "" if _nan(v) else D.number(v, 2)  # noqa: E731
+    two = lambda v: "" if _nan(v) else D.number(v, 2)
     fmt = {"权重": lambda v: "" if _nan(v) else D.number(v, 0 if float(v).is_integer() else 1), "得分": two,
            "得分率": lambda v: "" if _nan(v) else D.share(v, 0), "第一名得分": two, "全行最好": two,
            "比第一名": lambda v: "" if _nan(v) else D.signed(v, 2), "做到全行最好可多得": two}
@@ -284,7 +284,7 @@ def comparison_frame(view: UnitView) -> pd.DataFrame:
     rows = []
     for metric, spec in FIGURES.items():
         part = f[f["metric"] == metric]
-        get = lambda kind, part=part: part[part["scope_kind"] == kind].iloc[0] if (part["scope_kind"] == kind).any() else None  # noqa: E731
+        get = lambda kind, part=part: part[part["scope_kind"] == kind].iloc[0] if (part["scope_kind"] == kind).any() else None
         u, a, b = get("unit"), get("area"), get("bank")
         if u is None:
             continue

@@ -197,7 +197,7 @@ def load(processed_dir: Path | str = config.PROCESSED_DIR, period: Period | str 
             shared = read(folder)
             if shared.meta.get("fingerprint") == fp:
                 return shared
-        except Exception:  # noqa: BLE001  (a damaged cache is recomputed, never trusted)
+        except Exception:  # (a damaged cache is recomputed, never trusted)
             pass
     shared = compute(processed_dir, period, opts)
     shared.meta["fingerprint"] = fp

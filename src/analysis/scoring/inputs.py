@@ -205,7 +205,7 @@ def validate_units(data: pd.DataFrame, scheme: Scheme, *, rows: pd.Series | None
     row_of = (lambda i: int(rows.iloc[i])) if rows is not None else (lambda i: None)
     uid = data["unit_id"].astype("string")
     uname = data["unit_name"].astype("string")
-    unit_of = lambda i: _unit_label(None if pd.isna(uid.iloc[i]) else uid.iloc[i], None if pd.isna(uname.iloc[i]) else uname.iloc[i])  # noqa: E731
+    unit_of = lambda i: _unit_label(None if pd.isna(uid.iloc[i]) else uid.iloc[i], None if pd.isna(uname.iloc[i]) else uname.iloc[i])
 
     def add(i: int, column: str, message: str) -> None:
         title = scheme.inputs[column].title if column in scheme.inputs else ""
