@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from test_scoring_build import bank
 
 from analysis.report.display import NOT_IN_EXPORT, NOT_IN_EXPORT_ZH, not_in_export
 from analysis.scoring import load_scheme
 from analysis.scoring.build import build_inputs
+
+from scoring_helpers import bank
 
 WORDING = f"{NOT_IN_EXPORT_ZH}（{NOT_IN_EXPORT}）"
 
