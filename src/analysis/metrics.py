@@ -109,15 +109,19 @@ class Data:
                 if exc.name != "analysis.events":
                     raise
                 raise NoData("analysis.events is not available: the event-log metrics cannot be computed") from None
-            self._cache[key] = getattr(events, fn_name)(path, **kwargs)
+            table = getattr(events, fn_name)(path, **kwargs)
+            if "date" in table.columns and "month" not in table.columns:
+                # the month of each day, once: every target and unit looks the table up by month
+                table = table.assign(month=_month_of(table["date"]))
+            self._cache[key] = table
         return self._cache[key]
 
     def calls(self, threshold: int = 20) -> pd.DataFrame:
-        """center, date, offered, answered, answered_in_threshold, abandoned, ... per centre and day."""
+        """center, date, month, offered, answered, answered_in_threshold, abandoned, ... per centre and day."""
         return self._events(("calls", threshold), "calls_table", "calls", engine=self.engine, threshold=threshold, short_abandon=0)
 
     def waits(self) -> pd.DataFrame:
-        """outlet_id, date, business_type, tickets, called, mean_wait (minutes, over called tickets), p90_wait, ..."""
+        """outlet_id, date, month, business_type, tickets, called, mean_wait (minutes, over called tickets), p90_wait, ..."""
         return self._events("waits", "waits_table", "queue_tickets", engine=self.engine)
 
     def ratings(self) -> pd.DataFrame:
@@ -204,7 +208,15 @@ def _month_of(values: pd.Series) -> pd.Series:
         text = s.astype("string")
         if text.dropna().str.fullmatch(r"\d{4}-\d{2}").all():
             return text
-    return pd.to_datetime(s).dt.strftime("%Y-%m").astype("string")
+    d = pd.to_datetime(s)
+    if d.dt.tz is not None:
+        d = d.dt.tz_localize(None)  # the wall-clock month, as strftime would print it
+    # Each distinct month is printed once (numpy's month unit prints as YYYY-MM): strftime per value
+    # cost 30 s of a city's shared figures, where the event aggregates (outlet x day x business type)
+    # are looked up month by month for every target and unit.
+    codes, months = pd.factorize(d.to_numpy(dtype="datetime64[ns]").astype("datetime64[M]"), use_na_sentinel=True)
+    text = np.append(np.asarray(months).astype(str).astype(object), pd.NA)
+    return pd.Series(text[codes], index=s.index, dtype="string")
 
 
 def _in_window(months: pd.Series, window: Period) -> pd.Series:
@@ -302,8 +314,7 @@ def satisfaction_funnel(table: pd.DataFrame, target: float, *, unit: str = "outl
 
 # ---------------------------------------------------------------------------------------- metrics
 def outlet_wait_mean(data: Data, window: Period, sel: Selection, params: dict) -> Measure:
-    w = data.waits()
-    w = w.assign(month=_month_of(w["date"]))
+    w = data.waits()  # with its month (Data._events)
     w = _restrict_outlets(w[_in_window(w["month"], window)], sel)
     if params.get("business_type"):
         w = w[w["business_type"] == params["business_type"]]
@@ -317,9 +328,7 @@ def _calls(data: Data, window: Period, sel: Selection, params: dict) -> pd.DataF
     if sel.center is None:
         raise NoData("call metrics need a call centre in the scope (center: 95599 or credit_card)")
     c = data.calls(int(params.get("threshold", 20)))
-    c = c[c["center"].astype("string") == sel.center]
-    c = c.assign(month=_month_of(c["date"]))
-    c = c[_in_window(c["month"], window)]
+    c = c[(c["center"].astype("string") == sel.center) & _in_window(c["month"], window)]  # month: Data._events
     return c.assign(**{k: c[k].astype("float64") for k in ("offered", "answered", "answered_in_threshold")})
 
 

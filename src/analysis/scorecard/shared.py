@@ -495,7 +495,7 @@ def figures_table(tables: _Tables, data, period: Period, league: pd.DataFrame) -
 
     # waits (called tickets; customers who left have no wait) and teller ratings, from the event tables
     w = data.waits()
-    w = w[pd.to_datetime(w["date"]).dt.strftime("%Y-%m").isin(period.months)]
+    w = w[w["month"].isin(period.months)]  # each day's month, from analysis.metrics.Data
     w = pd.concat([w[["outlet_id"]], wait_parts(w)], axis=1).assign(  # the mean wait's one definition (analysis.metrics)
         unit=w["outlet_id"].astype("string").map(sb_of), over=w["over_10min"].astype("float64"))
     wu = w.groupby("unit")[["called", "wait_total", "over"]].sum()
