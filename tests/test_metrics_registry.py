@@ -4,10 +4,13 @@ satisfaction funnel and the whole-bank complaint rate, with hand-computed values
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from analysis import metrics as M
 
@@ -109,3 +112,13 @@ def test_the_whole_bank_complaint_rate_counts_every_complaint():
     assert now == {"num": 3.0, "den": 20_000.0, "value": pytest.approx(1.5)}  # 3 / 20,000 x 10,000, the one without an outlet included
     before = M.bank_complaint_rate(complaints, business, outlets, "2016", previous=True)
     assert before["value"] == pytest.approx(1 / 40_000 * 10_000)
+
+
+@given(st.lists(st.one_of(st.none(), st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2100, 12, 31))), max_size=30))
+def test_property_month_of_prints_what_strftime_prints(values):
+    """The months of the event tables (printed once per distinct month) are strftime's YYYY-MM, NaT empty."""
+    from analysis.metrics import _month_of
+
+    s = pd.Series(pd.to_datetime(pd.Series(values, dtype=object)), index=range(100, 100 + len(values)))
+    expected = s.dt.strftime("%Y-%m").astype("string")
+    pd.testing.assert_series_equal(_month_of(s), expected, check_names=False)
