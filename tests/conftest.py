@@ -55,6 +55,15 @@ settings.register_profile("ci", deadline=None, print_blob=True, derandomize=True
 settings.register_profile("random", deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+
+def costly_examples(ci: int, random: int) -> int:
+    """``max_examples`` for a property test whose every example costs much (a whole clean run, a file
+    read through the scoring door): ``ci`` under the derandomized "ci" profile (the fast tier and CI),
+    ``random`` under the "random" profile (``HYPOTHESIS_PROFILE=random``, nightly-style), which keeps
+    drawing as many examples as before. Evaluated when the test module is imported, after the profile
+    is loaded (here, or by ``--hypothesis-profile`` at configure time)."""
+    return random if settings.get_current_profile_name() == "random" else ci
+
 TESTS_DIR = Path(__file__).resolve().parent
 FIXTURES_DIR = TESTS_DIR / "fixtures"
 FIXTURE_NOTEBOOKS = FIXTURES_DIR / "notebooks"

@@ -72,17 +72,25 @@ def test_the_clean_tables_never_go_into_the_campaign_folder(tmp_path):
         campaigns.clean(campaigns.load(folder), folder / "processed")
 
 
-def test_clean_writes_tables_rejected_rows_and_the_accounting(tmp_path):
+@pytest.fixture(scope="module")
+def county_hospital(tmp_path_factory):
+    """The county-hospital example cleaned once for the tests that only read its clean folder:
+    (campaign, clean folder, the clean's reports)."""
     c = campaigns.load(EXAMPLES / "county-hospital")
-    reports = campaigns.clean(c, tmp_path / "p", echo=lambda line: None)
+    processed = tmp_path_factory.mktemp("county-hospital") / "p"
+    return c, processed, campaigns.clean(c, processed, echo=lambda line: None)
+
+
+def test_clean_writes_tables_rejected_rows_and_the_accounting(county_hospital):
+    c, processed, reports = county_hospital
     raw = list(csv.reader((c.raw_dir / "门诊登记_2011.csv").open(encoding="utf-8")))[1:]
     ids = [r[0] for r in raw]
     duplicates = len(ids) - len(set(ids))
     assert duplicates == 1  # the planted defect
     assert (reports["visits"].rows_in, reports["visits"].clean, reports["visits"].rejected) == (len(raw), len(raw) - 1, 1)
-    assert campaigns.present_tables(tmp_path / "p") == {"visits", "workorders"}
-    assert (tmp_path / "p" / "clean_report.json").exists() and (tmp_path / "p" / "rejected" / "visits.csv").exists()
-    assert campaigns.units(tmp_path / "p", {"visits", "workorders"}) == sorted({r[1] for r in raw} | {"院办", "医务科", "药剂科"})
+    assert campaigns.present_tables(processed) == {"visits", "workorders"}
+    assert (processed / "clean_report.json").exists() and (processed / "rejected" / "visits.csv").exists()
+    assert campaigns.units(processed, {"visits", "workorders"}) == sorted({r[1] for r in raw} | {"院办", "医务科", "药剂科"})
 
 
 def test_the_telecom_mapping_of_the_workorders_kind_reads_its_export(tmp_path):
@@ -123,20 +131,19 @@ def test_the_digest_follows_the_yaml_not_the_folder(tmp_path):
     assert campaigns.digest(campaigns.load(folder)) != a
 
 
-def test_visits_by_month_counts_each_clean_visit_once(tmp_path):
+def test_visits_by_month_counts_each_clean_visit_once(county_hospital, tmp_path):
     from analysis import notebook
     from analysis.campaign_pages import visits_by_month, visits_summary
 
-    c = campaigns.load(EXAMPLES / "county-hospital")
-    campaigns.clean(c, tmp_path, echo=lambda line: None)
-    v = visits_by_month(c, notebook.context("2011", tmp_path, tmp_path / "r"))
-    clean = pd.read_parquet(tmp_path / "visits.parquet")
+    c, processed, _ = county_hospital
+    v = visits_by_month(c, notebook.context("2011", processed, tmp_path / "r"))
+    clean = pd.read_parquet(processed / "visits.parquet")
     total = v[v["科室"] == "全院"].iloc[0]
     assert int(total["合计"]) == len(clean) == 3358
     assert int(v[v["科室"] == "内科"]["2011-01"].iloc[0]) == int(((clean["unit_id"] == "内科") & (pd.to_datetime(clean["visit_date"]).dt.month == 1)).sum())
     assert visits_summary(c, v).startswith("全院门诊量 **3,358** 人次")
     # the first half of the year only
-    h1 = visits_by_month(c, notebook.context("2011-06", tmp_path, tmp_path / "r"))
+    h1 = visits_by_month(c, notebook.context("2011-06", processed, tmp_path / "r"))
     assert int(h1[h1["科室"] == "全院"]["合计"].iloc[0]) == int((pd.to_datetime(clean["visit_date"]) < "2011-07-01").sum())
 
 
@@ -164,12 +171,11 @@ def test_the_visits_make_data_script_writes_the_committed_register(tmp_path):
     assert mod.write_visits(tmp_path).read_bytes() == (EXAMPLES / "county-hospital" / "raw" / "门诊登记_2011.csv").read_bytes()
 
 
-def test_the_county_hospital_visits_target_is_a_declared_count(tmp_path):
+def test_the_county_hospital_visits_target_is_a_declared_count(county_hospital):
     from analysis import targets as T
 
-    c = campaigns.load(EXAMPLES / "county-hospital")
-    campaigns.clean(c, tmp_path, echo=lambda line: None)
-    t = T.evaluate(c.targets_path, "2011", tmp_path).table.set_index("target_id")
+    c, processed, _ = county_hospital
+    t = T.evaluate(c.targets_path, "2011", processed).table.set_index("target_id")
     assert t.loc["outpatient_visits", "actual"] == 3358 and t.loc["outpatient_visits", "status"] == "met"
     assert t.loc["tasks_on_time", "status"] == "missed"
 

@@ -24,6 +24,8 @@ from analysis.funnel import (
     winsorize,
 )
 
+from conftest import costly_examples
+
 
 # ---------------------------------------------------------------- independent reference implementation
 def brute_limit(n: int | float, target: float, p: float, kind: str) -> float:
@@ -359,7 +361,7 @@ def test_adjustment_does_not_wait_for_a_significance_test():
     assert estimate_overdispersion(df["r"], df["n"], 1.0, "poisson", adjustment="multiplicative").method == "none"  # phi = 0.96 < 1
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=costly_examples(ci=25, random=60), deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 400), st.integers(400, 2000)), min_size=3, max_size=30), st.sampled_from(["additive", "multiplicative", None]))
 def test_property_flags_agree_with_the_p_values_beside_them(rows, adjustment):
     df = pd.DataFrame({"u": range(len(rows)), "r": [r for r, _ in rows], "n": [n for _, n in rows]})
@@ -410,7 +412,7 @@ def test_property_limits_bracket_target_and_nest(n, target, level):
     assert lim.loc[0, "upper_99.8"] >= lim.loc[0, "upper_95"] - 1e-12
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=costly_examples(ci=25, random=60), deadline=None)
 @given(
     n=st.integers(1, 400),
     target=st.floats(0.0005, 0.6),

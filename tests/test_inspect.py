@@ -4,6 +4,7 @@ be rejected, and a draft mapping that loads the export through `complaints` as w
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 import yaml
 
 from analysis import cli
@@ -43,6 +44,7 @@ def test_the_draft_round_trips_through_complaints_on_a_cfpb_extract(tmp_path, ca
     pd.testing.assert_frame_equal(got[cols].reset_index(drop=True), want[cols].reset_index(drop=True), check_dtype=False)
 
 
+@pytest.mark.slow  # the classic CFPB export (3,186 records) inspected and trial-loaded whole
 def test_similar_headers_are_reported_but_not_mapped(tmp_path):
     info = inspect_file(CLASSIC)
     by_header = {c.header: c for c in info.columns}

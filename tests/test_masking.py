@@ -26,6 +26,8 @@ from hypothesis import strategies as st
 from analysis import config
 from analysis.masking import MASK, NAMES_BEST_EFFORT, NOT_NAMES, find_personal_numbers, mask_series, mask_text
 
+from conftest import costly_examples
+
 # ------------------------------------------------------------------------------ independent oracles
 
 
@@ -452,9 +454,9 @@ def _digits(text: str) -> str:
     return "".join(c for c in nfkc(text) if c.isdigit())
 
 
-# The number of examples comes from the hypothesis profile (tests/conftest.py: 100, fixed in "ci",
-# fresh each run in "random"): at 300 these properties alone took about a minute of CPU.
-SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# 50 examples in the "ci" profile (fixed: the fast tier and CI), 100 fresh ones each run in "random"
+# (tests/conftest.py): at 300 these properties alone took about a minute of CPU, at 100 about 15 s.
+SETTINGS = settings(max_examples=costly_examples(ci=50, random=100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS

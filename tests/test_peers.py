@@ -15,6 +15,8 @@ from analysis import config, peers
 from analysis.cli import main
 from analysis.io.read import SourceError
 
+from conftest import costly_examples
+
 RAW_2015 = config.RAW_DIR / "同业对标_2015.csv"
 BULLETINS = config.RAW_DIR / "cbirc_bank_complaint_bulletins_2020-2022_part.csv"
 
@@ -100,7 +102,7 @@ def test_compare_refuses_duplicates_and_bad_periods(small):
         peers.compare(long([("A", "FY16", "x", 1.0)]))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=costly_examples(ci=25, random=60), deadline=None)
 @given(values=st.lists(st.integers(-50, 50), min_size=1, max_size=12), lower=st.booleans())
 def test_property_rank_percentile_invariants(values, lower):
     df = long([(f"E{i}", "2016", "m", float(v)) for i, v in enumerate(values)])

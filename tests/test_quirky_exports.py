@@ -50,6 +50,7 @@ def test_complaints_command_keeps_every_record_apart(tmp_path):
     assert t.loc["Q6", "description"] == ";".join(f"问题{n}" for n in "一二三四五六七八九十")
 
 
+@pytest.mark.slow  # the clean command on three sources, the bank's master workbook among them (about 3 s of CPU)
 def test_clean_door_on_quirky_exports(tmp_path):
     raw = tmp_path / "raw"
     raw.mkdir()
@@ -72,6 +73,7 @@ def test_clean_door_on_quirky_exports(tmp_path):
     assert rej.loc["6", "reason"] == "vip_deposits (贵宾客户储蓄存款): not a finite number: '1e400'"
 
 
+@pytest.mark.slow  # the far-cell workbook read twice, the second time through the complaints command
 def test_inspect_a_sheet_whose_only_cell_is_at_xfd1048576(tmp_path):
     from analysis.inspect import inspect_file
 

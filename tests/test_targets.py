@@ -6,6 +6,7 @@ hand calculation. The event aggregates come from a fake ``analysis.events`` with
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import textwrap
 from pathlib import Path
@@ -41,6 +42,26 @@ def _row(ev, target_id: str, scope_label: str | None = None) -> pd.Series:
 
 def _evaluate(bank, period, targets_file=targets.DEFAULT_TARGETS_FILE, **kw):
     return targets.evaluate(targets_file, period, bank, **kw)
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory):
+    """``evaluated(period, **kw)``: the shipped targets judged on the tiny bank, once per period and
+    options in this module, for the tests that only read the evaluation (an ``Evaluation`` is plain
+    tables, copied for each test). Tests that change the bank's files or the events module take ``bank`` instead."""
+    root = tb.write_tables(tmp_path_factory.mktemp("bank") / "processed")
+    cache: dict = {}
+
+    def ev(period, **kw):
+        key = (period, tuple(sorted(kw.items())))
+        if key not in cache:
+            with pytest.MonkeyPatch.context() as mp:
+                tb.install_fake_events(mp)
+                cache[key] = targets.evaluate(targets.DEFAULT_TARGETS_FILE, period, root, **kw)
+        done = cache[key]  # each test gets its own copy of the tables
+        return dataclasses.replace(done, table=done.table.copy(), series=done.series.copy())
+
+    return ev
 
 
 def _write_targets(tmp_path: Path, body: str, name: str = "t.yaml") -> Path:
@@ -205,8 +226,8 @@ def test_project_window_by_hand():
 
 
 # ------------------------------------------------------------------------------ rules on the tiny bank
-def test_at_least_with_trend(bank):
-    ev = _evaluate(bank, "2016-06")
+def test_at_least_with_trend(evaluated):
+    ev = evaluated("2016-06")
     r = _row(ev, "answer_rate_95599")
     # answered 88..93 of 100 a month: 543 / 600 = 0.905; line 0.87 + 0.01 m -> Jul-Dec 0.94..0.99 (mean 0.965)
     # projection (543 + 0.965 * 100 * 6) / 1200 = 1122 / 1200 = 0.935
@@ -216,21 +237,21 @@ def test_at_least_with_trend(bank):
     assert r["status"] == "met" and not r["final"]
     assert r["sentence"].startswith("95599接通率 90.5%（目标 ≥ 90.0%）：达标 met")
     # the line went on: the full year is 1122 / 1200, what June projected
-    assert _row(_evaluate(bank, "2016"), "answer_rate_95599")["actual"] == pytest.approx(0.935)
+    assert _row(evaluated("2016"), "answer_rate_95599")["actual"] == pytest.approx(0.935)
 
 
-def test_at_least_projection_falls_short(bank):
-    r = _row(_evaluate(bank, "2016-06"), "service_level_95599")
+def test_at_least_projection_falls_short(evaluated):
+    r = _row(evaluated("2016-06"), "service_level_95599")
     # in 20 s 62..57 of 100: 357 / 600 = 0.595; line 0.63 - 0.01 m -> Jul-Dec 0.56..0.51 (mean 0.535)
     # projection (357 + 53.5 * 6) / 1200 = 678 / 1200 = 0.565 < 0.60
     assert r["actual"] == pytest.approx(0.595) and r["projection"] == pytest.approx(0.565)
     assert r["status"] == "at risk"
-    final = _row(_evaluate(bank, "2016"), "service_level_95599")
+    final = _row(evaluated("2016"), "service_level_95599")
     assert final["actual"] == pytest.approx(0.565) and final["final"] and final["status"] == "missed"  # exact: no noise to hide in
 
 
-def test_at_most(bank):
-    ev = _evaluate(bank, "2016-06")
+def test_at_most(evaluated):
+    ev = evaluated("2016-06")
     r = _row(ev, "outlet_wait")
     # called tickets x minutes a month: O1 100 x 8, O2 50 x 14, O3 50 x 9 -> (800 + 700 + 450) / 200 = 9.75
     # (weighting by tickets issued, O2's 20 who left included, would give (800 + 980 + 450) / 220 = 10.14: wrong)
@@ -238,8 +259,8 @@ def test_at_most(bank):
     assert r["status"] == "met" and r["direction"] == "lower"
 
 
-def test_baseline_plus_exact(bank):
-    ev = _evaluate(bank, "2016-06")
+def test_baseline_plus_exact(evaluated):
+    ev = evaluated("2016-06")
     r = _row(ev, "answer_rate_credit_card")
     # 2015: 70 of 100 every month -> 0.70; target 0.70 + 0.10 = 0.80
     # 2016 Jan-Jun answered 78..83: 483 / 600 = 0.805; line 0.77 + 0.01 m -> Jul-Dec mean 0.865
@@ -251,11 +272,11 @@ def test_baseline_plus_exact(bank):
     # 2015 30 % -> target 50 %; 2016 flat 45 %: the flat line projects 45 %
     assert sl["target"] == pytest.approx(0.50) and sl["actual"] == pytest.approx(0.45) and sl["projection"] == pytest.approx(0.45)
     assert sl["status"] == "at risk"
-    assert _row(_evaluate(bank, "2016"), "service_level_credit_card")["status"] == "missed"
+    assert _row(evaluated("2016"), "service_level_credit_card")["status"] == "missed"
 
 
-def test_baseline_plus_with_noise_on_both_sides(bank):
-    r = _row(_evaluate(bank, "2016"), "mystery_shopper")
+def test_baseline_plus_with_noise_on_both_sides(evaluated):
+    r = _row(evaluated("2016"), "mystery_shopper")
     # The checks are clustered by outlet (each outlet checked every round): the se is cluster-robust
     # over the 3 outlets. In the test bank every outlet averages 90.5 in 2016 and 87.0 in 2015, so the
     # outlet means do not spread at all: both cluster-robust se are 0 and the gap 1.5 is exact.
@@ -298,8 +319,8 @@ def test_mystery_shopper_noise_is_clustered_by_outlet(tmp_path, monkeypatch):
     assert cluster_robust_mean([1, 3, 8], ["A", "A", "B"])[1] == pytest.approx(math.sqrt(64 / 9))
 
 
-def test_satisfaction_pooled_survey(bank):
-    r = _row(_evaluate(bank, "2016"), "satisfaction")
+def test_satisfaction_pooled_survey(evaluated):
+    r = _row(evaluated("2016"), "satisfaction")
     # 2016: S1 100 x 86, S2 300 x 85 -> 34100 / 400 = 85.25; 2015: (8000 + 25200) / 400 = 83.0 -> target 85.0
     # Clustered by sub-branch (CR1 from the totals): 2016 residual sums 100 x 0.75 = 75 and 300 x -0.25 = -75:
     # var = 2/1 x (75² + 75²) / 400² = 0.140625 (se 0.375); 2015: -300 and 300 -> 2 x 180000 / 160000 = 2.25.
@@ -406,8 +427,8 @@ def test_sample_mean_below_target(tmp_path, monkeypatch):
     assert r["status"] == "missed" and "差距在抽样误差内" not in targets.status_reason(r)
 
 
-def test_tested_decrease_real(bank):
-    r = _row(_evaluate(bank, "2016"), "complaints_95599")
+def test_tested_decrease_real(evaluated):
+    r = _row(evaluated("2016"), "complaints_95599")
     # 2016: 12 a month -> 144 complaints, 120,000 txn a month -> 144 (10k); rate 1.0 per 10k
     # 2015: 20 a month -> 240, 100,000 a month -> 120 (10k); rate 2.0;  RR = 0.5
     # outlet-channel complaints (5 a month) are not 95599 complaints
@@ -443,8 +464,8 @@ def test_tested_decrease_statuses(tmp_path, monkeypatch, per_month, period, x1, 
     assert r["status"] == expected
 
 
-def test_tested_decrease_projection_by_pace(bank):
-    r = _row(_evaluate(bank, "2016-06"), "complaints_95599")
+def test_tested_decrease_projection_by_pace(evaluated):
+    r = _row(evaluated("2016-06"), "complaints_95599")
     # Jan-Jun: 72 on 72 (10k) vs 120 on 60; pace to December: 144 on 144 vs last year's 240 on 120
     assert r["projection_basis"] == "pace" and r["projection"] == pytest.approx(1.0)
     assert r["projected_p_value"] == pytest.approx(stats.binomtest(144, 384, 144 / 264, alternative="less").pvalue, rel=1e-9)
@@ -468,16 +489,16 @@ def test_rate_test_matches_binomtest(x1, x0, e1, e0):
     assert res["rr_low"] <= res["rate_ratio"] <= res["rr_high"]
 
 
-def test_all_units_at_least(bank):
+def test_all_units_at_least(evaluated):
     # lobby staff at quarter ends: O1 2,2,2,2; O2 0,0,0,1; O3 0,1,1,1
-    june = _row(_evaluate(bank, "2016-06"), "lobby_staff")
+    june = _row(evaluated("2016-06"), "lobby_staff")
     # June: O1 and O3 covered -> 2/3; two snapshots are too few for a trend -> flat
     assert june["actual"] == pytest.approx(2 / 3) and june["projection"] == pytest.approx(2 / 3)
     assert june["status"] == "at risk" and "1 个网点未达 1：城东乡镇网点" in june["note"]  # O2, by name
-    sept = _row(_evaluate(bank, "2016-09"), "lobby_staff")
+    sept = _row(evaluated("2016-09"), "lobby_staff")
     # shares 1/3, 2/3, 2/3 at months 3, 6, 9: slope 1/18, intercept 2/9 -> December 2/9 + 12/18 = 8/9
     assert sept["projection"] == pytest.approx(8 / 9) and sept["projection_basis"] == "trend" and sept["status"] == "at risk"
-    assert _row(_evaluate(bank, "2016"), "lobby_staff")["status"] == "met"
+    assert _row(evaluated("2016"), "lobby_staff")["status"] == "met"
 
 
 def test_all_units_counts_outlets_without_a_record(bank):
@@ -547,8 +568,8 @@ def test_each_sub_branch_scope(bank, tmp_path):
     assert s2["sentence"].startswith("城西支行 柜员满意度 80.0%")
 
 
-def test_evaluate_for_one_sub_branch(bank):
-    ev = _evaluate(bank, "2016-06", sub_branch="S1")
+def test_evaluate_for_one_sub_branch(evaluated):
+    ev = evaluated("2016-06", sub_branch="S1")
     assert not ev.table["metric"].isin(["call_answer_rate", "call_service_level"]).any()
     wait = _row(ev, "outlet_wait")
     assert wait["scope_label"] == "城东支行" and wait["actual"] == pytest.approx((800 + 700) / 150)  # 10.0 <= 10: met
@@ -562,8 +583,8 @@ def test_evaluate_for_one_sub_branch(bank):
     assert urban["scope_kind"] == "sub_branch" and urban["sentence"].startswith("城东支行 市区网点服务测评得分")
 
 
-def test_series_for_charts(bank):
-    ev = _evaluate(bank, "2016-06")
+def test_series_for_charts(evaluated):
+    ev = evaluated("2016-06")
     row = ev.table.index[ev.table["target_id"] == "answer_rate_95599"][0]
     s = ev.series[ev.series["row"] == row]
     actual = s[s["kind"] == "actual"].set_index("month")["value"]
@@ -572,8 +593,8 @@ def test_series_for_charts(bank):
     assert list(trend.index) == [f"2016-{m:02d}" for m in range(1, 13)] and trend.loc["2016-12"] == pytest.approx(0.99)
 
 
-def test_display_table_and_counts(bank):
-    ev = _evaluate(bank, "2016-06")
+def test_display_table_and_counts(evaluated):
+    ev = evaluated("2016-06")
     shown = targets.display_table(ev.table)
     assert list(shown.columns) == ["分组", "目标", "范围", "实际", "目标值", "差距", "预计期限时", "期限", "状态", "依据"]
     # the reason sits next to the status: the decisive bound or projection for at risk / missed, empty for met
@@ -623,8 +644,8 @@ def test_registry_is_closed_and_documented():
         assert spec.title and spec.description
 
 
-def test_summary_and_excel(bank, tmp_path):
-    ev = _evaluate(bank, "2016-06")
+def test_summary_and_excel(evaluated, tmp_path):
+    ev = evaluated("2016-06")
     text = targets.summary_sentence(ev.table, ev.period)
     counts = targets.status_counts(ev.table)
     assert text.startswith(f"截至 2016-06，15 项目标：达标 {counts['met']} 项")
@@ -651,7 +672,7 @@ def test_summary_and_excel(bank, tmp_path):
     assert wb.sheetnames == ["目标跟踪", "明细", "说明"]
 
 
-def test_charts_render_without_missing_glyphs(bank, tmp_path):
+def test_charts_render_without_missing_glyphs(evaluated, tmp_path):
     import warnings
 
     import matplotlib
@@ -661,7 +682,7 @@ def test_charts_render_without_missing_glyphs(bank, tmp_path):
 
     from analysis.plots import targets as pt
 
-    ev = _evaluate(bank, "2016-06")
+    ev = evaluated("2016-06")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a missing CJK glyph is a warning: fail on it
         for group in ev.targets.groups:

@@ -17,6 +17,8 @@ from analysis.clean.sources import load_source, load_sources
 from analysis.io.read import SourceError, read_tables
 from analysis.yamlio import ConfigError
 
+from conftest import costly_examples
+
 OUTLETS_CSV = """机构号,网点名称,支行号,支行名称,城乡属性,网点类型
 33180101,城东支行营业部,331801,城东 支行 ,市区,旗舰网点
 33180102,解放路分理处,331801,城东支行,市区,基础网点
@@ -230,8 +232,9 @@ cell = st.one_of(
 
 
 @given(st.lists(st.lists(cell, min_size=4, max_size=7), max_size=25), st.booleans())
-# 20 examples of up to 25 rows: each is a whole clean run on DuckDB (about half a second of CPU).
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# Each example of up to 25 rows is a whole clean run on DuckDB (about half a second of CPU): 8 in the
+# fast tier and CI, 20 under HYPOTHESIS_PROFILE=random.
+@settings(max_examples=costly_examples(ci=8, random=20), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_property_rows_in_equal_clean_plus_rejected(tmp_path_factory, rows, cut):
     tmp = tmp_path_factory.mktemp("prop")
     lines = ["网点编号,年度,轮次,检查日期,得分"] + [",".join(f'"{c}"' if ("," in c or '"' in c) and '"' not in c else c.replace('"', "") for c in r) for r in rows]

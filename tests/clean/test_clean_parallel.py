@@ -49,6 +49,7 @@ def test_source_errors_survive_pickling():
     assert str(err) == "排队叫号_2016.csv, line 2, column 'ticket_id': required column missing"
 
 
+@pytest.mark.slow  # python -m analysis run with two spawned worker processes (10-17 s of wall time)
 def test_clean_error_in_a_worker_is_bad_input_on_the_command_line(tmp_path, capsys):
     from conftest import FIXTURE_NOTEBOOKS, run_cli
 

@@ -187,6 +187,7 @@ def test_nfkc_kept_beside_the_original(probe, tmp_path):
     assert rows["nm__n"] == [None, None]  # beyond ASCII but NFKC changes nothing
 
 
+@pytest.mark.slow  # the bundled bank's exports staged whole, both ways (about 6 s of CPU in all)
 @pytest.mark.parametrize("source", ["queue_tickets", "teller_ratings", "calls", "complaints", "staffing"])
 def test_both_staging_paths_agree_on_the_bundled_bank(source, tmp_path):
     """Issue 10: the streamed path (Arrow split) and the small-file path (the reader's record rules

@@ -21,17 +21,26 @@ def _write(tmp_path, text: str, name="投诉_x.csv"):
     return path
 
 
-@pytest.mark.parametrize(
-    "label, code",
-    [("12378", "12378"), ("12363", "12363"), ("12378热线", "12378"), ("微信银行", "wechat"), ("手机银行", "mobile_banking"),
-     ("网上银行", "online_banking"), ("信用卡中心", "credit_card_centre"), ("银保监转办", "regulator"), ("人民银行转办", "regulator"),
-     ("金融监管总局转办", "regulator"), ("监管转办", "regulator")],
-)
-def test_regulator_hotlines_and_e_channels_are_known_channels(tmp_path, label, code):
-    path = _write(tmp_path, HEADER + f"TS1,2016-03-05 09:10,33180101,{label},信用卡,服务态度,客户反映,否,否,否,2016-03-06\n")
-    res = load_complaints(path)
-    assert (res.rows_in, len(res.table), len(res.rejected)) == (1, 1, 0)
-    assert res.table["channel"].tolist() == [code]
+CHANNEL_LABELS = [
+    ("12378", "12378"), ("12363", "12363"), ("12378热线", "12378"), ("微信银行", "wechat"), ("手机银行", "mobile_banking"),
+    ("网上银行", "online_banking"), ("信用卡中心", "credit_card_centre"), ("银保监转办", "regulator"), ("人民银行转办", "regulator"),
+    ("金融监管总局转办", "regulator"), ("监管转办", "regulator"),
+]
+
+
+@pytest.fixture(scope="module")
+def channel_export(tmp_path_factory):
+    """One export with a record per label above (label i on line i + 2), loaded once for the cases below."""
+    rows = "".join(f"TS{i},2016-03-05 09:10,33180101,{label},信用卡,服务态度,客户反映,否,否,否,2016-03-06\n" for i, (label, _) in enumerate(CHANNEL_LABELS))
+    return load_complaints(_write(tmp_path_factory.mktemp("channels"), HEADER + rows))
+
+
+@pytest.mark.parametrize("label, code", CHANNEL_LABELS)
+def test_regulator_hotlines_and_e_channels_are_known_channels(channel_export, label, code):
+    res, n = channel_export, len(CHANNEL_LABELS)
+    assert (res.rows_in, len(res.table), len(res.rejected)) == (n, n, 0)
+    line = [lab for lab, _ in CHANNEL_LABELS].index(label) + 2
+    assert res.table.loc[res.table["source_line"] == line, "channel"].tolist() == [code]
     assert code in R.CHANNELS_ZH  # the pages that list channels name it
 
 

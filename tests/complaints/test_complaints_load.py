@@ -35,7 +35,8 @@ def _records(path: Path) -> int:
 # ---------------------------------------------------------------------------------- real CFPB files
 @pytest.mark.parametrize(
     "path, mapping, expected",
-    [(CLASSIC, "cfpb_classic", 3186), (SNAKE, "cfpb_snake", 145), (SUBSET, "cfpb_snake", 280)],
+    # the classic export (3,186 records) loaded whole is an integration test; the two smaller real exports stay in the fast tier
+    [pytest.param(CLASSIC, "cfpb_classic", 3186, marks=pytest.mark.slow), (SNAKE, "cfpb_snake", 145), (SUBSET, "cfpb_snake", 280)],
 )
 def test_real_cfpb_exports_load_every_record(path, mapping, expected):
     # The record counts are the ones data/README gives for these files, and what csv counts.
@@ -49,6 +50,7 @@ def test_real_cfpb_exports_load_every_record(path, mapping, expected):
     assert res.table["category"].notna().all()
 
 
+@pytest.mark.slow  # the classic export (3,186 records) loaded whole
 def test_classic_dates_and_fields():
     res = load_complaints(CLASSIC, "cfpb_classic")
     first = res.table.iloc[0]
@@ -60,6 +62,7 @@ def test_classic_dates_and_fields():
     assert res.table["received_at"].min() >= pd.Timestamp("2011-12-01")
 
 
+@pytest.mark.slow  # the classic export (3,186 records) loaded whole, twice
 def test_generated_ids_are_stable_across_runs_and_given_ids_are_kept():
     a = load_complaints(CLASSIC, "cfpb_classic").table["complaint_id"]
     b = load_complaints(CLASSIC, "cfpb_classic").table["complaint_id"]
@@ -263,6 +266,7 @@ def _cli(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "analysis", *args], capture_output=True, text=True, env=env, cwd=cwd)
 
 
+@pytest.mark.slow  # python -m analysis in a subprocess
 def test_cli_on_a_real_export(tmp_path):
     r = _cli("complaints", "--input", str(SNAKE), "--mapping", "cfpb_snake", "--out", str(tmp_path / "o"))
     assert r.returncode == 0, r.stderr
@@ -273,6 +277,7 @@ def test_cli_on_a_real_export(tmp_path):
     assert scan_outputs(sorted((tmp_path / "o").iterdir())) == []
 
 
+@pytest.mark.slow  # python -m analysis in two subprocesses
 def test_cli_bad_input_exits_2(tmp_path):
     bad = _write(tmp_path, "columns: {category: Product}\n")
     r = _cli("complaints", "--input", str(SNAKE), "--mapping", str(bad), "--out", str(tmp_path / "o"))

@@ -18,7 +18,7 @@ from analysis.events.callcentre import calls
 from analysis.events.queues import waits
 from analysis.events.tellers import ratings
 
-from conftest import FIXTURES_DIR
+from conftest import FIXTURES_DIR, costly_examples
 
 FIXTURES = FIXTURES_DIR
 ANON_DAY = FIXTURES / "anonymous_bank_calls_one_day.csv"
@@ -349,7 +349,8 @@ event = st.tuples(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# each example is a DuckDB query and its pandas restatement (about 0.2 s of CPU)
+@settings(max_examples=costly_examples(ci=15, random=40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(event, min_size=1, max_size=40), st.sampled_from([0, 20]), st.sampled_from([0, 3, 30]))
 def test_calls_match_a_plain_restatement_of_the_definitions(events, threshold, short):
     t0 = pd.Timestamp("2016-03-01")

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from analysis.io import parse
 from analysis.io.encoding import EncodingError, decode_bytes
 
+from conftest import costly_examples
+
 FULLWIDTH = str.maketrans("0123456789.,%-", "０１２３４５６７８９．，％－")
 
 
@@ -138,7 +140,7 @@ def test_empty_text_cells_are_missing():
 # length, so each example is a column of up to 25 values: the property is checked value by value,
 # and also holds for values mixed in one column as an export mixes them. 40 examples of up to 25
 # values check more values than 100 single ones did, in about a third of the time.
-COLUMNS = settings(max_examples=40)
+COLUMNS = settings(max_examples=costly_examples(ci=20, random=40))  # 20 columns in the fast tier and CI
 finite = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False, allow_infinity=False)
 
 
@@ -199,7 +201,7 @@ def test_property_datetime_round_trip(ts):
 
 
 @given(columns_of(st.text(max_size=40)))
-@settings(max_examples=20)  # five parsers per example: 20 columns of up to 25 texts, more than the 100 single texts before
+@settings(max_examples=costly_examples(ci=10, random=20))  # five parsers per example, each a column of up to 25 texts: 10 columns (20 under the random profile)
 def test_property_parsers_never_raise_and_always_explain(texts):
     for fn in (parse.parse_number, parse.parse_percent, parse.parse_datetime, parse.parse_bool, parse.parse_month):
         for (value, err), text in zip(parsed(fn, texts), texts):

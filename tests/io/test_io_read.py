@@ -355,6 +355,7 @@ def _far_cell_xlsx(path: Path, with_table: bool) -> None:
     tmp.unlink()
 
 
+@pytest.mark.slow  # a child Python process under a memory limit, per case (about 2 s of CPU each)
 @pytest.mark.parametrize("with_table", [False, True])
 def test_a_cell_at_xfd1048576_does_not_allocate_the_declared_sheet(tmp_path, with_table):
     path = tmp_path / "far.xlsx"

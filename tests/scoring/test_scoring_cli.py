@@ -17,6 +17,7 @@ from analysis import config
 from analysis.cli import main
 from analysis.scoring import load_scheme, read_units
 
+from conftest import costly_examples
 from scoring_helpers import FIXTURES, tiny4
 
 SCHEME = load_scheme("competition-2011")
@@ -55,6 +56,7 @@ def test_score_each_file_format(tmp_path, capsys, name):
     assert "甲支行" in stdout
 
 
+@pytest.mark.slow  # python -m analysis in a subprocess (about 4 s of CPU); the commands themselves are tested in-process above
 def test_python_dash_m_entry_point(tmp_path):
     out = tmp_path / "o.csv"
     env = {**os.environ, "PYTHONPATH": str(Path(config.PACKAGE_DIR).parent)}
@@ -203,7 +205,8 @@ def test_template_needs_xlsx_and_evaluation_template(tmp_path, capsys):
 _FW = str.maketrans("0123456789.,", "０１２３４５６７８９．，")
 
 
-@settings(max_examples=15, deadline=None)
+# each example reads a file through the scoring door (about half a second of CPU)
+@settings(max_examples=costly_examples(ci=5, random=15), deadline=None)
 @given(st.lists(st.integers(0, 10**9), min_size=4, max_size=4), st.sampled_from(["plain", "thousands", "fullwidth", "fullwidth_thousands"]),
        st.sampled_from(["utf-8", "utf-8-sig", "gbk"]))
 def test_deposits_read_in_any_hand_typed_format(tmp_path_factory, values, style, encoding):

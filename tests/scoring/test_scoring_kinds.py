@@ -14,6 +14,7 @@ from analysis.scoring import kinds, load_scheme, score
 from analysis.scoring import model as m
 from analysis.scoring.engine import apply_weights
 
+from conftest import costly_examples
 from scoring_helpers import tiny4
 
 BASE = dict(name="x", group="g", weight=10)
@@ -142,7 +143,7 @@ def _base_points() -> pd.DataFrame:
     return score(tiny4(), SCHEME).table.set_index("unit_id").sort_index()  # scored once, not per example
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=costly_examples(ci=12, random=40), deadline=None)  # two scorings per example (about 0.2 s of CPU)
 @given(st.permutations(range(4)), st.floats(0.01, 1000))
 def test_points_do_not_depend_on_row_order_or_money_unit(perm, k):
     base = _base_points()
