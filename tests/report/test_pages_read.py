@@ -179,6 +179,12 @@ def test_pages_in_a_browser_fetch_nothing_run_nothing_and_fit_a_phone(hostile_su
         width = page.evaluate("Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)")
         if width > 390:
             problems.append(f"{path.name}: {width} px wide at 390 px")
+        # a reason beside a status is written whole: never cut with an ellipsis or hidden overflow
+        cut = page.evaluate("""() => Array.from(document.querySelectorAll('.reason')).filter(el => {
+            const s = getComputedStyle(el);
+            return s.textOverflow === 'ellipsis' || el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1;
+        }).map(el => el.innerText.slice(0, 40))""")
+        problems += [f"{path.name}: reason cut: {r}" for r in cut]
         text = page.evaluate("document.body.innerText")
         problems += [f"{path.name}: {e}" for e in events]
         problems += [f"{path.name}: {x}" for x in leftovers(text)]
