@@ -125,14 +125,31 @@ def key_figures(view: UnitView) -> list[dict]:
     return out
 
 
+def cards_intro(view: UnitView) -> str:
+    """What the cards show, exactly those shown (the rank set only when the Monte Carlo ran, the
+    change only when the previous period could be scored, eligibility only when it is lost)."""
+    u = view.unit
+    parts = ["名次", "总分"]
+    if not _nan(u["rank_lo"]):
+        cov = f"{(view.shared.meta.get('monte_carlo') or {}).get('coverage', 0.9):.0%}"
+        parts.append(f"名次的边际{cov}置信集（只计抽样误差时真实名次可能的范围）")
+    if not _nan(u["rank_change"]):
+        parts.append("与上期相比的名次变化")
+    parts.append("本支行范围内的活动目标" + ("达标或进度正常" if in_progress(view.targets) else "达标") + "的项数和有风险或未达标的项数")
+    if not bool(u["award_eligible"]):
+        parts.append("评先资格")
+    return "、".join(parts[:-1]) + "以及" + parts[-1] + "。"
+
+
 def cards(view: UnitView):
-    """The key figures as a row of cards (house style, no script)."""
+    """The key figures as a row of cards (house style, no script), after a line saying what they are."""
     from IPython.display import HTML
 
+    intro = f'<p class="cards-intro">{html.escape(cards_intro(view))}</p>'
     cells = "".join(
         f'<div class="card"><div class="n{" bad" if c["bad"] else ""}">{html.escape(c["value"])}</div>'
         f'<div class="label">{html.escape(c["label"])}</div></div>' for c in key_figures(view))
-    return HTML(f'<section class="summary unit-cards" aria-label="key figures">{cells}</section>')
+    return HTML(f'{intro}<section class="summary unit-cards" aria-label="key figures">{cells}</section>')
 
 
 def summary_text(view: UnitView) -> str:
