@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from analysis.periods import Period
-from analysis.report.display import anchor_id, row_anchors, show_table
+from analysis.report.display import anchor_id, row_anchors, show_table, signed
 from analysis.scoring import insights
 from analysis.scoring.build import BuildResult, build_inputs, tables_needed
 from analysis.scoring.engine import ScoreResult, score
@@ -137,7 +137,8 @@ def movers_display(comp: Competition):
     t = m[["unit_name", "rank_prev", "rank", "rank_change", "total_prev", "total", "total_change"]].rename(columns={
         "unit_name": f"{comp.scheme.unit}名称", "rank_prev": f"上期排名（{comp.previous.period}）", "rank": f"本期排名（{comp.result.period}）",
         "rank_change": "名次变化（+上升）", "total_prev": "上期总分", "total": "本期总分", "total_change": "总分变化"})
-    return show_table(t, formats=_fmt(["上期总分", "本期总分", "总分变化"]) | {"名次变化（+上升）": "{:+d}"})
+    return show_table(t, formats=_fmt(["上期总分", "本期总分"]) | {"名次变化（+上升）": "{:+d}", "总分变化": lambda v: signed(v, 1)},
+                      cell_styles={f"{comp.scheme.unit}名称": lambda v: NOWRAP})
 
 
 def intervals_display(comp: Competition):
@@ -153,7 +154,7 @@ def intervals_display(comp: Competition):
                           "rank_lo": f"边际{cov}置信集下限", "rank_hi": f"边际{cov}置信集上限",
                           "rank_lo_simul": f"同时{cov}置信集下限", "rank_hi_simul": f"同时{cov}置信集上限",
                           "could_be_top": f"可能位列前{top}（{cov}）"})
-    return show_table(t, formats={"总分": "{:.1f}", "总分标准误（抽样）": "{:.2f}"})
+    return show_table(t, formats={"总分": "{:.1f}", "总分标准误（抽样）": "{:.2f}"}, cell_styles={f"{comp.scheme.unit}名称": lambda v: NOWRAP})
 
 
 def groups_sentences(comp: Competition) -> list[str]:
@@ -183,7 +184,7 @@ def lift_display(result: ScoreResult):
     t = lf[["rank", "unit_name", "name", "gain", "total_after", "rank_after"]].rename(columns={
         "rank": "排名", "unit_name": f"{result.scheme.unit}名称", "name": "最能提分的指标", "gain": "可多得（分）", "total_after": "提分后总分", "rank_after": "提分后排名"})
     t["最能提分的指标"] = t["最能提分的指标"].fillna("—（各项已是全行最好）")
-    return show_table(t, formats=_fmt(["可多得（分）", "提分后总分"]))
+    return show_table(t, formats=_fmt(["可多得（分）", "提分后总分"]), cell_styles={f"{result.scheme.unit}名称": lambda v: NOWRAP})
 
 
 def points_display(result: ScoreResult):
@@ -195,7 +196,8 @@ def points_display(result: ScoreResult):
     share = share.reset_index()
     cols = [i.name for i in result.scheme.indicators]
     # one fixed scale for every indicator: the same colour means the same share of the weight
-    return show_table(share, formats=dict.fromkeys(cols, "{:.0%}"), gradient=dict.fromkeys(cols, ("RdYlGn", 0, 1.2)))
+    return show_table(share, formats=dict.fromkeys(cols, "{:.0%}"), gradient=dict.fromkeys(cols, ("RdYlGn", 0, 1.2)),
+                      cell_styles={share.columns[0]: lambda v: NOWRAP})
 
 
 def sentences(comp: Competition, lang: str = "zh") -> pd.DataFrame:
@@ -223,7 +225,7 @@ def weight_sensitivity_display(result: ScoreResult):
     names = {w.id: w.name for w in result.scheme.weight_sets}
     # what-if ranks under the scheme's documented alternative weights (a choice, not sampling error)
     t = ws.drop(columns=["unit_id"]).rename(columns={"unit_name": f"{result.scheme.unit}名称", "scheme": "方案权重（公布排名）", **{k: f"若用{v}" for k, v in names.items()}})
-    return show_table(t)
+    return show_table(t, cell_styles={f"{result.scheme.unit}名称": lambda v: NOWRAP})
 
 
 __all__ = ["Competition", "run_competition", "run_scheme", "tables_needed"]
