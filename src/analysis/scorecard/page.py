@@ -243,10 +243,10 @@ def rank_text(view: UnitView) -> str:
 # --------------------------------------------------------------------------------------- targets
 def targets_frame(view: UnitView) -> pd.DataFrame:
     t = view.targets
+    # the target, then its status and reason: on a phone they stay in view beside the (sticky) first column
     return pd.DataFrame({
-        "分组": t["group_title"], "目标": t["title"], "实际": t["actual_text"], "目标值": t["target_text"],
-        "预计期限时": t["projection_text"], "期限": t["deadline"], "状态": t["status_label"] + " " + t["status"],
-        "依据": [T.status_reason(r) for _, r in t.iterrows()],
+        "目标": t["title"], "状态": t["status_label"] + " " + t["status"], "依据": [T.status_reason(r) for _, r in t.iterrows()],
+        "实际": t["actual_text"], "目标值": t["target_text"], "预计期限时": t["projection_text"], "期限": t["deadline"], "分组": t["group_title"],
     })
 
 
