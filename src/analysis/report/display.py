@@ -194,7 +194,7 @@ def status_css(status: str) -> str:
     """The CSS of a status cell: its status colour (:data:`STATUS_CELL`), bold, readable text on it."""
     colour = STATUS_CELL[status]
     text = "#1d2430" if status == "at risk" else "white"
-    return f"background-color: {colour}; color: {text}" + ("" if status == "n/a" else "; font-weight: bold")
+    return f"background-color: {colour}; color: {text}; white-space: nowrap" + ("" if status == "n/a" else "; font-weight: bold")
 
 
 #: The reason (依据) beside a status: quieter text, wrapped, never cut.
