@@ -287,8 +287,8 @@ def test_a_target_reads_the_same_on_the_index_the_targets_page_the_unit_pages_an
     for tr in ov.find("tbody").find_all("tr"):
         tds = tr.find_all("td")
         title, actual, target = (td.get_text(" ", strip=True) for td in tds[:3])
-        status = tds[-1].select_one(".st").get_text(strip=True)
-        reason = tds[-1].select_one(".reason")
+        status = tr.select_one(".st").get_text(strip=True)
+        reason = tr.select_one("td.why .reason")  # in its own column beside the status, written whole
         same = [r for r in rows if r["目标"] == title and r["实际"] == actual and r["目标值"] == target]
         assert same, f"index row {title} {actual} {target} is not on the targets page"
         # the reason beside a status (at risk, missed, no data, met within noise) is the targets page's, word for word
