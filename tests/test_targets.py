@@ -652,7 +652,9 @@ def test_summary_and_excel(evaluated, tmp_path):
     assert "95599 20秒服务水平（有风险）" in text
     md = targets.sentences_markdown(ev.table)
     assert "**提高服务效率**" in md and md.count("\n- ") == 15
-    path = targets.to_excel(ev, tmp_path / "t.xlsx")
+    from analysis.report.target_tables import targets_workbook
+
+    path = targets_workbook(ev, tmp_path / "t.xlsx")
     details = pd.read_excel(path, sheet_name="明细", keep_default_na=False)
     assert len(details) == 15 and details.loc[1, "目标"] == "95599接通率" and details.loc[1, "实际"] == pytest.approx(0.905)
     # one value, one threshold, one status, one reason: the first sheet shows the page's own texts

@@ -22,6 +22,10 @@ def test_anchor_rule():
     assert methods.anchor('4. Targets "met beyond noise" (analysis.targets, analysis.metrics)') == "targets-met-beyond-noise"
     assert methods.anchor("Marginal 90% set") == "marginal-90-set"
     assert methods.anchor("名次") == "section"
+    # Chinese first, English second: the anchor is the English label's, as before
+    assert methods.anchor("1. 名次的置信集 Ranks of the league table") == "ranks-of-the-league-table"
+    assert methods.anchor("稳健 z 值 Robust z-score.") == "robust-z-score"
+    assert methods.anchor('4. 目标“超出抽样误差仍达标” Targets "met beyond noise"') == "targets-met-beyond-noise"
 
 
 def test_every_glossary_term_links_to_a_section_that_exists(page):
@@ -83,3 +87,20 @@ def test_every_run_publishes_the_methods_page(tmp_path, page):
     runner._publish({"overview": {"status": "ok"}}, tmp_path, lambda manifest, folder: written.append(folder))
     out = (tmp_path / "methods.html").read_text(encoding="utf-8")
     assert written == [tmp_path] and methods.anchors(out) == methods.anchors(page)
+
+
+def test_methods_page_is_chinese_first(page):
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page, "html.parser")
+    cjk = re.compile(r"^\d*\.?\s*[\u4e00-\u9fff]")
+    heads = [h.get_text(" ", strip=True) for h in soup.find_all("h2")]
+    assert len(heads) == 6 and all(cjk.match(h) for h in heads), heads
+    assert all(cjk.match(a.get_text(strip=True)) for a in soup.select("nav.toc a"))
+    # every section opens with a summary in Chinese, and every bold lead names its term in Chinese first
+    for h in soup.find_all("h2"):
+        first = h.find_next_sibling("p")
+        assert first.get_text().startswith("要点"), h.get_text()
+    leads = [s.get_text(strip=True) for s in soup.select("main p > strong:first-child, main li > strong:first-child")]
+    assert leads and all(re.match(r"^[\u4e00-\u9fff]", t) for t in leads if re.search(r"[A-Za-z]{3}", t) and not t.startswith("Erlang")), leads
+    assert cjk.match(soup.select_one("header .meta").get_text(strip=True))

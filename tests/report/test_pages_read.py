@@ -179,6 +179,12 @@ def test_pages_in_a_browser_fetch_nothing_run_nothing_and_fit_a_phone(hostile_su
         width = page.evaluate("Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)")
         if width > 390:
             problems.append(f"{path.name}: {width} px wide at 390 px")
+        # a reason beside a status is written whole: never cut with an ellipsis or hidden overflow
+        cut = page.evaluate("""() => Array.from(document.querySelectorAll('.reason')).filter(el => {
+            const s = getComputedStyle(el);
+            return s.textOverflow === 'ellipsis' || el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1;
+        }).map(el => el.innerText.slice(0, 40))""")
+        problems += [f"{path.name}: reason cut: {r}" for r in cut]
         text = page.evaluate("document.body.innerText")
         problems += [f"{path.name}: {e}" for e in events]
         problems += [f"{path.name}: {x}" for x in leftovers(text)]
@@ -281,8 +287,8 @@ def test_a_target_reads_the_same_on_the_index_the_targets_page_the_unit_pages_an
     for tr in ov.find("tbody").find_all("tr"):
         tds = tr.find_all("td")
         title, actual, target = (td.get_text(" ", strip=True) for td in tds[:3])
-        status = tds[-1].select_one(".st").get_text(strip=True)
-        reason = tds[-1].select_one(".reason")
+        status = tr.select_one(".st").get_text(strip=True)
+        reason = tr.select_one("td.why .reason")  # in its own column beside the status, written whole
         same = [r for r in rows if r["目标"] == title and r["实际"] == actual and r["目标值"] == target]
         assert same, f"index row {title} {actual} {target} is not on the targets page"
         # the reason beside a status (at risk, missed, no data, met within noise) is the targets page's, word for word

@@ -128,3 +128,53 @@ def test_row_anchors_become_row_ids_once():
     assert "row-anchor-" not in page
     with pytest.raises(ValueError, match="1 ids for 2 rows"):
         row_anchors(show_table(df), ["unit-1"])
+
+
+def _cell_css(html: str, row: int, col: int) -> str:
+    """Every CSS declaration the Styler gives the cell at (row, col)."""
+    return " ".join(m for m in re.findall(rf"#T_\w+_row{row}_col{col}[^{{]*\{{([^}}]*)\}}", html))
+
+
+def test_cell_styles_by_value_and_by_row(league):
+    t = league[["unit", "total", "met"]]
+    html = show_table(t, columns={"met": "达标"}, cell_styles={
+        "达标": lambda v: "color: #c62828" if v is False or v == 0 else "",  # a function of the raw value
+        "unit": ["font-weight: bold", "", "font-style: italic"],  # one CSS per row
+    }).to_html()
+    assert "color: #c62828" in _cell_css(html, 1, 2) and "#c62828" not in _cell_css(html, 0, 2) + _cell_css(html, 2, 2)
+    assert "font-weight: bold" in _cell_css(html, 0, 0) and "font-style: italic" in _cell_css(html, 2, 0)
+    assert "font-weight" not in _cell_css(html, 1, 0)
+
+
+def test_row_styles_apply_to_every_cell_of_the_row(league):
+    html = show_table(league[["unit", "total"]], row_styles=["", "", "border-top: 2px solid #c5d3e6"]).to_html()
+    assert all("border-top: 2px solid #c5d3e6" in _cell_css(html, 2, c) for c in (0, 1))
+    assert "border-top" not in _cell_css(html, 0, 0) + _cell_css(html, 1, 1)
+
+
+def test_style_lists_need_one_entry_per_row_and_known_columns(league):
+    with pytest.raises(ValueError, match="2 styles for 3 rows"):
+        show_table(league, cell_styles={"unit": ["", ""]})
+    with pytest.raises(ValueError, match="row_styles has 1 styles for 3 rows"):
+        show_table(league, row_styles=[""])
+    with pytest.raises(KeyError, match="cell_styles names a column not in the table: 'unt'"):
+        show_table(league, cell_styles={"unt": lambda v: ""})
+
+
+def test_gradient_on_a_fixed_scale_leaves_empty_cells_unshaded(league):
+    # rate 0.9123 and 0.5 on the scale 0..1.2 with "Greys": a fixed scale, so the same value gets the
+    # same colour in any table; the empty third cell gets no colour at all
+    html = show_table(league[["unit", "rate"]], gradient={"rate": ("Greys", 0, 1.2)}).to_html()
+    assert "background-color" in _cell_css(html, 0, 1) and "background-color" in _cell_css(html, 1, 1)
+    assert "background-color" not in _cell_css(html, 2, 1)
+    alone = show_table(pd.DataFrame({"rate": [0.5, 1.2]}), gradient={"rate": ("Greys", 0, 1.2)}).to_html()
+    colour = re.search(r"background-color: (#[0-9a-f]{6})", _cell_css(html, 1, 1))[1]
+    assert colour in _cell_css(alone, 0, 0)  # 0.5 has the same shade in both tables
+
+
+def test_status_table_colours_each_status_and_quiets_the_reason():
+    shown = pd.DataFrame({"目标": ["等候", "满意度"], "状态": ["达标 met", "有风险 at risk"], "依据": ["", "实际 88.6，目标 ≥ 88.6，在抽样误差内"]})
+    html = display.status_table(shown, ["met", "at risk"], caption="目标").to_html()
+    assert "background-color: #2e7d32" in _cell_css(html, 0, 1) and "background-color: #edae49" in _cell_css(html, 1, 1)
+    assert "white-space: normal" in _cell_css(html, 1, 2)  # the reason wraps, never cut
+    assert "<caption>目标</caption>" in html and 'class="dataframe analysis-table"' in html

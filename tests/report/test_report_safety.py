@@ -180,6 +180,24 @@ def test_contents_list_only_on_long_pages():
     assert all(f'id="{slug}"' in long for slug, _ in links)
 
 
+def test_contents_list_never_numbers_a_numbered_heading_twice():
+    from bs4 import BeautifulSoup
+
+    def toc(titles):
+        return BeautifulSoup(layout.finish_page(_page("".join(f"<h2>{t}</h2><p>x</p>" for t in titles))), "html.parser").select_one("nav.toc ol")
+
+    own = toc(["一、四大行对标", "二、监管通报", "三、网点分组对标", "四、漏斗图", "术语 Glossary"])
+    assert own["class"] == ["own-numbers"] and own.find("a").get_text() == "一、四大行对标"  # shown as written, once
+    assert toc(["1. 计算", "2. 排名", "3. 得分", "4. 差距"])["class"] == ["own-numbers"]
+    assert toc(["（一）甲", "（二）乙", "（三）丙", "（四）丁"])["class"] == ["own-numbers"]
+    plain = toc(["计算", "总体情况", "排名表", "2016 年得分"])  # a year is not a section number
+    assert not plain.get("class")
+    from pathlib import Path
+
+    css = (Path(layout.__file__).parent / "templates" / "report.css").read_text(encoding="utf-8")
+    assert "nav.toc ol.own-numbers { list-style: none" in css
+
+
 def test_illustration_cells_go_into_one_closed_labelled_block():
     cells = ('<div class="jp-Cell">正式排名</div>'
              '<div class="jp-Cell jp-MarkdownCell"><div class="jp-RenderedMarkdown celltag_illustration"><h2>附：方案一</h2></div></div>'

@@ -235,6 +235,17 @@ def test_unit_view_wording(processed_dir):
     cards = P.key_figures(view)
     assert cards[0]["value"].endswith("/ 25")
     assert any(c["label"].startswith("名次边际90%置信集") for c in cards)  # says which kind of set
+    # the intro names exactly the cards shown: a rank set (not an "interval"), the change, the targets
+    intro = P.cards_intro(view)
+    assert "名次的边际90%置信集" in intro and "不确定区间" not in intro
+    assert ("与上期相比的名次变化" in intro) == any(c["label"].startswith("较上期") for c in cards)
+    assert ("评先资格" in intro) == any(c["label"].startswith("评先资格") for c in cards)
+    assert P.cards(view).data.startswith(f'<p class="cards-intro">{intro}</p>')
+    # the tables go through the one table renderer: escaped, aligned, with the house class
+    for styled in (P.scores(view), P.targets(view), P.comparison(view), P.outlets(view)):
+        assert 'class="dataframe analysis-table"' in styled.to_html()
+    scores = P.scores(view).to_html()
+    assert scores.count("border-top: 2px solid #c5d3e6") >= 1  # the total row
 
 
 # ----------------------------------------------------------------------------- monthly trends

@@ -299,6 +299,7 @@ def test_unit_targets_read_the_same_everywhere_and_never_on_track_after_the_dead
     from analysis import targets as T
     from analysis.metrics import Data
     from analysis.report.display import leftovers
+    from analysis.report.target_tables import targets_workbook
 
     index = BeautifulSoup((unit_suite.reports / "index.html").read_text(encoding="utf-8"), "html.parser")
     data = Data(unit_suite.processed)
@@ -317,7 +318,7 @@ def test_unit_targets_read_the_same_everywhere_and_never_on_track_after_the_dead
         shown = T.display_table(ev.table)
         for col in ("目标", "实际", "目标值", "状态", "依据"):
             assert [r[col] for r in rows] == shown[col].tolist(), (uid, col)
-        book = T.to_excel(ev, tmp_path / f"{uid}.xlsx")
+        book = targets_workbook(ev, tmp_path / f"{uid}.xlsx")
         sheet = pd.read_excel(book, sheet_name="目标跟踪", keep_default_na=False, dtype=str)
         for col in ("目标", "实际", "目标值", "状态", "依据"):
             assert sheet[col].tolist() == [r[col] for r in rows], (uid, col)

@@ -92,7 +92,7 @@ class Finding:
                 values = values[np.isfinite(values)]
                 whole = bool(len(values)) and bool((np.mod(values, 1) == 0).all())
                 fmt[t] = display.count if whole else (lambda v: display.number(v, 2))
-        styled = d.style.format(fmt, escape="html").hide(axis="index")
+        styled = display.show_table(d, formats=fmt)
         if "sub_branch_id" in self.table.columns and "outlet_id" not in self.table.columns:
             # a row per sub-branch: its anchor (06_waiting_times.html#unit-331801), linked from its unit page
             ids = self.table["sub_branch_id"].iloc[: len(d)]

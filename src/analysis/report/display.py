@@ -77,11 +77,13 @@ def show_table(
     columns: Mapping[str, str] | None = None,
     formats: Mapping[str, str | Callable] | None = None,
     caption: str | None = None,
-    gradient: Sequence[str] | Mapping[str, str] | None = None,
+    gradient: Sequence[str] | Mapping[str, str | tuple] | None = None,
     *,
     index: bool = False,
     cmap: str = DEFAULT_CMAP,
     na_rep: str = NA_REP,
+    cell_styles: Mapping[str, Callable[[object], str] | Sequence[str]] | None = None,
+    row_styles: Sequence[str] | None = None,
 ) -> Styler:
     """A display-ready table.
 
@@ -92,10 +94,18 @@ def show_table(
       entries for columns the table does not have are ignored.
     - ``caption``: shown above the table.
     - ``gradient``: columns to shade, a list (colour map ``cmap``) or ``{column: colour map}``,
-      e.g. ``{"total": "RdYlGn"}`` when higher is better.
+      e.g. ``{"total": "RdYlGn"}`` when higher is better, or ``{column: (colour map, vmin, vmax)}``
+      for a fixed scale (``("RdYlGn", 0, 1.2)``: the same colour means the same value in every column).
+      Empty cells are never shaded.
     - ``index``: keep the index (hidden by default).
+    - ``cell_styles``: per column (original or new title), CSS for each cell: a function of the cell's
+      value (``lambda v: "color: #c62828" if v == "否" else ""``) or a list with one CSS string per row
+      (status colours computed beside the table). Display only, like the formats.
+    - ``row_styles``: one CSS string per row, applied to every cell of the row (``""`` for none), e.g.
+      a bold total row.
 
-    Raises ``KeyError`` when ``gradient`` names a column that is not in the table.
+    Raises ``KeyError`` when ``gradient`` or ``cell_styles`` names a column that is not in the table,
+    ``ValueError`` when a list of styles does not have one entry per row.
     """
     columns = dict(columns or {})
     formats = dict(formats or {})
@@ -116,6 +126,15 @@ def show_table(
         if original(str(k)) is None:
             raise KeyError(f"show_table: gradient names a column not in the table: {k!r}; the table has {list(df.columns)}")
         shade_by_orig[original(str(k))] = v
+    style_by_orig = {}
+    for k, v in (cell_styles or {}).items():
+        if original(str(k)) is None:
+            raise KeyError(f"show_table: cell_styles names a column not in the table: {k!r}; the table has {list(df.columns)}")
+        if not callable(v) and len(v) != len(df):
+            raise ValueError(f"show_table: cell_styles[{k!r}] has {len(v)} styles for {len(df)} rows")
+        style_by_orig[original(str(k))] = v
+    if row_styles is not None and len(row_styles) != len(df):
+        raise ValueError(f"show_table: row_styles has {len(row_styles)} styles for {len(df)} rows")
 
     shown = df.copy()
     shown.columns = [titles[str(c)] for c in df.columns]
@@ -143,10 +162,23 @@ def show_table(
     # Column titles aligned like their values ("th" becomes "th.col<i>": the title cell only).
     heads = {c: [{"selector": "th", "props": f"text-align: {'right' if c in num_cols else 'left'};"}] for c in shown.columns}
     styler = styler.set_table_styles(heads, overwrite=False)
-    for key, colour_map in shade_by_orig.items():
+    for key, spec in shade_by_orig.items():
         if not pd.api.types.is_numeric_dtype(df[key]):
             raise TypeError(f"show_table: gradient column {key!r} is not numeric")
-        styler = styler.background_gradient(cmap=colour_map, subset=[titles[key]])
+        colour_map, vmin, vmax = (spec, None, None) if isinstance(spec, str) else tuple(spec)
+        filled = df[key].notna().to_numpy()
+        if filled.any():
+            styler = styler.background_gradient(cmap=colour_map, subset=(filled, [titles[key]]), vmin=vmin, vmax=vmax)
+    for key, spec in style_by_orig.items():
+        col = titles[key]
+        if callable(spec):
+            styler = styler.map(lambda v, f=spec: f(v) or "", subset=[col])
+        else:
+            css = list(spec)
+            styler = styler.apply(lambda s, css=css: css, axis=0, subset=[col])
+    if row_styles is not None:
+        rows = list(row_styles)
+        styler = styler.apply(lambda s, rows=rows: rows, axis=0)
     if not index:
         styler = styler.hide(axis="index")
     if caption:
@@ -158,20 +190,26 @@ def show_table(
 STATUS_CELL = {"met": "#2e7d32", "on track": "#66a182", "at risk": "#edae49", "missed": "#c62828", "n/a": "#9e9e9e"}
 
 
-def status_table(shown: pd.DataFrame, statuses: Sequence[str]) -> Styler:
-    """A status table (``analysis.targets.display_table``) with each 状态 cell in its status colour and
-    the 依据 (reason) column in a quieter text beside it; escaped like every table."""
-    colours = [STATUS_CELL[s] for s in statuses]
+def status_css(status: str) -> str:
+    """The CSS of a status cell: its status colour (:data:`STATUS_CELL`), bold, readable text on it."""
+    colour = STATUS_CELL[status]
+    text = "#1d2430" if status == "at risk" else "white"
+    return f"background-color: {colour}; color: {text}; white-space: nowrap" + ("" if status == "n/a" else "; font-weight: bold")
 
-    def paint(col: pd.Series):
-        if col.name != "状态":
-            return [""] * len(col)
-        return [f"background-color: {c}; color: {'#1d2430' if c == STATUS_CELL['at risk'] else 'white'}; font-weight: bold" for c in colours]
 
-    def reason(col: pd.Series):
-        return ["color: #5f6b7a; font-size: 12.5px; min-width: 14em" if col.name == "依据" else "" for _ in col]
+#: The reason (依据) beside a status: quieter text, wrapped, never cut.
+REASON_CSS = "color: #5f6b7a; font-size: 12.5px; min-width: 14em; white-space: normal"
 
-    return shown.style.format(escape="html").apply(paint, axis=0).apply(reason, axis=0).hide(axis="index")
+
+def status_table(shown: pd.DataFrame, statuses: Sequence[str], *, caption: str | None = None,
+                 status_column: str = "状态", reason_column: str = "依据") -> Styler:
+    """A status table (``analysis.targets.display_table``, a unit page's targets) through
+    :func:`show_table`: each 状态 cell in its status colour and the 依据 (reason) column in a quieter
+    text beside it; escaped like every table."""
+    styles: dict = {status_column: [status_css(s) for s in statuses]}
+    if reason_column in shown.columns:
+        styles[reason_column] = lambda v: REASON_CSS
+    return show_table(shown, caption=caption, cell_styles=styles)
 
 
 @dataclass

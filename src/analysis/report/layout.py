@@ -28,6 +28,9 @@ from analysis import config
 SORT_ROWS = 8
 FILTER_ROWS = 15
 TOC_SECTIONS = 4
+#: A heading that carries its own number ("一、四大行对标", "2. 排名", "（三）…"): its contents list
+#: is not numbered again ("1. 一、…").
+OWN_NUMBER = re.compile(r"^\s*(?:[一二三四五六七八九十百]+\s*[、.．]|\d+(?:\.\d+)*\s*[、.．)）]|\d+(?:\.\d+)+\s|[（(]\s*[一二三四五六七八九十\d]+\s*[）)]|第[一二三四五六七八九十\d]+[部章节])")
 PORTRAIT_COLUMNS = 7
 ILLUSTRATION_TAG = "illustration"
 ILLUSTRATION_SUMMARY = "示意：计分规则为假设，不是正式排名（点击展开）· Illustration only: assumed point rules, not the ranking"
@@ -98,7 +101,9 @@ def finish_page(page: str, *, toc: bool = True) -> str:
             title = soup.new_tag("p", attrs={"class": "toc-title"})
             title.string = "本页目录 Contents"
             nav.append(title)
-            ol = soup.new_tag("ol")
+            labels = [h.get_text(" ", strip=True).replace("¶", "").strip() for h in heads]
+            # headings numbered by the page itself: the list shows their numbers, not a second one
+            ol = soup.new_tag("ol", attrs={"class": "own-numbers"} if any(OWN_NUMBER.match(t) for t in labels) else {})
             for h in heads:
                 label = h.get_text(" ", strip=True).replace("¶", "").strip()
                 if not h.get("id"):

@@ -32,9 +32,13 @@ TITLE = "统计方法说明 Statistical methods"
 def anchor(text: str) -> str:
     """The id of a heading or bold lead: ASCII words, lower case, joined by hyphens; a leading section
     number and a trailing ``(module)`` are left out. ``"3. Funnel plots and outliers (analysis.funnel)"``
-    -> ``"funnel-plots-and-outliers"``; ``"Marginal 90% set"`` -> ``"marginal-90-set"``."""
+    -> ``"funnel-plots-and-outliers"``; ``"Marginal 90% set"`` -> ``"marginal-90-set"``. A Chinese
+    label before the English one is left out (the text after the last Chinese character counts):
+    ``"稳健 z 值 Robust z-score"`` -> ``"robust-z-score"``."""
     t = re.sub(r"\([^()]*\)\s*$", "", text.strip())
     t = re.sub(r"^\s*\d+(\.\d+)*\.?\s+", "", t)
+    # Chinese first, English second ("名次的置信集 Ranks of the league table"): the English words name it
+    t = re.split(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]", t)[-1]
     t = re.sub(r"[^a-z0-9]+", "-", t.lower()).strip("-")
     return t or "section"
 

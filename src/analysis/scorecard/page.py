@@ -28,13 +28,6 @@ from analysis.scorecard.shared import load as load_shared
 
 GRADE_ZH = {"flagship": "旗舰网点", "comprehensive": "综合网点", "boutique": "精品网点", "basic": "基础网点"}
 
-STATUS_STYLE = {  # the same colours as the charts (analysis.plots.STATUS_COLORS)
-    "met": "background-color: #2e7d32; color: white; font-weight: bold",
-    "on track": "background-color: #66a182; color: white; font-weight: bold",
-    "at risk": "background-color: #edae49; color: #1d2430; font-weight: bold",
-    "missed": "background-color: #c62828; color: white; font-weight: bold",
-    "n/a": "background-color: #9e9e9e; color: white",
-}
 BAND_STYLE = {"前25%": "background-color: #e8f4ea", "后25%": "background-color: #fdecea"}
 
 
@@ -132,14 +125,31 @@ def key_figures(view: UnitView) -> list[dict]:
     return out
 
 
+def cards_intro(view: UnitView) -> str:
+    """What the cards show, exactly those shown (the rank set only when the Monte Carlo ran, the
+    change only when the previous period could be scored, eligibility only when it is lost)."""
+    u = view.unit
+    parts = ["名次", "总分"]
+    if not _nan(u["rank_lo"]):
+        cov = f"{(view.shared.meta.get('monte_carlo') or {}).get('coverage', 0.9):.0%}"
+        parts.append(f"名次的边际{cov}置信集（只计抽样误差时真实名次可能的范围）")
+    if not _nan(u["rank_change"]):
+        parts.append("与上期相比的名次变化")
+    parts.append("本支行范围内的活动目标" + ("达标或进度正常" if in_progress(view.targets) else "达标") + "的项数和有风险或未达标的项数")
+    if not bool(u["award_eligible"]):
+        parts.append("评先资格")
+    return "、".join(parts[:-1]) + "以及" + parts[-1] + "。"
+
+
 def cards(view: UnitView):
-    """The key figures as a row of cards (house style, no script)."""
+    """The key figures as a row of cards (house style, no script), after a line saying what they are."""
     from IPython.display import HTML
 
+    intro = f'<p class="cards-intro">{html.escape(cards_intro(view))}</p>'
     cells = "".join(
         f'<div class="card"><div class="n{" bad" if c["bad"] else ""}">{html.escape(c["value"])}</div>'
         f'<div class="label">{html.escape(c["label"])}</div></div>' for c in key_figures(view))
-    return HTML(f'<section class="summary unit-cards" aria-label="key figures">{cells}</section>')
+    return HTML(f'{intro}<section class="summary unit-cards" aria-label="key figures">{cells}</section>')
 
 
 def summary_text(view: UnitView) -> str:
@@ -207,11 +217,10 @@ def scores(view: UnitView):
     fmt = {"权重": lambda v: "" if _nan(v) else D.number(v, 0 if float(v).is_integer() else 1), "得分": two,
            "得分率": lambda v: "" if _nan(v) else D.share(v, 0), "第一名得分": two, "全行最好": two,
            "比第一名": lambda v: "" if _nan(v) else D.signed(v, 2), "做到全行最好可多得": two}
-    n = len(view.indicators)
-    return (t.style.format(fmt, na_rep="", escape="html")
-            .background_gradient(subset=pd.IndexSlice[0:n - 1, ["得分率"]], cmap="RdYlGn", vmin=0.5, vmax=1.2)
-            .apply(lambda row: ["font-weight: bold; border-top: 2px solid #c5d3e6" if row.name == len(t) - 1 else "" for _ in row], axis=1)
-            .hide(axis="index").set_caption(html.escape(f"{view.name}各项得分（{view.shared.meta['scheme']['title']}）")))
+    # the indicators' shares shaded on one scale (deduction and total rows have none); the total row in bold
+    total_row = ["font-weight: bold; border-top: 2px solid #c5d3e6" if i == len(t) - 1 else "" for i in range(len(t))]
+    return D.show_table(t, formats=fmt, na_rep="", gradient={"得分率": ("RdYlGn", 0.5, 1.2)}, row_styles=total_row,
+                        caption=f"{view.name}各项得分（{view.shared.meta['scheme']['title']}）")
 
 
 def rank_text(view: UnitView) -> str:
@@ -234,18 +243,17 @@ def rank_text(view: UnitView) -> str:
 # --------------------------------------------------------------------------------------- targets
 def targets_frame(view: UnitView) -> pd.DataFrame:
     t = view.targets
+    # the target, then its status and reason: on a phone they stay in view beside the (sticky) first column
     return pd.DataFrame({
-        "分组": t["group_title"], "目标": t["title"], "实际": t["actual_text"], "目标值": t["target_text"],
-        "预计期限时": t["projection_text"], "期限": t["deadline"], "状态": t["status_label"] + " " + t["status"],
-        "依据": [T.status_reason(r) for _, r in t.iterrows()],
+        "目标": t["title"], "状态": t["status_label"] + " " + t["status"], "依据": [T.status_reason(r) for _, r in t.iterrows()],
+        "实际": t["actual_text"], "目标值": t["target_text"], "预计期限时": t["projection_text"], "期限": t["deadline"], "分组": t["group_title"],
     })
 
 
 def targets(view: UnitView):
     t = targets_frame(view)
     statuses = list(view.targets["status"])
-    return (t.style.apply(lambda col: [STATUS_STYLE[s] for s in statuses] if col.name == "状态" else [""] * len(col), axis=0)
-            .hide(axis="index").set_caption(html.escape(f"{view.name}的活动目标（{view.shared.meta['targets_title']}，按本支行范围判断）")))
+    return D.status_table(t, statuses, caption=f"{view.name}的活动目标（{view.shared.meta['targets_title']}，按本支行范围判断）")
 
 
 def targets_notes(view: UnitView) -> str:
@@ -299,8 +307,8 @@ def comparison_frame(view: UnitView) -> pd.DataFrame:
 def comparison(view: UnitView):
     t = comparison_frame(view)
     colour = {"前列": "color: #2e7d32; font-weight: bold", "靠后": "color: #c62828; font-weight: bold"}
-    return (t.style.map(lambda v: colour.get(v, ""), subset=["同类中位置"]).hide(axis="index")
-            .set_caption(html.escape(f"{view.name}与同类{view.area_zh}支行及全行比较（同类排名 1 = 最好；前列、靠后 = 排名在同类的前、后三分之一）")))
+    return D.show_table(t, cell_styles={"同类中位置": lambda v: colour.get(v, "")},
+                        caption=f"{view.name}与同类{view.area_zh}支行及全行比较（同类排名 1 = 最好；前列、靠后 = 排名在同类的前、后三分之一）")
 
 
 def complaints_text(view: UnitView) -> str:
@@ -402,9 +410,8 @@ def outlets(view: UnitView):
         from IPython.display import Markdown
 
         return Markdown("本支行在机构信息中没有网点。")
-    return (shown.style.apply(lambda col: [BAND_STYLE.get(b, "") for b in bands[col.name]] if col.name in bands else [""] * len(col), axis=0)
-            .hide(axis="index")
-            .set_caption(html.escape(f"{view.name}各网点（对标组：{view.area_zh} × 等级；绿色 = 组内前25%，红色 = 组内后25%或超出漏斗图控制限）")))
+    return D.show_table(shown, cell_styles={c: [BAND_STYLE.get(b, "") for b in bands[c]] for c in bands.columns},
+                        caption=f"{view.name}各网点（对标组：{view.area_zh} × 等级；绿色 = 组内前25%，红色 = 组内后25%或超出漏斗图控制限）")
 
 
 # ------------------------------------------------------------------------------------------ notes

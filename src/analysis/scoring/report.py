@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from analysis.periods import Period
+from analysis.report.display import anchor_id, row_anchors, show_table, signed
 from analysis.scoring import insights
 from analysis.scoring.build import BuildResult, build_inputs, tables_needed
 from analysis.scoring.engine import ScoreResult, score
@@ -68,6 +69,10 @@ def run_scheme(ctx, scheme: str | Scheme) -> tuple[ScoreResult, BuildResult]:
 
 
 # ------------------------------------------------------------------------------------------ display
+NOWRAP = "white-space: nowrap"
+WARN = "color: #c62828; font-weight: bold"
+
+
 def _fmt(cols, digits=1):
     return {c: f"{{:.{digits}f}}" for c in cols}
 
@@ -109,12 +114,9 @@ def league_display(result: ScoreResult):
     name = f"{result.scheme.unit}名称"
     num = [c for c in t.columns if c not in ("排名", name, "评先资格")]
     fmt = _fmt(num, 2) | {c: "{:g}" for c in ("扣分", "加分") if c in t.columns}
-    from analysis.report.display import anchor_id, row_anchors
-
-    styled = (t.style.format(fmt).hide(axis="index")
-              .set_properties(subset=[name, "评先资格"], **{"white-space": "nowrap"})
-              .background_gradient(subset=["总分"], cmap="RdYlGn")
-              .map(lambda v: "color: #c62828; font-weight: bold" if str(v).startswith("否") else "", subset=["评先资格"]))
+    styled = show_table(t, formats=fmt, gradient={"总分": "RdYlGn"}, cell_styles={
+        name: lambda v: NOWRAP,
+        "评先资格": lambda v: NOWRAP + ("; " + WARN if str(v).startswith("否") else "")})
     # each unit's row has an anchor (03_competition.html#unit-331801), linked from its unit page
     return row_anchors(styled, [anchor_id("unit", u) for u in result.table["unit_id"]])
 
@@ -125,7 +127,7 @@ def losses_display(result: ScoreResult):
     t = b[["rank", "unit_name", "gap_to_leader", "name", "points_lost"]].rename(columns={
         "rank": "排名", "unit_name": f"{result.scheme.unit}名称", "gap_to_leader": "比第一名少（分）", "name": "差距最大的指标", "points_lost": "该指标少得（分）"})
     t["差距最大的指标"] = t["差距最大的指标"].fillna("—（第一名）")
-    return t.style.format(_fmt(["比第一名少（分）", "该指标少得（分）"])).hide(axis="index").set_properties(**{"white-space": "nowrap"})
+    return show_table(t, formats=_fmt(["比第一名少（分）", "该指标少得（分）"]), cell_styles=dict.fromkeys(t.columns, lambda v: NOWRAP))
 
 
 def movers_display(comp: Competition):
@@ -135,7 +137,8 @@ def movers_display(comp: Competition):
     t = m[["unit_name", "rank_prev", "rank", "rank_change", "total_prev", "total", "total_change"]].rename(columns={
         "unit_name": f"{comp.scheme.unit}名称", "rank_prev": f"上期排名（{comp.previous.period}）", "rank": f"本期排名（{comp.result.period}）",
         "rank_change": "名次变化（+上升）", "total_prev": "上期总分", "total": "本期总分", "total_change": "总分变化"})
-    return t.style.format(_fmt(["上期总分", "本期总分", "总分变化"]) | {"名次变化（+上升）": "{:+d}"}).hide(axis="index")
+    return show_table(t, formats=_fmt(["上期总分", "本期总分"]) | {"名次变化（+上升）": "{:+d}", "总分变化": lambda v: signed(v, 1)},
+                      cell_styles={f"{comp.scheme.unit}名称": lambda v: NOWRAP})
 
 
 def intervals_display(comp: Competition):
@@ -151,7 +154,7 @@ def intervals_display(comp: Competition):
                           "rank_lo": f"边际{cov}置信集下限", "rank_hi": f"边际{cov}置信集上限",
                           "rank_lo_simul": f"同时{cov}置信集下限", "rank_hi_simul": f"同时{cov}置信集上限",
                           "could_be_top": f"可能位列前{top}（{cov}）"})
-    return t.style.format({"总分": "{:.1f}", "总分标准误（抽样）": "{:.2f}"}).hide(axis="index")
+    return show_table(t, formats={"总分": "{:.1f}", "总分标准误（抽样）": "{:.2f}"}, cell_styles={f"{comp.scheme.unit}名称": lambda v: NOWRAP})
 
 
 def groups_sentences(comp: Competition) -> list[str]:
@@ -181,7 +184,7 @@ def lift_display(result: ScoreResult):
     t = lf[["rank", "unit_name", "name", "gain", "total_after", "rank_after"]].rename(columns={
         "rank": "排名", "unit_name": f"{result.scheme.unit}名称", "name": "最能提分的指标", "gain": "可多得（分）", "total_after": "提分后总分", "rank_after": "提分后排名"})
     t["最能提分的指标"] = t["最能提分的指标"].fillna("—（各项已是全行最好）")
-    return t.style.format(_fmt(["可多得（分）", "提分后总分"])).hide(axis="index")
+    return show_table(t, formats=_fmt(["可多得（分）", "提分后总分"]), cell_styles={f"{result.scheme.unit}名称": lambda v: NOWRAP})
 
 
 def points_display(result: ScoreResult):
@@ -190,7 +193,11 @@ def points_display(result: ScoreResult):
     share = pts / pd.Series(result.weights)
     share.columns = [i.name for i in result.scheme.indicators]
     share.index.name = f"{result.scheme.unit}名称"
-    return share.style.format("{:.0%}").background_gradient(cmap="RdYlGn", vmin=0, vmax=1.2, axis=None)
+    share = share.reset_index()
+    cols = [i.name for i in result.scheme.indicators]
+    # one fixed scale for every indicator: the same colour means the same share of the weight
+    return show_table(share, formats=dict.fromkeys(cols, "{:.0%}"), gradient=dict.fromkeys(cols, ("RdYlGn", 0, 1.2)),
+                      cell_styles={share.columns[0]: lambda v: NOWRAP})
 
 
 def sentences(comp: Competition, lang: str = "zh") -> pd.DataFrame:
@@ -218,7 +225,7 @@ def weight_sensitivity_display(result: ScoreResult):
     names = {w.id: w.name for w in result.scheme.weight_sets}
     # what-if ranks under the scheme's documented alternative weights (a choice, not sampling error)
     t = ws.drop(columns=["unit_id"]).rename(columns={"unit_name": f"{result.scheme.unit}名称", "scheme": "方案权重（公布排名）", **{k: f"若用{v}" for k, v in names.items()}})
-    return t.style.hide(axis="index")
+    return show_table(t, cell_styles={f"{result.scheme.unit}名称": lambda v: NOWRAP})
 
 
 __all__ = ["Competition", "run_competition", "run_scheme", "tables_needed"]
@@ -230,4 +237,4 @@ def rules_display(scheme: Scheme):
     rows += [(x.name, "扣分" if x in scheme.deductions else "加分", x.formula, "是" if x.assumed else "否", x.note) for x in [*scheme.deductions, *scheme.bonuses]]
     rows += [("评先资格", "", r.formula, "是" if r.assumed else "否", r.note) for r in scheme.eligibility]
     t = pd.DataFrame(rows, columns=["指标", "权重", "计分方法", "规则为假设", "假设说明"])
-    return t.style.hide(axis="index").map(lambda v: "color: #c62828; font-weight: bold" if v == "是" else "", subset=["规则为假设"])
+    return show_table(t, cell_styles={"规则为假设": lambda v: WARN if v == "是" else ""})
