@@ -218,16 +218,28 @@ class EventResult:
         return text
 
 
+def is_clean_table(source) -> bool:
+    """Whether ``source`` is a table the clean step wrote (a Parquet file beside its
+    ``clean_report.json``): its records passed the same rules, so rejections are not expected."""
+    if not isinstance(source, (str, Path)) or not str(source):
+        return False
+    path = Path(source)
+    return path.suffix == ".parquet" and path.is_file() and (path.parent / "clean_report.json").is_file()
+
+
 def run(con, classified, keys: dict, metrics: dict, derived: dict, *, record_columns: list[str], labels: list[str], what: str, source="") -> EventResult:
     """Group ``classified`` (records with a ``reason`` column) by ``keys`` (name -> expression) and the
     reason, compute ``metrics`` (aggregates) then ``derived`` (functions of the aggregated table),
     and split the result into the table and the rejected records. ``reason`` is a code into
     ``labels`` (see :func:`reason_code`).
 
-    One scan does it all: each group also collects its rejected records (``record_columns``; only
-    rows with a reason are built and collected, so usable records cost nothing). The rejected
-    records are held in memory: they are expected to be few -- a file most of whose records are
-    rejected is in the wrong format, and an engine that runs out of memory on it says so.
+    On an export (a command's ``--input``) one scan does it all: each group also collects its
+    rejected records (``record_columns``; only rows with a reason are built and collected). On a
+    clean table (:func:`is_clean_table`) the scan only counts, and the rejected records, if there
+    are any, are fetched by a second query: carrying every record's columns through the scan cost
+    a third of its time on tables that have no rejections to give. Either way the rejected records
+    are held in memory: they are expected to be few -- a file most of whose records are rejected
+    is in the wrong format, and an engine that runs out of memory on it says so.
     """
     import ibis
     import pyarrow.compute as pc
@@ -235,33 +247,44 @@ def run(con, classified, keys: dict, metrics: dict, derived: dict, *, record_col
     from analysis.events.engine import is_engine_error, quiet_library_warnings, short_error
     from analysis.rejects import Rejected
 
+    label = source if isinstance(source, (str, Path)) and str(source) else f"<{what} data>"
+    inline = not is_clean_table(source)
     bad_row = classified.reason.notnull()
-    record = ibis.struct({col: classified[col] for col in record_columns})
-    metrics = {**metrics, "__rejected__": ibis.ifelse(bad_row, record, ibis.null(record.type())).collect()}
+    if inline:
+        record = ibis.struct({col: classified[col] for col in record_columns})
+        metrics = {**metrics, "__rejected__": ibis.ifelse(bad_row, record, ibis.null(record.type())).collect()}
     grouped = classified.group_by(reason=classified.reason, **keys).aggregate(records=classified.count(), **metrics)
     grouped = grouped.mutate(**{name: fn(grouped) for name, fn in derived.items()})
-    try:
-        with quiet_library_warnings():
-            raw = con.to_pyarrow(grouped)
-    except Exception as exc:
-        if not is_engine_error(exc):
-            raise
-        from analysis.events.engine import source_error
 
-        label = source if isinstance(source, (str, Path)) and str(source) else f"<{what} data>"
-        raise source_error(label, f"the {con.name} engine could not read the records: {short_error(exc)}") from exc
+    def fetch(expr):
+        try:
+            with quiet_library_warnings():
+                return con.to_pyarrow(expr)
+        except Exception as exc:
+            if not is_engine_error(exc):
+                raise
+            from analysis.events.engine import source_error
 
+            raise source_error(label, f"the {con.name} engine could not read the records: {short_error(exc)}") from exc
+
+    raw = fetch(grouped)
     ok = pc.is_null(raw["reason"])
-    table = raw.filter(ok).drop_columns(["reason", "__rejected__"])
+    bad = raw.filter(pc.invert(ok))
+    if inline:
+        rejected = _rejected_records(bad, labels, record_columns)
+    elif bad.num_rows:
+        rows = fetch(classified.filter(bad_row).select(__reason__=classified.reason, **{c: classified[c] for c in record_columns}))
+        rejected = _records_with_reason(rows, labels, record_columns)
+    else:
+        rejected = _records_with_reason(None, labels, record_columns)
+    table = raw.filter(ok).drop_columns([c for c in ("reason", "__rejected__") if c in raw.column_names])
     table = _normalise_arrow(table.select([*keys, *[c for c in table.column_names if c not in keys]]))
     if keys:
         table = table.sort_by([(k, "ascending") for k in keys])
-    bad = raw.filter(pc.invert(ok))
     codes, sizes = bad["reason"].to_pylist(), bad["records"].to_pylist()
     collector = Rejected(source if isinstance(source, (str, Path)) and str(source) else what)
     for code, n in zip(codes, sizes):
         collector.count_text(labels[code - 1], n)
-    rejected = _rejected_records(bad, labels, record_columns)
     collector.add_arrow(rejected)
     collector.check_collected(sum(sizes))
     reasons = collector.reasons()
@@ -278,6 +301,19 @@ def run(con, classified, keys: dict, metrics: dict, derived: dict, *, record_col
         top = "; ".join(f"{n:,} {r}" for r, n in reasons.items())
         warnings.warn(f"{what}: {counts['rejected']:,} of {counts['records']:,} records rejected ({top})", stacklevel=3)
     return EventResult(table, counts, rejected, collector=collector)
+
+
+def _records_with_reason(rows, labels: list[str], record_columns: list[str]):
+    """The rejected records fetched by the second query (``__reason__`` code + ``record_columns``),
+    shaped and ordered as :func:`_rejected_records` gives them."""
+    import pyarrow as pa
+
+    if rows is None or rows.num_rows == 0:
+        return pa.table({"reason": pa.array([], pa.string())})
+    reason = pa.array([labels[code - 1] for code in rows["__reason__"].to_pylist()], pa.string())
+    out = pa.Table.from_arrays([reason, *(rows[c] for c in record_columns)], names=["reason", *record_columns])
+    order = [c for c in ("source_file", "source_line") if c in record_columns] or list(record_columns)
+    return out.sort_by([(c, "ascending") for c in order])
 
 
 def _rejected_records(bad, labels: list[str], record_columns: list[str]):
