@@ -162,20 +162,31 @@ def bare(raw: str, out: str, memory_limit: str | None) -> None:
 
 
 # ---------------------------------------------------------------------------------- measuring
-def _tree_rss(pid: int) -> int:
-    """Summed VmRSS (KiB) of ``pid`` and its descendants."""
-    total, todo = 0, [pid]
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (from /proc; processes gone meanwhile are skipped)."""
+    out, todo = [], [pid]
     while todo:
         p = todo.pop()
+        out.append(p)
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    todo += [int(c) for c in fh.read().split()]
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return out
+
+
+def _tree_rss(pid: int) -> int:
+    """Summed VmRSS (KiB) of ``pid`` and its descendants."""
+    total = 0
+    for p in descendants(pid):
         try:
             with open(f"/proc/{p}/status") as fh:
                 for ln in fh:
                     if ln.startswith("VmRSS:"):
                         total += int(ln.split()[1])
                         break
-            for task in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{task}/children") as fh:
-                    todo += [int(c) for c in fh.read().split()]
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
     return total

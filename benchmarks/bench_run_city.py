@@ -28,23 +28,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_clean import ENV, PY  # noqa: E402  (the benchmarks folder is not a package)
+from bench_clean import ENV, PY, descendants  # noqa: E402  (the benchmarks folder is not a package)
 
 TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _descendants(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        try:
-            for task in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{task}/children") as fh:
-                    todo += [int(c) for c in fh.read().split()]
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-    return out
 
 
 def _sample(pid: int) -> tuple[float, int, int, str] | None:
@@ -78,7 +64,7 @@ def run_tree(cmd: list[str], env: dict) -> dict:
     def sample() -> None:
         while not stop.is_set():
             pss = rss = 0
-            for pid in _descendants(p.pid):
+            for pid in descendants(p.pid):
                 got = _sample(pid)
                 if got is None:
                     continue
